@@ -1,0 +1,3 @@
+//! trackgate: a GPS/GPRS vehicle telematics ingestion server.
+pub mod model;
+pub mod protocol;

@@ -1,0 +1,35 @@
+//! Plain data shared by everything downstream of the protocol decoders.
+//!
+//! Units are converted exactly once, in the decoder that reads them off the wire: from here on
+//! a speed is always km/h, a distance metres, a voltage volts and a time UTC.
+
+mod device_id;
+mod event;
+mod position;
+
+pub use device_id::{DeviceId, InvalidDeviceId};
+pub use event::{Alarm, DeviceEvent, EventKind};
+pub use position::{IoValue, Position};
+
+use serde::{Deserialize, Serialize};
+
+/// One durable unit of data produced by a decoder: what the write-ahead log stores and every
+/// sink consumes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A location fix (valid or not).
+    Position(Position),
+    /// Something the device reported that is not a fix: login, heartbeat, alarm, command reply.
+    Event(DeviceEvent),
+}
+
+impl Record {
+    /// The device the record belongs to.
+    pub fn device(&self) -> &DeviceId {
+        match self {
+            Record::Position(p) => &p.device,
+            Record::Event(e) => &e.device,
+        }
+    }
+}

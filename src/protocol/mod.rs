@@ -1,0 +1,207 @@
+//! Device protocols, sans-IO.
+//!
+//! A protocol turns wire bytes into frames ([`Decoder::frame`]), frames into normalized
+//! [`Record`]s plus an [`AckPlan`] ([`Decoder::decode`]), and has encoders for ACKs and uplink
+//! frames (used by tests and the simulator). Nothing here touches sockets, clocks or stores and
+//! nothing imports tokio: the caller passes `now` in [`DecodeCtx`] and writes the ACK bytes
+//! itself at the documented point (after the pipeline made the records durable).
+//!
+//! [`REGISTRY`] is the only list of protocols; config, ingest, the `decode` command, metrics
+//! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
+//! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
+
+pub mod gt06;
+pub mod jt808;
+pub mod teltonika;
+pub mod wire;
+
+use crate::model::{DeviceId, Record};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Every protocol trackgate speaks. The only list.
+pub static REGISTRY: &[&dyn Protocol] = &[&gt06::Gt06, &teltonika::Teltonika, &jt808::Jt808];
+
+/// Looks a protocol up by its registry name.
+pub fn find(name: &str) -> Option<&'static dyn Protocol> {
+    REGISTRY.iter().copied().find(|p| p.name() == name)
+}
+
+/// Which socket kinds a protocol is served on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transports {
+    pub tcp: bool,
+    pub udp: bool,
+}
+
+/// What to do with a frame whose checksum does not match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumPolicy {
+    /// Drop the frame (counted), keep the connection. The default.
+    #[default]
+    Verify,
+    /// Decode it anyway: for clone devices that compute the checksum wrongly.
+    Ignore,
+}
+
+/// Settings a decoder is built with; validated once when the decoder is created.
+#[derive(Clone, Debug)]
+pub struct DecoderOptions {
+    pub checksum: ChecksumPolicy,
+    /// Largest frame the framer accepts, bytes. A longer declared or scanned frame is skipped
+    /// (resync) rather than buffered.
+    pub max_frame: usize,
+    /// Protocol-specific settings (`[protocols.<name>.options]`), documented per protocol in
+    /// `protocol-docs/<name>.md`. Unknown keys are an error from [`Protocol::new_decoder`].
+    pub options: BTreeMap<String, String>,
+}
+
+impl Default for DecoderOptions {
+    fn default() -> Self {
+        DecoderOptions {
+            checksum: ChecksumPolicy::Verify,
+            max_frame: 4096,
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+/// Context the caller passes to every decode: the decoder reads no clock of its own.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeCtx {
+    /// Time the bytes were received.
+    pub now: DateTime<Utc>,
+}
+
+/// A protocol: a name, its default ports, and a factory for per-connection decoders.
+pub trait Protocol: Send + Sync {
+    /// Registry name, used in config tables, metrics labels and the `protocol` tag.
+    fn name(&self) -> &'static str;
+    /// Default listen port (Traccar's, which installers know).
+    fn default_port(&self) -> u16;
+    /// Socket kinds served by default.
+    fn transports(&self) -> Transports;
+    /// A fresh decoder for one TCP connection or one UDP peer. Fails on bad options.
+    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError>;
+}
+
+/// Per-connection protocol state: framer plus decoder.
+pub trait Decoder: Send {
+    /// Cuts the next frame off the front of `buf` (a TCP byte stream).
+    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult;
+
+    /// Decodes one frame returned by [`Decoder::frame`].
+    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError>;
+
+    /// Decodes one UDP datagram. Protocols whose datagrams differ from their TCP frames
+    /// (Teltonika) override this; the default treats the datagram as one frame.
+    fn decode_datagram(
+        &mut self,
+        datagram: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        self.decode(datagram, ctx)
+    }
+
+    /// The device this connection identified as, once known.
+    fn device(&self) -> Option<&DeviceId>;
+}
+
+/// The three outcomes of a framer, plus progress on garbage.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameResult {
+    /// Not enough bytes for a frame yet; `buf` is untouched.
+    NeedMore,
+    /// One complete frame, removed from `buf`.
+    Frame(Bytes),
+    /// This many bytes of garbage (or an oversized frame) were dropped from `buf` while
+    /// resyncing to the next start marker. Call again.
+    Skipped(usize),
+    /// The stream cannot be recovered; close the connection.
+    Fatal(FrameError),
+}
+
+/// Why a stream cannot be framed any further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// A decoded frame: what it was, what it carried, and how to answer it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decoded {
+    /// Short label of the message type, e.g. `login`, `location 0x22`, `codec 8`.
+    pub kind: String,
+    /// Set when this frame (newly or again) identifies the device: login, IMEI handshake,
+    /// every JT/T 808 header. The session runs admission on it before storing anything.
+    pub identity: Option<DeviceId>,
+    /// Records to make durable before the ACK is released.
+    pub records: Vec<Record>,
+    /// The answers this frame gets.
+    pub ack: AckPlan,
+}
+
+/// How a frame is answered. The I/O shell writes exactly one of these, at the right time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AckPlan {
+    /// Written once the frame's records are durable (immediately when it has none).
+    pub accepted: Option<Bytes>,
+    /// Written instead when the device is not admitted (`devices.allow`); the connection is
+    /// then closed. `None` means the protocol's refusal is silence.
+    pub refused: Option<Bytes>,
+}
+
+impl AckPlan {
+    /// A plan that answers `ack` on success and stays silent on refusal.
+    pub fn ack(ack: impl Into<Bytes>) -> Self {
+        AckPlan {
+            accepted: Some(ack.into()),
+            refused: None,
+        }
+    }
+}
+
+/// Why a frame could not be decoded. The frame is dropped and counted; the connection stays.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("bad checksum: frame says {expected:#06x}, computed {computed:#06x}")]
+    Checksum { expected: u32, computed: u32 },
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+    #[error("message {msg} before the device identified itself")]
+    NotIdentified { msg: String },
+    #[error("invalid device id: {0}")]
+    DeviceId(#[from] crate::model::InvalidDeviceId),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DecodeError {
+    /// True for checksum mismatches, counted apart from other decode errors.
+    pub fn is_checksum(&self) -> bool {
+        matches!(self, DecodeError::Checksum { .. })
+    }
+}
+
+/// A protocol rejected its `[protocols.<name>.options]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("protocol {protocol}: option {key}: {reason}")]
+pub struct OptionsError {
+    pub protocol: &'static str,
+    pub key: String,
+    pub reason: String,
+}
+
+impl OptionsError {
+    /// The error for a key the protocol does not know.
+    pub fn unknown(protocol: &'static str, key: &str) -> Self {
+        OptionsError {
+            protocol,
+            key: key.to_string(),
+            reason: "unknown option".to_string(),
+        }
+    }
+}
