@@ -1,3 +1,41 @@
 //! trackgate: a GPS/GPRS vehicle telematics ingestion server.
+//!
+//! # Layout
+//! ```text
+//! model/      plain data: DeviceId, Position, DeviceEvent, Alarm, Record
+//! protocol/   SANS-IO device protocols; mod.rs = Protocol trait + REGISTRY (the only list)
+//!   wire.rs   bounded cursor reads, BCD, CRC helpers
+//!   <name>/   framer, decoder, encoder, tests — one module per protocol
+//! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs
+//! session/    device session state machine, admission (devices.allow)
+//! pipeline/   durable stage (ACK released after it), fan-out to consumers
+//! state/      live positions (read by the API)
+//! api/        axum routes: health, metrics, devices
+//! tools/      `trackgate decode`
+//! config.rs   serde structs, every field documented, validated once
+//! telemetry.rs  tracing + Prometheus metrics
+//! shutdown.rs   one cancellation token, drain with a deadline
+//! server.rs   assembles a running gateway from a Config
+//! ```
+//!
+//! # Data flow
+//! ```text
+//! tracker ─TCP/UDP─▶ ingest (Framed + protocol framer) ─▶ protocol decode (records + ACK plan)
+//!   ─▶ session (admission) ─▶ pipeline durable stage ─▶ ACK written to the device
+//!                                      └─▶ consumers: live state (API) …
+//! ```
+//! A device's ACK is a promise: it is written only after the pipeline's durable stage took
+//! the frame's records.
+
+pub mod api;
+pub mod config;
+pub mod ingest;
 pub mod model;
+pub mod pipeline;
 pub mod protocol;
+pub mod server;
+pub mod session;
+pub mod shutdown;
+pub mod state;
+pub mod telemetry;
+pub mod tools;

@@ -3,7 +3,7 @@
 //! Units are converted exactly once, in the decoder that reads them off the wire: from here on
 //! a speed is always km/h, a distance metres, a voltage volts and a time UTC.
 
-mod device_id;
+pub mod device_id;
 mod event;
 mod position;
 

@@ -1,0 +1,368 @@
+//! Configuration: documented data, loaded once, validated once.
+//!
+//! Sources, later wins: embedded defaults → TOML file (`--config`) → environment variables
+//! `TRACKGATE_<SECTION>__<KEY>` (double underscore between levels, e.g.
+//! `TRACKGATE_HTTP__LISTEN`, `TRACKGATE_PROTOCOLS__GT06__LISTEN`). Unknown keys are rejected
+//! with the key's name, so a typo never silently falls back to a default.
+
+use crate::protocol::{self, ChecksumPolicy, DecoderOptions};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// HTTP API, `/metrics`, `/healthz`.
+    pub http: HttpConfig,
+    /// Where the durable data lives.
+    pub storage: StorageConfig,
+    /// Which devices are admitted and when they count as offline.
+    pub devices: DevicesConfig,
+    /// The durable stage between decoding and the device ACK.
+    pub pipeline: PipelineConfig,
+    /// One table per protocol, keyed by registry name. Protocols not listed run with their
+    /// defaults (enabled, Traccar's port).
+    pub protocols: BTreeMap<String, ProtocolConfig>,
+}
+
+/// `[http]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address of the API. Default `127.0.0.1:8080` (loopback: put a reverse proxy
+    /// with TLS in front to expose it).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the write-ahead log and embedded metadata. Default `./data`.
+    pub dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+/// Which devices may connect.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Allow {
+    /// Any device that identifies itself is accepted (what most fleets expect).
+    #[default]
+    All,
+    /// Only these ids (compared after stripping zero padding of all-digit ids).
+    List(Vec<String>),
+}
+
+impl Serialize for Allow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Allow::All => s.serialize_str("all"),
+            Allow::List(l) => l.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Allow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            List(Vec<serde_json::Value>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "all" => Ok(Allow::All),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "devices.allow must be \"all\" or a list of device ids, got {w:?}"
+            ))),
+            // Env values like `[864717003283581]` parse as numbers; ids are text.
+            Raw::List(l) => Ok(Allow::List(
+                l.into_iter()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// `[devices]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    /// `"all"` (default) or a list of device ids. A device that is not allowed gets its
+    /// protocol's refusal, is counted in `trackgate_devices_refused_total` and logged once.
+    pub allow: Allow,
+    /// A device with no open connection and nothing received for this long is offline.
+    /// Default 600 s.
+    pub offline_after_secs: u64,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            allow: Allow::All,
+            offline_after_secs: 600,
+        }
+    }
+}
+
+/// `[pipeline]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Records the in-memory stage holds before it refuses new batches (their ACKs are then
+    /// withheld, so devices keep the data and resend). Default 100 000.
+    pub queue_records: usize,
+    /// On shutdown, how long to wait for in-flight batches to drain. Default 10 s.
+    pub drain_secs: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            queue_records: 100_000,
+            drain_secs: 10,
+        }
+    }
+}
+
+/// When a device's ACK is written.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// After the records are durable (default): an ACK is a promise the data is kept.
+    #[default]
+    Durable,
+    /// As soon as the frame decodes: lower latency, but a crash can lose ACKed data.
+    Received,
+}
+
+/// `[protocols.<name>]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProtocolConfig {
+    /// Serve this protocol. Default true.
+    pub enabled: bool,
+    /// TCP listen address. Default `0.0.0.0:<Traccar's port>`.
+    pub listen: Option<SocketAddr>,
+    /// UDP listen address, for protocols that have a UDP variant. Default: same as `listen`.
+    pub udp_listen: Option<SocketAddr>,
+    /// Serve the UDP variant (when the protocol has one). Default true.
+    pub udp: bool,
+    /// `"verify"` (default: drop frames with a bad checksum, count them, keep the connection)
+    /// or `"ignore"` (clone devices that compute it wrongly).
+    pub checksum: ChecksumPolicy,
+    /// `"durable"` (default) or `"received"`; see [`AckMode`].
+    pub ack: AckMode,
+    /// Largest frame accepted, bytes. Default 4096 (Teltonika's biggest AVL packet is 1280).
+    pub max_frame: usize,
+    /// A connection that sends nothing for this long is closed. Default 600 s (trackers
+    /// heartbeat every 1–5 min).
+    pub idle_timeout_secs: u64,
+    /// Most simultaneous TCP connections for this protocol; more are refused at accept.
+    /// Default 20 000.
+    pub max_connections: usize,
+    /// Protocol-specific options, documented in `protocol-docs/<name>.md`.
+    pub options: BTreeMap<String, String>,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        ProtocolConfig {
+            enabled: true,
+            listen: None,
+            udp_listen: None,
+            udp: true,
+            checksum: ChecksumPolicy::Verify,
+            ack: AckMode::Durable,
+            max_frame: 4096,
+            idle_timeout_secs: 600,
+            max_connections: 20_000,
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+impl ProtocolConfig {
+    /// The decoder options this table yields.
+    pub fn decoder_options(&self) -> DecoderOptions {
+        DecoderOptions {
+            checksum: self.checksum,
+            max_frame: self.max_frame,
+            options: self.options.clone(),
+        }
+    }
+
+    /// Idle timeout as a duration.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+}
+
+/// A configuration that cannot be used, naming what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("config: [protocols.{0}]: no such protocol (known: {1})")]
+    UnknownProtocol(String, String),
+    #[error("config: {0}")]
+    Invalid(String),
+    #[error("config: {0}")]
+    Options(#[from] protocol::OptionsError),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `TRACKGATE_*` environment variables, and
+    /// validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    f.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("TRACKGATE_").split("__"));
+        let cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses a TOML string (no environment), then validates. For tests and tools.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks what serde cannot: protocol names, limits, protocol options.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, pc) in &self.protocols {
+            let Some(p) = protocol::find(name) else {
+                let known: Vec<_> = protocol::REGISTRY.iter().map(|p| p.name()).collect();
+                return Err(ConfigError::UnknownProtocol(name.clone(), known.join(", ")));
+            };
+            if pc.max_frame < 16 || pc.max_frame > 1 << 20 {
+                return Err(ConfigError::Invalid(format!(
+                    "protocols.{name}.max_frame = {} is outside 16..=1048576",
+                    pc.max_frame
+                )));
+            }
+            if pc.max_connections == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "protocols.{name}.max_connections must be at least 1"
+                )));
+            }
+            if pc.idle_timeout_secs == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "protocols.{name}.idle_timeout_secs must be at least 1"
+                )));
+            }
+            p.new_decoder(&pc.decoder_options())?;
+        }
+        if self.pipeline.queue_records == 0 {
+            return Err(ConfigError::Invalid(
+                "pipeline.queue_records must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective table of a protocol (its own, or the defaults).
+    pub fn protocol(&self, name: &str) -> ProtocolConfig {
+        self.protocols.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Offline threshold as a duration.
+    pub fn offline_after(&self) -> Duration {
+        Duration::from_secs(self.devices.offline_after_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.devices.allow, Allow::All);
+        assert_eq!(c.protocol("gt06").checksum, ChecksumPolicy::Verify);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml("[http]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let e =
+            Config::from_toml("[protocols.gt06]\nchecksum = \"verify\"\nbogus = 1\n").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn unknown_protocol_is_named() {
+        let e = Config::from_toml("[protocols.nope]\n").unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn allow_list_and_checksum_policy() {
+        let c = Config::from_toml(
+            "[devices]\nallow = [\"864717003283581\"]\n[protocols.gt06]\nchecksum = \"ignore\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.devices.allow, Allow::List(vec!["864717003283581".into()]));
+        assert_eq!(c.protocol("gt06").checksum, ChecksumPolicy::Ignore);
+        assert!(Config::from_toml("[devices]\nallow = \"some\"\n").is_err());
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TRACKGATE_HTTP__LISTEN", "127.0.0.1:9999");
+            jail.set_env("TRACKGATE_PROTOCOLS__GT06__LISTEN", "127.0.0.1:15023");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.listen.to_string(), "127.0.0.1:9999");
+            assert_eq!(
+                c.protocol("gt06").listen.unwrap().to_string(),
+                "127.0.0.1:15023"
+            );
+            jail.set_env("TRACKGATE_HTTP__NOPE", "1");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("nope"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,51 @@
+//! Sockets: one TCP listener per protocol (plus UDP where the protocol has a UDP variant).
+//!
+//! Each connection is one task owning a `Framed` stream with the protocol's framer, a
+//! protocol decoder and a [`Session`]. Every device-controlled quantity has a ceiling: frame
+//! length (`max_frame`), buffered bytes, idle time (`idle_timeout_secs`), connections
+//! (`max_connections`) and time to write an ACK to a client that does not read.
+//!
+//! [`Session`]: crate::session::Session
+
+pub mod codec;
+pub mod conn;
+pub mod frame_handler;
+pub mod tcp;
+pub mod udp;
+
+use crate::config::ProtocolConfig;
+use crate::pipeline::Pipeline;
+use crate::protocol::{DecoderOptions, Protocol};
+use crate::session::Admission;
+use crate::state::LiveState;
+use crate::telemetry::Metrics;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long writing one ACK may take before the client counts as stuck and is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every connection task shares.
+pub struct IngestCtx {
+    pub pipeline: Pipeline,
+    pub live: Arc<LiveState>,
+    pub admission: Arc<Admission>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+}
+
+/// One protocol as served: the protocol and its effective settings.
+#[derive(Clone)]
+pub struct ProtoRuntime {
+    pub protocol: &'static dyn Protocol,
+    pub config: ProtocolConfig,
+    pub decoder_options: DecoderOptions,
+}
+
+impl ProtoRuntime {
+    /// The protocol's name.
+    pub fn name(&self) -> &'static str {
+        self.protocol.name()
+    }
+}

@@ -1,0 +1,132 @@
+//! UDP listener: one task per peer so a peer's datagrams stay in order while a slow durable
+//! append for one device never delays another.
+
+use super::frame_handler::{decode_failed, handle};
+use super::{IngestCtx, ProtoRuntime};
+use crate::protocol::DecodeCtx;
+use crate::session::Session;
+use crate::telemetry::ProtoLabel;
+use bytes::Bytes;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+/// Datagrams queued per peer before new ones are dropped (the device retries unACKed data).
+const PEER_QUEUE: usize = 64;
+/// Largest datagram read.
+const MAX_DATAGRAM: usize = 65_535;
+
+type Peers = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Bytes>>>>;
+
+/// Receives datagrams until shutdown.
+pub async fn run(socket: UdpSocket, ctx: Arc<IngestCtx>, rt: ProtoRuntime, tracker: TaskTracker) {
+    let socket = Arc::new(socket);
+    let peers: Peers = Arc::new(Mutex::new(HashMap::new()));
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let label = ProtoLabel {
+        protocol: rt.name(),
+    };
+    loop {
+        let received = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            r = socket.recv_from(&mut buf) => r,
+        };
+        let (n, peer) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(protocol = rt.name(), error = %e, "udp recv failed");
+                continue;
+            }
+        };
+        ctx.metrics.ingest.frames.get_or_create(&label).inc();
+        let dgram = Bytes::copy_from_slice(&buf[..n]);
+        let tx = {
+            let mut map = peers.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= rt.config.max_connections && !map.contains_key(&peer) {
+                ctx.metrics
+                    .ingest
+                    .connections_refused
+                    .get_or_create(&crate::telemetry::ConnLabel {
+                        protocol: rt.name(),
+                        transport: "udp",
+                    })
+                    .inc();
+                continue;
+            }
+            map.entry(peer)
+                .or_insert_with(|| {
+                    let (tx, rx) = mpsc::channel(PEER_QUEUE);
+                    tracker.spawn(serve_peer(
+                        ctx.clone(),
+                        rt.clone(),
+                        socket.clone(),
+                        peer,
+                        rx,
+                        peers.clone(),
+                    ));
+                    tx
+                })
+                .clone()
+        };
+        if tx.try_send(dgram).is_err() {
+            ctx.metrics.ingest.acks_withheld.get_or_create(&label).inc();
+        }
+    }
+}
+
+async fn serve_peer(
+    ctx: Arc<IngestCtx>,
+    rt: ProtoRuntime,
+    socket: Arc<UdpSocket>,
+    peer: SocketAddr,
+    mut rx: mpsc::Receiver<Bytes>,
+    peers: Peers,
+) {
+    let peer_s = peer.to_string();
+    let mut decoder = match rt.protocol.new_decoder(&rt.decoder_options) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(protocol = rt.name(), error = %e, "decoder options rejected");
+            return;
+        }
+    };
+    let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
+    let label = ProtoLabel {
+        protocol: rt.name(),
+    };
+    let idle = rt.config.idle_timeout();
+    loop {
+        let dgram = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            r = tokio::time::timeout(idle, rx.recv()) => match r {
+                Ok(Some(d)) => d,
+                _ => break,
+            },
+        };
+        let now = Utc::now();
+        let decoded = match decoder.decode_datagram(&dgram, &DecodeCtx { now }) {
+            Ok(d) => d,
+            Err(e) => {
+                decode_failed(&ctx, &rt, &peer_s, &e);
+                continue;
+            }
+        };
+        let reply = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
+        if let Some(b) = reply.write {
+            if socket.send_to(&b, peer).await.is_ok() {
+                ctx.metrics.ingest.acks.get_or_create(&label).inc();
+            }
+        }
+        if reply.close {
+            break;
+        }
+    }
+    peers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&peer);
+}

@@ -1,0 +1,75 @@
+//! The pipeline: the durable stage between decoding and the device ACK, and the fan-out of
+//! durable records to their consumers (live state today; tracking and sinks later).
+//!
+//! Ingest calls [`Pipeline::submit`] with a frame's records and writes the device's ACK only
+//! when the returned [`Completion`] resolves `Ok`. Which stage backs it is hidden behind
+//! [`DurableStage`], so swapping the in-memory queue for the write-ahead log (or a replicated
+//! log) changes no protocol or ingest code.
+
+pub mod memory;
+
+use crate::config::AckMode;
+use crate::model::Record;
+use futures::future::BoxFuture;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Why the durable stage did not take a batch. The ACK is withheld in every case, so the
+/// device keeps the data and sends it again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("durable stage is full")]
+    Full,
+    #[error("shutting down")]
+    ShuttingDown,
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// Something that makes batches durable. Resolving `Ok` is the promise behind an ACK.
+pub trait DurableStage: Send + Sync + 'static {
+    /// Takes a batch; the future resolves once the batch is durable (`AckMode::Durable`) or
+    /// accepted (`AckMode::Received`).
+    fn append(
+        &self,
+        records: Vec<Record>,
+        mode: AckMode,
+    ) -> BoxFuture<'static, Result<(), Refused>>;
+}
+
+/// Consumers of durable records, called in log order, per batch.
+pub trait Consumer: Send + Sync + 'static {
+    /// Applies one durable batch.
+    fn apply(&self, records: &[Record]);
+}
+
+/// Cheap handle to the pipeline, shared by every connection.
+#[derive(Clone)]
+pub struct Pipeline {
+    stage: Arc<dyn DurableStage>,
+}
+
+impl Pipeline {
+    /// A pipeline over `stage`.
+    pub fn new(stage: Arc<dyn DurableStage>) -> Self {
+        Pipeline { stage }
+    }
+
+    /// Hands a frame's records to the durable stage. The returned completion handle resolves
+    /// when the ACK may be written.
+    pub fn submit(&self, records: Vec<Record>, mode: AckMode) -> Completion {
+        Completion(self.stage.append(records, mode))
+    }
+}
+
+/// Resolves when a submitted batch is durable (or was refused). One per batch.
+pub struct Completion(BoxFuture<'static, Result<(), Refused>>);
+
+impl Future for Completion {
+    type Output = Result<(), Refused>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}

@@ -1,0 +1,178 @@
+//! Assembles a running gateway from a [`Config`]: pipeline, live state, listeners, API.
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::ingest::{tcp, udp, IngestCtx, ProtoRuntime};
+use crate::pipeline::memory::MemoryStage;
+use crate::pipeline::{Consumer, Pipeline};
+use crate::protocol::REGISTRY;
+use crate::session::Admission;
+use crate::state::LiveState;
+use crate::telemetry::Metrics;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A started gateway: its bound addresses and the handles to stop it.
+pub struct Running {
+    /// Where the HTTP API listens (useful with port 0).
+    pub http_addr: SocketAddr,
+    /// Bound device listeners: `(protocol, "tcp" | "udp")` → address.
+    pub listeners: BTreeMap<(String, &'static str), SocketAddr>,
+    /// Live device state.
+    pub live: Arc<LiveState>,
+    /// Process metrics.
+    pub metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    drain: Duration,
+}
+
+impl Running {
+    /// The bound address of a protocol's listener.
+    pub fn addr(&self, protocol: &str, transport: &'static str) -> Option<SocketAddr> {
+        self.listeners
+            .get(&(protocol.to_string(), transport))
+            .copied()
+    }
+
+    /// Stops listeners and connections, then waits (up to the drain deadline) for every task.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(self.drain, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain deadline passed; exiting with tasks still running");
+        }
+    }
+
+    /// The token that stops everything.
+    pub fn token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds every enabled listener and starts serving.
+pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    cfg.validate()?;
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let live = Arc::new(LiveState::new(cfg.offline_after()));
+    let consumers: Vec<Arc<dyn Consumer>> = vec![live.clone()];
+    let stage = MemoryStage::start(
+        cfg.pipeline.queue_records,
+        consumers,
+        &tracker,
+        shutdown.clone(),
+    );
+    let ctx = Arc::new(IngestCtx {
+        pipeline: Pipeline::new(stage),
+        live: live.clone(),
+        admission: Arc::new(Admission::new(&cfg.devices.allow, metrics.clone())),
+        metrics: metrics.clone(),
+        shutdown: shutdown.clone(),
+    });
+
+    let mut listeners = BTreeMap::new();
+    for p in REGISTRY {
+        let pc = cfg.protocol(p.name());
+        if !pc.enabled {
+            continue;
+        }
+        let rt = ProtoRuntime {
+            protocol: *p,
+            decoder_options: pc.decoder_options(),
+            config: pc.clone(),
+        };
+        let tcp_addr = pc
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], p.default_port())));
+        let t = p.transports();
+        if t.tcp {
+            let l = TcpListener::bind(tcp_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: tcp_addr,
+                    what: format!("{} tcp", p.name()),
+                    source,
+                })?;
+            let bound = l.local_addr().unwrap_or(tcp_addr);
+            tracing::info!(protocol = p.name(), transport = "tcp", addr = %bound, "listening");
+            listeners.insert((p.name().to_string(), "tcp"), bound);
+            tracker.spawn(tcp::run(l, ctx.clone(), rt.clone(), tracker.clone()));
+        }
+        if t.udp && pc.udp {
+            // Same port as TCP by default (as Traccar does), also when TCP took port 0.
+            let mut udp_addr = pc.udp_listen.unwrap_or(tcp_addr);
+            if pc.udp_listen.is_none() && udp_addr.port() == 0 {
+                if let Some(b) = listeners.get(&(p.name().to_string(), "tcp")) {
+                    udp_addr.set_port(b.port());
+                }
+            }
+            let s = UdpSocket::bind(udp_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: udp_addr,
+                    what: format!("{} udp", p.name()),
+                    source,
+                })?;
+            let bound = s.local_addr().unwrap_or(udp_addr);
+            tracing::info!(protocol = p.name(), transport = "udp", addr = %bound, "listening");
+            listeners.insert((p.name().to_string(), "udp"), bound);
+            tracker.spawn(udp::run(s, ctx.clone(), rt, tracker.clone()));
+        }
+    }
+
+    let http = TcpListener::bind(cfg.http.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: cfg.http.listen,
+            what: "http".into(),
+            source,
+        })?;
+    let http_addr = http.local_addr().unwrap_or(cfg.http.listen);
+    tracing::info!(addr = %http_addr, "http api listening");
+    let app = api::router(ApiState {
+        live: live.clone(),
+        metrics: metrics.clone(),
+    });
+    let token = shutdown.clone();
+    tracker.spawn(async move {
+        let r = axum::serve(http, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    Ok(Running {
+        http_addr,
+        listeners,
+        live,
+        metrics,
+        shutdown,
+        tracker,
+        drain: Duration::from_secs(cfg.pipeline.drain_secs),
+    })
+}

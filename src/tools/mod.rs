@@ -1,0 +1,2 @@
+//! Operator tools run from the command line (`trackgate decode`, ...).
+pub mod decode;
