@@ -349,6 +349,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn env_overrides_nested_keys() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TRACKGATE_HTTP__LISTEN", "127.0.0.1:9999");

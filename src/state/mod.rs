@@ -79,7 +79,7 @@ impl LiveState {
     fn entry<'a>(
         inner: &'a mut Inner,
         id: &DeviceId,
-        protocol: &Cow<'static, str>,
+        protocol: Cow<'static, str>,
         now: DateTime<Utc>,
     ) -> &'a mut DeviceState {
         if !inner.devices.contains_key(id) {
@@ -92,7 +92,7 @@ impl LiveState {
             .entry(id.clone())
             .or_insert_with(|| DeviceState {
                 id: id.clone(),
-                protocol: protocol.clone(),
+                protocol,
                 position: None,
                 last_seen: now,
                 connections: 0,
@@ -102,7 +102,7 @@ impl LiveState {
     /// Something was received from `id` at `now`.
     pub fn touch(&self, id: &DeviceId, protocol: &'static str, now: DateTime<Utc>) {
         let mut g = self.write();
-        let d = Self::entry(&mut g, id, &Cow::Borrowed(protocol), now);
+        let d = Self::entry(&mut g, id, Cow::Borrowed(protocol), now);
         if now > d.last_seen {
             d.last_seen = now;
         }
@@ -112,7 +112,7 @@ impl LiveState {
     /// A connection identified as `id`.
     pub fn connected(&self, id: &DeviceId, protocol: &'static str, now: DateTime<Utc>) {
         let mut g = self.write();
-        let d = Self::entry(&mut g, id, &Cow::Borrowed(protocol), now);
+        let d = Self::entry(&mut g, id, Cow::Borrowed(protocol), now);
         d.connections += 1;
         if now > d.last_seen {
             d.last_seen = now;
@@ -131,7 +131,7 @@ impl LiveState {
     /// and not an invalid fix at 0,0 (a receiver with no fix yet).
     pub fn apply_position(&self, p: &Position) {
         let mut g = self.write();
-        let d = Self::entry(&mut g, &p.device, &p.protocol, p.received);
+        let d = Self::entry(&mut g, &p.device, p.protocol.clone(), p.received);
         if p.received > d.last_seen {
             d.last_seen = p.received;
         }
