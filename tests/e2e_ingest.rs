@@ -1,0 +1,274 @@
+//! End to end over real sockets: devices log in, send positions, get exact ACKs, and the API
+//! shows them. Frames here are built by hand with independently computed checksums.
+
+mod common;
+
+use common::*;
+use tokio::io::AsyncWriteExt;
+
+/// GT06 location 0x12: 2026-11-27 05:30:00 UTC, 22°32.7658′N 114°02.9300′E, 60 km/h,
+/// course 90°, 9 satellites, fix valid.
+fn gt06_location(serial: u16) -> Vec<u8> {
+    let lat = ((22.0 * 60.0 + 32.7658) * 30000.0_f64).round() as u32;
+    let lon = ((114.0 * 60.0 + 2.93) * 30000.0_f64).round() as u32;
+    let mut c = vec![26, 11, 27, 5, 30, 0, 0xC9];
+    c.extend_from_slice(&lat.to_be_bytes());
+    c.extend_from_slice(&lon.to_be_bytes());
+    c.push(60);
+    let course_status: u16 = 90 | (1 << 12) | (1 << 10);
+    c.extend_from_slice(&course_status.to_be_bytes());
+    c.extend_from_slice(&[0x01, 0xCC, 0x00, 0x28, 0x7D, 0x00, 0x1F, 0xB8]);
+    gt06_frame(0x12, &c, serial)
+}
+
+const GT06_LOGIN: &str = "78780d01086471700328358100093f040d0a";
+
+#[tokio::test]
+async fn gt06_login_position_ack_and_api() {
+    let r = start("").await;
+    let mut s = connect(&r, "gt06").await;
+    // The spec-derived login ACK for serial 0x0009 (protocol-notes).
+    send_expect(
+        &mut s,
+        &hex::decode(GT06_LOGIN).unwrap(),
+        &hex::decode("78780501000955940d0a").unwrap(),
+    )
+    .await;
+    send_expect(&mut s, &gt06_location(0x0a), &gt06_ack(0x12, 0x0a)).await;
+    let d = wait_device(&r, "864717003283581", |d| !d["lat"].is_null()).await;
+    assert!((d["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-5, "{d}");
+    assert!((d["lon"].as_f64().unwrap() - 114.048833).abs() < 1e-5, "{d}");
+    assert_eq!(d["speed"].as_f64().unwrap(), 60.0);
+    assert_eq!(d["course"].as_f64().unwrap(), 90.0);
+    assert_eq!(d["time"], "2026-11-27T05:30:00Z");
+    assert_eq!(d["valid"], true);
+    assert_eq!(d["online"], true);
+    assert_eq!(d["protocol"], "gt06");
+    let (status, list) = get_json(&r, "/api/devices").await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn gt06_position_before_login_is_not_acked() {
+    let r = start("").await;
+    let mut s = connect(&r, "gt06").await;
+    s.write_all(&gt06_location(1)).await.unwrap();
+    expect_silence(&mut s, 300).await;
+    // The same connection can still log in afterwards.
+    send_expect(
+        &mut s,
+        &hex::decode(GT06_LOGIN).unwrap(),
+        &hex::decode("78780501000955940d0a").unwrap(),
+    )
+    .await;
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_device_gets_no_login_ack_and_is_counted() {
+    let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
+    let mut s = connect(&r, "gt06").await;
+    s.write_all(&hex::decode(GT06_LOGIN).unwrap()).await.unwrap();
+    expect_silence(&mut s, 500).await;
+    let m = reqwest::get(format!("http://{}/metrics", r.http_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("trackgate_devices_refused_total{protocol=\"gt06\"} 1"),
+        "{m}"
+    );
+    let (status, _) = get_json(&r, "/api/devices/864717003283581").await;
+    assert_eq!(status, 404);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_checksum_is_dropped_counted_and_connection_kept() {
+    let r = start("").await;
+    let mut s = connect(&r, "gt06").await;
+    send_expect(
+        &mut s,
+        &hex::decode(GT06_LOGIN).unwrap(),
+        &hex::decode("78780501000955940d0a").unwrap(),
+    )
+    .await;
+    let mut bad = gt06_location(2);
+    let n = bad.len();
+    bad[n - 3] ^= 0xff; // corrupt the CRC
+    s.write_all(&bad).await.unwrap();
+    // The next good frame on the same connection is still answered.
+    send_expect(&mut s, &gt06_location(3), &gt06_ack(0x12, 3)).await;
+    let m = reqwest::get(format!("http://{}/metrics", r.http_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("trackgate_checksum_failures_total{protocol=\"gt06\"} 1"),
+        "{m}"
+    );
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_and_oversize_on_one_connection_never_stall_another() {
+    let r = start("").await;
+    let mut bad = connect(&r, "gt06").await;
+    let mut good = connect(&r, "gt06").await;
+    // Garbage, a frame start with an absurd 0x7979 length, then random bytes.
+    let mut junk = vec![0x00, 0xff, 0x13, 0x78, 0x79, 0x79, 0xff, 0xff];
+    junk.extend((0..20_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    let _ = bad.write_all(&junk).await;
+    send_expect(
+        &mut good,
+        &hex::decode(GT06_LOGIN).unwrap(),
+        &hex::decode("78780501000955940d0a").unwrap(),
+    )
+    .await;
+    send_expect(&mut good, &gt06_location(4), &gt06_ack(0x12, 4)).await;
+    wait_device(&r, "864717003283581", |d| !d["lat"].is_null()).await;
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn frames_split_byte_by_byte_and_coalesced_get_every_ack() {
+    let r = start("").await;
+    let mut s = connect(&r, "gt06").await;
+    let login = hex::decode(GT06_LOGIN).unwrap();
+    for b in &login {
+        s.write_all(&[*b]).await.unwrap();
+        s.flush().await.unwrap();
+    }
+    assert_eq!(
+        read_n(&mut s, 10).await,
+        hex::decode("78780501000955940d0a").unwrap()
+    );
+    let mut many = Vec::new();
+    let mut acks = Vec::new();
+    for serial in 10..20u16 {
+        many.extend(gt06_location(serial));
+        acks.extend(gt06_ack(0x12, serial));
+    }
+    s.write_all(&many).await.unwrap();
+    assert_eq!(hex::encode(read_n(&mut s, acks.len()).await), hex::encode(&acks));
+    r.shutdown().await;
+}
+
+/// Teltonika: IMEI handshake `01`, a Codec 8 packet of two records, ACK = 4-byte count.
+#[tokio::test]
+async fn teltonika_handshake_and_record_count_ack() {
+    let r = start("").await;
+    let mut s = connect(&r, "teltonika").await;
+    let mut hs = vec![0x00, 0x0f];
+    hs.extend_from_slice(b"356307042441013");
+    send_expect(&mut s, &hs, &[0x01]).await;
+
+    let record = |ts_ms: u64, lon: i32, lat: i32| {
+        let mut r = Vec::new();
+        r.extend_from_slice(&ts_ms.to_be_bytes());
+        r.push(0); // priority
+        r.extend_from_slice(&lon.to_be_bytes());
+        r.extend_from_slice(&lat.to_be_bytes());
+        r.extend_from_slice(&120i16.to_be_bytes()); // altitude
+        r.extend_from_slice(&45u16.to_be_bytes()); // angle
+        r.push(8); // satellites
+        r.extend_from_slice(&50u16.to_be_bytes()); // speed
+        r.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // event io 0, total 0, N1..N8 = 0
+        r
+    };
+    let mut data = vec![0x08, 2];
+    data.extend(record(1_764_221_400_000, 254_000_000, 546_000_000));
+    data.extend(record(1_764_221_460_000, 254_100_000, 546_100_000));
+    data.push(2);
+    let mut pkt = vec![0, 0, 0, 0];
+    pkt.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    pkt.extend_from_slice(&data);
+    pkt.extend_from_slice(&(arc(&data) as u32).to_be_bytes());
+    send_expect(&mut s, &pkt, &[0, 0, 0, 2]).await;
+    let d = wait_device(&r, "356307042441013", |d| d["time"] == "2025-11-27T05:31:00Z").await;
+    assert!((d["lat"].as_f64().unwrap() - 54.61).abs() < 1e-7, "{d}");
+    assert!((d["lon"].as_f64().unwrap() - 25.41).abs() < 1e-7, "{d}");
+    assert_eq!(d["speed"].as_f64().unwrap(), 50.0);
+    assert_eq!(d["altitude"].as_f64().unwrap(), 120.0);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn teltonika_refused_imei_gets_00() {
+    let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
+    let mut s = connect(&r, "teltonika").await;
+    let mut hs = vec![0x00, 0x0f];
+    hs.extend_from_slice(b"356307042441013");
+    send_expect(&mut s, &hs, &[0x00]).await;
+    r.shutdown().await;
+}
+
+/// Reads one `7E ... 7E` frame and returns it unescaped, without the delimiters.
+async fn read_jt808_frame(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    assert_eq!(read_n(s, 1).await, vec![0x7e]);
+    let mut out = Vec::new();
+    loop {
+        let b = read_n(s, 1).await[0];
+        match b {
+            0x7e => return out,
+            0x7d => match read_n(s, 1).await[0] {
+                0x01 => out.push(0x7d),
+                0x02 => out.push(0x7e),
+                other => panic!("bad escape 7d {other:02x}"),
+            },
+            b => out.push(b),
+        }
+    }
+}
+
+/// JT/T 808: a 0x0200 location is answered with 0x8001 echoing its serial and message id.
+#[tokio::test]
+async fn jt808_location_gets_general_response() {
+    let r = start("").await;
+    let mut s = connect(&r, "jt808").await;
+    // Header: msg 0x0200, body attr (len 28), phone 012076463279, serial 0x0040.
+    let mut body = Vec::new();
+    body.extend_from_slice(&0u32.to_be_bytes()); // alarm
+    body.extend_from_slice(&0b11u32.to_be_bytes()); // status: ACC on, positioned
+    body.extend_from_slice(&22_546_097u32.to_be_bytes());
+    body.extend_from_slice(&114_048_833u32.to_be_bytes());
+    body.extend_from_slice(&35u16.to_be_bytes()); // altitude m
+    body.extend_from_slice(&605u16.to_be_bytes()); // 60.5 km/h
+    body.extend_from_slice(&180u16.to_be_bytes());
+    body.extend_from_slice(&[0x26, 0x11, 0x27, 0x13, 0x30, 0x00]); // GMT+8 → 05:30:00Z
+    let mut msg = vec![0x02, 0x00];
+    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&[0x01, 0x20, 0x76, 0x46, 0x32, 0x79, 0x00, 0x40]);
+    msg.extend_from_slice(&body);
+    let x = msg.iter().fold(0u8, |a, b| a ^ b);
+    msg.push(x);
+    let mut frame = vec![0x7e];
+    for b in msg {
+        match b {
+            0x7e => frame.extend_from_slice(&[0x7d, 0x02]),
+            0x7d => frame.extend_from_slice(&[0x7d, 0x01]),
+            b => frame.push(b),
+        }
+    }
+    frame.push(0x7e);
+    s.write_all(&frame).await.unwrap();
+    // 7E 8001 0005 <phone> <platform serial> | 0040 0200 00 | xor 7E; the platform serial is
+    // the gateway's own counter, so check everything around it.
+    let ack = read_jt808_frame(&mut s).await;
+    assert_eq!(ack.len(), 18, "{}", hex::encode(&ack));
+    assert_eq!(&ack[0..10], &[0x80, 0x01, 0x00, 0x05, 0x01, 0x20, 0x76, 0x46, 0x32, 0x79]);
+    assert_eq!(&ack[12..17], &[0x00, 0x40, 0x02, 0x00, 0x00]);
+    assert_eq!(ack[17], ack[..17].iter().fold(0u8, |a, b| a ^ b), "XOR");
+    let d = wait_device(&r, "12076463279", |d| !d["lat"].is_null()).await;
+    assert_eq!(d["id"], "012076463279");
+    assert!((d["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-6, "{d}");
+    assert!((d["speed"].as_f64().unwrap() - 60.5).abs() < 1e-9, "{d}");
+    assert_eq!(d["time"], "2026-11-27T05:30:00Z");
+    r.shutdown().await;
+}
