@@ -26,7 +26,11 @@ pub enum EncodeError {
     #[error("io id {id} does not fit the 1-byte ids of {codec:?}")]
     IoIdTooWide { id: u16, codec: Codec },
     #[error("{count} io elements of one width: {codec:?} allows at most {max}")]
-    TooManyIo { count: usize, codec: Codec, max: usize },
+    TooManyIo {
+        count: usize,
+        codec: Codec,
+        max: usize,
+    },
     #[error("variable-length io {id} needs codec 8 Extended, not {codec:?}")]
     VariableIo { id: u16, codec: Codec },
     #[error("variable-length io {id} is {len} bytes, more than 65535")]
@@ -239,18 +243,18 @@ fn record(out: &mut Vec<u8>, codec: Codec, r: &AvlRecord) -> Result<(), EncodeEr
             }
         }
     }
-    let var: Vec<(u16, &Vec<u8>)> = r
-        .io
-        .iter()
-        .filter_map(|e| match &e.value {
-            IoData::Var(v) => Some((e.id, v)),
-            _ => None,
-        })
-        .collect();
+    let var: Vec<(u16, &Vec<u8>)> =
+        r.io.iter()
+            .filter_map(|e| match &e.value {
+                IoData::Var(v) => Some((e.id, v)),
+                _ => None,
+            })
+            .collect();
     if codec == Codec::C8Ext {
         put_count(out, codec, var.len())?;
         for (id, v) in var {
-            let len = u16::try_from(v.len()).map_err(|_| EncodeError::IoTooLong { id, len: v.len() })?;
+            let len =
+                u16::try_from(v.len()).map_err(|_| EncodeError::IoTooLong { id, len: v.len() })?;
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(v);

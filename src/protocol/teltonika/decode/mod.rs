@@ -34,7 +34,9 @@ fn handshake(frame: &[u8]) -> Result<Decoded, DecodeError> {
     let mut r = Reader::new(frame);
     let len = r.u16("imei length")? as usize;
     if len > MAX_IMEI_LEN {
-        return Err(r.bad("imei length", format!("{len} > {MAX_IMEI_LEN}")).into());
+        return Err(r
+            .bad("imei length", format!("{len} > {MAX_IMEI_LEN}"))
+            .into());
     }
     let imei = read_imei(&mut r, len)?;
     expect_end(&r, "handshake")?;
@@ -60,7 +62,9 @@ fn packet(
     let mut r = Reader::new(frame);
     let preamble = r.u32("preamble")?;
     if preamble != 0 {
-        return Err(r.bad("preamble", format!("{preamble:#010x}, expected 0")).into());
+        return Err(r
+            .bad("preamble", format!("{preamble:#010x}, expected 0"))
+            .into());
     }
     let len = r.u32("data length")? as usize;
     let data = r.bytes(len, "avl data")?;
