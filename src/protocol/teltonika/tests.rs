@@ -266,8 +266,11 @@ fn framer_rejects_non_digit_imei_and_bad_preamble_early() {
 
 #[test]
 fn framer_skips_oversized_packets_without_buffering_them() {
-    let mut o = DecoderOptions::default();
-    o.max_frame = 1292; // 1280-byte data limit of most FM devices + 12
+    // 1280-byte data limit of most FM devices + 12 bytes of envelope.
+    let o = DecoderOptions {
+        max_frame: 1292,
+        ..DecoderOptions::default()
+    };
     let mut d = TeltonikaDecoder::new(&o).unwrap();
     let mut buf = BytesMut::from(&[0, 0, 0, 0, 0, 0, 0x05, 0x01][..]); // data length 1281
     assert_eq!(d.frame(&mut buf), FrameResult::Skipped(8));
