@@ -292,3 +292,84 @@ fn put_count(out: &mut Vec<u8>, codec: Codec, count: usize) -> Result<(), Encode
     }
     Ok(())
 }
+
+/// The GPS element of a GH3000 (codec 7) record; all location-mask fields 0..=4 are sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gh3000Fix {
+    pub lat: f32,
+    pub lon: f32,
+    /// Metres.
+    pub altitude_m: u16,
+    /// Course in 1/256 turns (degrees = value × 360 / 256).
+    pub angle: u8,
+    /// km/h.
+    pub speed_kmh: u8,
+    pub satellites: u8,
+}
+
+/// One GH3000 (codec 7) record: time, optional fix, 1/2/4-byte IO elements (1-byte ids).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gh3000Record {
+    /// Seconds since 2007-01-01T00:00:00Z (30 bits).
+    pub seconds_since_2007: u32,
+    pub fix: Option<Gh3000Fix>,
+    /// `Var` and `U64` values are not part of codec 7.
+    pub io: Vec<IoElement>,
+}
+
+/// A complete TCP codec 7 packet (GH3000), with CRC.
+pub fn gh3000_packet(records: &[Gh3000Record]) -> Result<Vec<u8>, EncodeError> {
+    let codec = Codec::Gh3000;
+    let n = u8::try_from(records.len()).map_err(|_| EncodeError::TooManyRecords {
+        count: records.len(),
+    })?;
+    let mut d = vec![codec.id(), n];
+    for r in records {
+        d.extend_from_slice(&(r.seconds_since_2007 & 0x3fff_ffff).to_be_bytes());
+        let width = |v: &IoData| match v {
+            IoData::U8(_) => Some(1),
+            IoData::U16(_) => Some(2),
+            IoData::U32(_) => Some(4),
+            IoData::U64(_) | IoData::Var(_) => None,
+        };
+        let mut global = 0u8;
+        if r.fix.is_some() {
+            global |= 0x01;
+        }
+        for e in &r.io {
+            match width(&e.value) {
+                Some(1) => global |= 0x02,
+                Some(2) => global |= 0x04,
+                Some(_) => global |= 0x08,
+                None => return Err(EncodeError::VariableIo { id: e.id, codec }),
+            }
+        }
+        d.push(global);
+        if let Some(f) = r.fix {
+            d.push(0x1f);
+            d.extend_from_slice(&f.lat.to_bits().to_be_bytes());
+            d.extend_from_slice(&f.lon.to_bits().to_be_bytes());
+            d.extend_from_slice(&f.altitude_m.to_be_bytes());
+            d.extend_from_slice(&[f.angle, f.speed_kmh, f.satellites]);
+        }
+        for w in [1, 2, 4] {
+            let group: Vec<&IoElement> =
+                r.io.iter().filter(|e| width(&e.value) == Some(w)).collect();
+            if group.is_empty() {
+                continue;
+            }
+            put_count(&mut d, codec, group.len())?;
+            for e in group {
+                put_id(&mut d, codec, e.id)?;
+                match &e.value {
+                    IoData::U8(v) => d.push(*v),
+                    IoData::U16(v) => d.extend_from_slice(&v.to_be_bytes()),
+                    IoData::U32(v) => d.extend_from_slice(&v.to_be_bytes()),
+                    IoData::U64(_) | IoData::Var(_) => {}
+                }
+            }
+        }
+    }
+    d.push(n);
+    Ok(wrap_tcp(&d))
+}

@@ -622,3 +622,89 @@ proptest! {
         prop_assert_eq!(skipped, garbage.len());
     }
 }
+
+fn gh3000_strategy() -> impl Strategy<Value = encode::Gh3000Record> {
+    let fix = (
+        -90.0f32..90.0,
+        -180.0f32..180.0,
+        any::<u16>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(lat, lon, altitude_m, angle, speed_kmh, satellites)| encode::Gh3000Fix {
+                lat,
+                lon,
+                altitude_m,
+                angle,
+                speed_kmh,
+                satellites,
+            },
+        );
+    let value = prop_oneof![
+        any::<u8>().prop_map(IoData::U8),
+        any::<u16>().prop_map(IoData::U16),
+        any::<u32>().prop_map(IoData::U32),
+    ];
+    let io = proptest::collection::btree_map(0u16..=255, value, 0..6).prop_map(|m| {
+        m.into_iter()
+            .filter(|(id, _)| ![67, 222].contains(id))
+            .map(|(id, value)| IoElement { id, value })
+            .collect::<Vec<_>>()
+    });
+    (0u32..0x3fff_ffff, proptest::option::of(fix), io).prop_map(|(s, fix, io)| {
+        encode::Gh3000Record {
+            seconds_since_2007: s,
+            fix,
+            io,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn gh3000_round_trip(records in proptest::collection::vec(gh3000_strategy(), 1..4)) {
+        let packet = encode::gh3000_packet(&records).unwrap();
+        let mut d = logged_in();
+        let mut buf = BytesMut::from(&packet[..]);
+        let FrameResult::Frame(f) = d.frame(&mut buf) else { panic!("not framed") };
+        let out = d.decode(&f, &ctx()).unwrap();
+        prop_assert_eq!(out.kind.as_str(), "codec 7 (gh3000)");
+        prop_assert_eq!(out.ack.accepted.as_deref(), Some(&(records.len() as u32).to_be_bytes()[..]));
+        for (r, rec) in records.iter().zip(&out.records) {
+            let time = 1_167_609_600 + i64::from(r.seconds_since_2007);
+            let want_io = |io: &std::collections::BTreeMap<String, IoValue>| {
+                for e in &r.io {
+                    let v = match e.value {
+                        IoData::U8(v) => i64::from(v),
+                        IoData::U16(v) => i64::from(v),
+                        IoData::U32(v) => i64::from(v),
+                        _ => unreachable!(),
+                    };
+                    assert_eq!(io.get(&format!("io_{}", e.id)), Some(&IoValue::Int(v)));
+                }
+            };
+            match (r.fix, rec) {
+                (Some(f), Record::Position(p)) => {
+                    prop_assert_eq!(p.fix_time.timestamp(), time);
+                    prop_assert_eq!(p.lat, f64::from(f.lat));
+                    prop_assert_eq!(p.lon, f64::from(f.lon));
+                    prop_assert_eq!(p.altitude_m, f64::from(f.altitude_m));
+                    prop_assert_eq!(p.course, f64::from(f.angle) * 360.0 / 256.0);
+                    prop_assert_eq!(p.speed_kmh, f64::from(f.speed_kmh));
+                    prop_assert_eq!(p.valid, f.satellites > 0);
+                    want_io(&p.io);
+                }
+                (None, Record::Event(e)) => {
+                    prop_assert_eq!(e.time.timestamp(), time);
+                    prop_assert_eq!(&e.kind, &EventKind::Info { name: "status".into() });
+                    want_io(&e.attributes);
+                }
+                (fix, rec) => panic!("{fix:?} gave {rec:?}"),
+            }
+        }
+    }
+}
