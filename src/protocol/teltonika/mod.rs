@@ -21,6 +21,8 @@ mod decode;
 pub mod encode;
 mod frame;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 pub use codec::Codec;
