@@ -19,22 +19,29 @@ pub const TYPE_RESPONSE: u8 = 0x06;
 /// An encoder input that cannot be put on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    /// Codec 12/13 packets are built by their own encoders.
     #[error("{codec:?} does not carry AVL records")]
     NotAvl { codec: Codec },
+    /// N1 is one byte.
     #[error("{count} records: a packet holds at most 255")]
     TooManyRecords { count: usize },
+    /// Codec 8 and 7 have 1-byte IO ids.
     #[error("io id {id} does not fit the 1-byte ids of {codec:?}")]
     IoIdTooWide { id: u16, codec: Codec },
+    /// IO counts are 1 byte (2 in 8E).
     #[error("{count} io elements of one width: {codec:?} allows at most {max}")]
     TooManyIo {
         count: usize,
         codec: Codec,
         max: usize,
     },
-    #[error("variable-length io {id} needs codec 8 Extended, not {codec:?}")]
+    /// NX values exist only in 8E (and 8-byte values not in codec 7).
+    #[error("io {id}: {codec:?} has no section for this value width")]
     VariableIo { id: u16, codec: Codec },
+    /// NX lengths are u16.
     #[error("variable-length io {id} is {len} bytes, more than 65535")]
     IoTooLong { id: u16, len: usize },
+    /// The handshake and UDP header carry 1..=20 ASCII digits.
     #[error("imei {0:?} is not 1..=20 ASCII digits")]
     BadImei(String),
 }
@@ -42,9 +49,13 @@ pub enum EncodeError {
 /// One IO value, tagged with its wire width.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IoData {
+    /// 1-byte section.
     U8(u8),
+    /// 2-byte section.
     U16(u16),
+    /// 4-byte section.
     U32(u32),
+    /// 8-byte section (not in codec 7).
     U64(u64),
     /// Variable length (codec 8 Extended NX section only).
     Var(Vec<u8>),
@@ -53,7 +64,9 @@ pub enum IoData {
 /// An AVL IO element: id plus value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IoElement {
+    /// AVL id (model-specific meaning); must fit 1 byte for codecs 8 and 7.
     pub id: u16,
+    /// The value; its variant picks the section it is written to.
     pub value: IoData,
 }
 
@@ -296,7 +309,9 @@ fn put_count(out: &mut Vec<u8>, codec: Codec, count: usize) -> Result<(), Encode
 /// The GPS element of a GH3000 (codec 7) record; all location-mask fields 0..=4 are sent.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Gh3000Fix {
+    /// Degrees, sent as IEEE-754 f32 (latitude first in codec 7).
     pub lat: f32,
+    /// Degrees, f32.
     pub lon: f32,
     /// Metres.
     pub altitude_m: u16,
@@ -304,6 +319,7 @@ pub struct Gh3000Fix {
     pub angle: u8,
     /// km/h.
     pub speed_kmh: u8,
+    /// 0 marks the fix invalid.
     pub satellites: u8,
 }
 
@@ -312,6 +328,7 @@ pub struct Gh3000Fix {
 pub struct Gh3000Record {
     /// Seconds since 2007-01-01T00:00:00Z (30 bits).
     pub seconds_since_2007: u32,
+    /// `None`: a status-only record (global mask bit 0 clear).
     pub fix: Option<Gh3000Fix>,
     /// `Var` and `U64` values are not part of codec 7.
     pub io: Vec<IoElement>,
