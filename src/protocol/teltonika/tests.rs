@@ -97,6 +97,7 @@ fn wiki_udp_example_echoes_packet_ids() {
     let out = d.decode_datagram(&h(WIKI_UDP), &ctx()).unwrap();
     assert_eq!(out.identity.as_ref().unwrap().as_str(), IMEI);
     assert_eq!(out.ack.accepted.as_deref(), Some(&h("0005CAFE010501")[..]));
+    assert_eq!(out.ack.refused, None, "UDP has no refusal message");
     assert_eq!(
         encode::udp_ack(0xCAFE, 0x05, 1).to_vec(),
         h("0005CAFE010501")
