@@ -287,7 +287,7 @@ impl Wal {
     pub fn open_with_clock(dir: &Path, opts: WalOptions, clock: Clock) -> Result<Wal, WalError> {
         opts.validate()?;
         std::fs::create_dir_all(dir).map_err(|e| WalError::io("create directory", dir, e))?;
-        let consumers = consumers::load(&consumers::consumers_dir(dir))?;
+        let mut consumers = consumers::load(&consumers::consumers_dir(dir))?;
         let mut firsts = segment::list_segments(dir)?;
         if firsts.is_empty() {
             let path = segment::segment_path(dir, 0);
@@ -340,6 +340,15 @@ impl Wal {
             segments[i].0.newest_ts = bound;
         }
         let segments: Vec<SegmentMeta> = segments.into_iter().map(|(s, _)| s).collect();
+        // A consumer past the recovered end (its records were in a dropped corrupt tail)
+        // would otherwise skip the records that will be written at those offsets again.
+        for (name, offset) in consumers.iter_mut() {
+            if *offset > tail.next_offset {
+                tracing::warn!(consumer = %name, committed = *offset, end = tail.next_offset,
+                    "wal consumer offset beyond the recovered end; rewound");
+                *offset = tail.next_offset;
+            }
+        }
         let total_bytes = segments.iter().map(|s| s.bytes).sum();
         let last_ts = segments.iter().map(|s| s.newest_ts).max().unwrap_or(0);
 
@@ -510,8 +519,9 @@ impl Wal {
         lock(&self.shared().consumers).clone()
     }
 
-    /// Delete segments that retention (and consumers) allow. The shell calls this
-    /// periodically (e.g. every minute); the writer also calls it when the cap is reached.
+    /// Delete segments that retention (and consumers) allow. The writer sweeps at every
+    /// segment rotation and when the cap is reached; the shell may also call this
+    /// periodically (e.g. hourly) so a quiet log still expires.
     pub async fn collect_garbage(&self) -> Result<GcReport, WalError> {
         let shared = self.shared().clone();
         tokio::task::spawn_blocking(move || shared.gc(0))

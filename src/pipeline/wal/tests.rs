@@ -270,6 +270,8 @@ async fn corrupt_checksum_mid_tail_drops_it_and_what_follows() {
         for s in ["first", "second", "third"] {
             wal.append(recs(&[s])).await.unwrap();
         }
+        wal.register_consumer("influx").await.unwrap();
+        wal.commit("influx", 3).await.unwrap();
     }
     let path = env.last_segment();
     let mut bytes = std::fs::read(&path).unwrap();
@@ -281,6 +283,8 @@ async fn corrupt_checksum_mid_tail_drops_it_and_what_follows() {
     let wal = env.open(fast());
     assert_eq!(wal.durable_end(), 1);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), frame_len as u64);
+    // The consumer had passed the dropped records: it is rewound so it reads their successors.
+    assert_eq!(wal.consumers().get("influx"), Some(&1));
     assert_eq!(wal.append(recs(&["again"])).await.unwrap().first, 1);
     let data: Vec<_> = read_all(&wal, 0)
         .await

@@ -230,6 +230,11 @@ impl Writer {
         self.shared.metrics.segments.set(st.segments.len() as i64);
         drop(st);
         tracing::debug!(first_offset = self.next_offset, "wal segment rotated");
+        // A sealed segment is the unit of deletion: sweep for expired ones now, so retention
+        // holds even if the shell never calls `collect_garbage`.
+        if let Err(e) = self.shared.gc(0) {
+            tracing::warn!(error = %e, "wal segment deletion failed");
+        }
         Ok(())
     }
 }
