@@ -180,6 +180,11 @@ impl ReadState {
     /// it), first skipping over deleted ranges. After the end of a segment `next` equals the
     /// following segment's first offset, so the same lookup moves the reader on.
     fn position_cursor(&mut self) -> Result<(), WalError> {
+        // An open cursor is dropped at its end of file, so while it exists it holds `next`:
+        // keep reading it even if its segment was deleted meanwhile (the handle stays valid).
+        if self.cursor.is_some() {
+            return Ok(());
+        }
         // A segment can be deleted between the lookup and the open; retry a few times.
         for _attempt in 0..4 {
             let target = {
@@ -197,7 +202,6 @@ impl ReadState {
                     );
                     self.gap = Some(gap);
                     self.next = oldest;
-                    self.cursor = None;
                 }
                 let idx = st.segments.partition_point(|s| s.first_offset <= self.next);
                 idx.checked_sub(1)

@@ -401,17 +401,30 @@ async fn reader_wakes_on_new_durable_data() {
 }
 
 #[tokio::test]
-async fn unsynced_append_becomes_durable_shortly() {
+async fn unsynced_append_answers_before_the_fsync_and_readers_wait_for_it() {
     let env = Env::new();
-    let wal = env.open(fast());
+    // A long group window makes "written but not yet fsynced" last long enough to observe.
+    let wal = env.open(WalOptions {
+        group_commit_wait: Duration::from_millis(400),
+        ..fast()
+    });
     let mut r = wal.reader(0);
+    let started = std::time::Instant::now();
     let a = wal.append_unsynced(recs(&["quick"])).await.unwrap();
     assert_eq!(a.first, 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "unsynced append waited for the window"
+    );
+    // Written, not durable: invisible to readers until the group's fsync.
+    assert_eq!(wal.metrics().fsyncs.get(), 0);
+    assert!(r.try_next_batch(10).await.unwrap().is_empty());
     let got = tokio::time::timeout(Duration::from_secs(10), r.next_batch(10))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got[0].data, Bytes::from_static(b"quick"));
+    assert_eq!(wal.metrics().fsyncs.get(), 1);
 }
 
 #[tokio::test]
@@ -463,4 +476,47 @@ fn options_are_validated() {
         Wal::open(dir.path(), bad),
         Err(WalError::InvalidOptions(_))
     ));
+}
+
+#[tokio::test]
+async fn reader_survives_deletion_under_it_and_reports_the_gap() {
+    let env = Env::new();
+    let opts = WalOptions {
+        retention: Duration::from_secs(60),
+        ..small(4096, 1 << 20)
+    };
+    let wal = env.open(opts);
+    for _ in 0..20 {
+        wal.append(vec![Bytes::from(vec![3u8; 500])]).await.unwrap();
+    }
+    let firsts = segment::list_segments(env.dir.path()).unwrap();
+    assert!(firsts.len() >= 3);
+    let mut r = wal.reader(0);
+    assert_eq!(r.next_batch(1).await.unwrap()[0].offset, 0);
+
+    env.now.store(T0 + 60_000, Ordering::SeqCst);
+    let rep = wal.collect_garbage().await.unwrap();
+    assert_eq!(rep.segments, firsts.len() - 1);
+    let oldest = *firsts.last().unwrap();
+    assert_eq!(wal.oldest_offset(), oldest);
+
+    // The open segment stays readable after unlink; the next ones are gone: a gap.
+    let got: Vec<u64> = r
+        .next_batch(1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.offset)
+        .collect();
+    let seg0_end = firsts[1];
+    let want: Vec<u64> = (1..seg0_end).chain(oldest..20).collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        r.take_gap(),
+        Some(Gap {
+            requested: seg0_end,
+            resumed_at: oldest
+        })
+    );
+    assert_eq!(r.take_gap(), None);
 }

@@ -24,13 +24,16 @@ use super::{Appended, Shared};
 /// first appender when thousands arrive at once; the rest go in the next group.
 pub(crate) const MAX_GROUP_REQUESTS: usize = 4096;
 
+/// Where the writer answers one append.
+type Reply = oneshot::Sender<Result<Appended, WalError>>;
+
 /// One append waiting for the writer.
 pub(crate) struct Request {
     pub records: Vec<Bytes>,
     /// true: answer after the fsync (`ack = "durable"`); false: answer once written.
     pub sync: bool,
     pub enqueued: Instant,
-    pub reply: oneshot::Sender<Result<Appended, WalError>>,
+    pub reply: Reply,
 }
 
 /// State owned by the writer thread.
@@ -52,8 +55,7 @@ impl Writer {
     /// Serve requests until every `Wal` handle is dropped, then fsync what is left.
     pub fn run(mut self, rx: Receiver<Request>) {
         while let Ok(first) = rx.recv() {
-            let group = self.collect(first, &rx);
-            self.process(group);
+            self.group(first, &rx);
         }
         if self.dirty && !self.poisoned {
             if let Err(e) = self.fsync() {
@@ -62,11 +64,14 @@ impl Writer {
         }
     }
 
-    /// Gather companions until the first request has waited `group_commit_wait`.
-    fn collect(&self, first: Request, rx: &Receiver<Request>) -> Vec<Request> {
+    /// One group commit. Each append is written as soon as it arrives (so `append_unsynced`
+    /// is answered at once and the writes overlap the wait); companions are taken until the
+    /// first request has waited `group_commit_wait`; then one fsync answers the durable ones.
+    fn group(&mut self, first: Request, rx: &Receiver<Request>) {
         let deadline = first.enqueued + self.shared.opts.group_commit_wait;
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP_REQUESTS {
+        let mut waiting = Vec::new();
+        self.handle(first, &mut waiting);
+        for _ in 1..MAX_GROUP_REQUESTS {
             let now = Instant::now();
             let next = if now >= deadline {
                 rx.try_recv().ok()
@@ -74,27 +79,29 @@ impl Writer {
                 rx.recv_timeout(deadline - now).ok()
             };
             match next {
-                Some(r) => group.push(r),
+                Some(r) => self.handle(r, &mut waiting),
                 None => break,
             }
         }
-        group
+        self.finish(waiting);
     }
 
-    fn process(&mut self, group: Vec<Request>) {
-        let mut waiting = Vec::with_capacity(group.len());
-        for req in group {
-            if self.poisoned {
-                let _ = req.reply.send(Err(WalError::Poisoned));
-                continue;
-            }
-            match self.write_one(&req.records) {
-                Ok(app) if req.sync => waiting.push((req.reply, app)),
-                // The appender may have gone away (timeout, closed connection): nothing to do.
-                Ok(app) => drop(req.reply.send(Ok(app))),
-                Err(e) => drop(req.reply.send(Err(e))),
-            }
+    /// Write one append; answer it now if it does not wait for the fsync, or on failure.
+    fn handle(&mut self, req: Request, waiting: &mut Vec<(Reply, Appended)>) {
+        if self.poisoned {
+            let _ = req.reply.send(Err(WalError::Poisoned));
+            return;
         }
+        match self.write_one(&req.records) {
+            Ok(app) if req.sync => waiting.push((req.reply, app)),
+            // The appender may have gone away (timeout, closed connection): nothing to do.
+            Ok(app) => drop(req.reply.send(Ok(app))),
+            Err(e) => drop(req.reply.send(Err(e))),
+        }
+    }
+
+    /// fsync, then answer every durable append of the group.
+    fn finish(&mut self, waiting: Vec<(Reply, Appended)>) {
         let mut failure = WalError::Poisoned;
         if self.dirty && !self.poisoned {
             if let Err(e) = self.fsync() {
