@@ -7,6 +7,7 @@
 //! log) changes no protocol or ingest code.
 
 pub mod memory;
+pub mod wal;
 
 use crate::config::AckMode;
 use crate::model::Record;
