@@ -52,14 +52,93 @@ impl Default for HttpConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// Directory of the write-ahead log and embedded metadata. Default `./data`.
+    /// Directory of the write-ahead log (`<dir>/wal`) and embedded metadata. Default `./data`.
     pub dir: PathBuf,
+    /// Cap on the log's size, bytes. When reached (and nothing consumed can be deleted), new
+    /// frames are not ACKed so devices keep them. Default 1 GiB.
+    pub max_bytes: u64,
+    /// Segment file size, bytes (also the largest batch). Default 64 MiB.
+    pub segment_bytes: u64,
+    /// Group commit: longest time a record waits for companions before the fsync that
+    /// covers them all, milliseconds. Default 2.
+    pub group_commit_wait_ms: u64,
+    /// How long records are kept once every sink has passed them (with no InfluxDB, the log
+    /// is the embedded store). `"7d"`, `"12h"`, `"30m"`, `"45s"` or seconds. Default `"7d"`.
+    #[serde(with = "duration_text")]
+    pub retention: Duration,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             dir: PathBuf::from("./data"),
+            max_bytes: 1 << 30,
+            segment_bytes: 64 << 20,
+            group_commit_wait_ms: 2,
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The write-ahead log's options.
+    pub fn wal_options(&self) -> crate::pipeline::wal::WalOptions {
+        crate::pipeline::wal::WalOptions {
+            segment_bytes: self.segment_bytes,
+            max_total_bytes: self.max_bytes,
+            group_commit_wait: Duration::from_millis(self.group_commit_wait_ms),
+            retention: self.retention,
+        }
+    }
+
+    /// Where the log lives.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.dir.join("wal")
+    }
+}
+
+/// Durations as `"7d"`, `"12h"`, `"30m"`, `"45s"`, `"250ms"` or a number of seconds.
+pub mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Parses the text form.
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("duration {s:?}: expected a number then s/m/h/d/ms"))?;
+        let secs = match unit.trim() {
+            "" | "s" => return Ok(Duration::from_secs(n)),
+            "ms" => return Ok(Duration::from_millis(n)),
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            u => return Err(format!("duration {s:?}: unknown unit {u:?} (s, m, h, d, ms)")),
+        };
+        Ok(Duration::from_secs(n.saturating_mul(secs)))
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        if d.subsec_millis() != 0 {
+            s.serialize_str(&format!("{}ms", d.as_millis()))
+        } else {
+            s.serialize_str(&format!("{}s", d.as_secs()))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(Duration::from_secs(n)),
+            Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
         }
     }
 }
@@ -134,9 +213,6 @@ impl Default for DevicesConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
-    /// Records the in-memory stage holds before it refuses new batches (their ACKs are then
-    /// withheld, so devices keep the data and resend). Default 100 000.
-    pub queue_records: usize,
     /// On shutdown, how long to wait for in-flight batches to drain. Default 10 s.
     pub drain_secs: u64,
 }
@@ -144,7 +220,6 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            queue_records: 100_000,
             drain_secs: 10,
         }
     }
@@ -291,10 +366,15 @@ impl Config {
             }
             p.new_decoder(&pc.decoder_options())?;
         }
-        if self.pipeline.queue_records == 0 {
-            return Err(ConfigError::Invalid(
-                "pipeline.queue_records must be at least 1".into(),
-            ));
+        if self.storage.segment_bytes < crate::pipeline::wal::MIN_SEGMENT_BYTES
+            || self.storage.max_bytes < self.storage.segment_bytes.saturating_mul(2)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "storage.segment_bytes = {} must be at least {} and storage.max_bytes = {} at least twice it",
+                self.storage.segment_bytes,
+                crate::pipeline::wal::MIN_SEGMENT_BYTES,
+                self.storage.max_bytes
+            )));
         }
         Ok(())
     }
@@ -329,6 +409,16 @@ mod tests {
         let e =
             Config::from_toml("[protocols.gt06]\nchecksum = \"verify\"\nbogus = 1\n").unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(duration_text::parse("7d").unwrap(), Duration::from_secs(604_800));
+        assert_eq!(duration_text::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration_text::parse("90").unwrap(), Duration::from_secs(90));
+        assert!(duration_text::parse("7 weeks").is_err());
+        let c = Config::from_toml("[storage]\nretention = \"12h\"\n").unwrap();
+        assert_eq!(c.storage.retention, Duration::from_secs(43_200));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! log) changes no protocol or ingest code.
 
 pub mod memory;
+pub mod runner;
+pub mod wal_stage;
 pub mod wal;
 
 use crate::config::AckMode;
