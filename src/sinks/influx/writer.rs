@@ -197,7 +197,8 @@ impl InfluxWriter {
         };
         let mut report = WriteReport::default();
         // Depth-first over halves, left before right, so lines go out in their order.
-        let mut todo = vec![0..ends.len()];
+        let mut todo = Vec::with_capacity(64);
+        todo.push(0..ends.len());
         while let Some(r) = todo.pop() {
             if r.is_empty() {
                 continue;
