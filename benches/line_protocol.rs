@@ -59,7 +59,7 @@ fn encode(c: &mut Criterion) {
     g.throughput(Throughput::Elements(POINTS as u64));
     g.bench_function("encode_5000_records", |b| {
         b.iter_batched(
-            LineBatch::new,
+            || LineBatch::with_capacity(POINTS),
             |mut batch| {
                 for r in &recs {
                     batch.push_record(black_box(r));

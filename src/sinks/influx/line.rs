@@ -288,6 +288,17 @@ impl LineBatch {
         Self::default()
     }
 
+    /// An empty batch with room for about `records` records, so encoding a log segment does
+    /// not regrow (and copy) the buffer a dozen times. 320 bytes is a typical position line
+    /// with a handful of IO fields.
+    pub fn with_capacity(records: usize) -> Self {
+        LineBatch {
+            buf: Vec::with_capacity(records.saturating_mul(320)),
+            ends: Vec::with_capacity(records),
+            ..Self::default()
+        }
+    }
+
     /// Number of lines encoded.
     pub fn len(&self) -> usize {
         self.ends.len()

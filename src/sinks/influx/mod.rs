@@ -74,7 +74,7 @@ impl InfluxSink {
     /// Writes records (positions, their alarms as `event` points, device events). Returns
     /// when every line is stored or counted as bad.
     pub async fn write_records(&self, records: &[Record]) -> Result<WriteReport, SinkError> {
-        let mut batch = LineBatch::new();
+        let mut batch = LineBatch::with_capacity(records.len());
         for r in records {
             batch.push_record(r);
         }

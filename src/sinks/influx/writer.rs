@@ -250,11 +250,13 @@ impl InfluxWriter {
                     return Ok(Some(msg));
                 }
                 Attempt::NoDatabase(msg) if !created_db => {
-                    self.metrics.error(ErrorKind::DatabaseNotFound);
                     created_db = true;
                     tracing::info!(database = %self.database, error = %msg, "influx: creating database");
                     match self.create_database().await? {
-                        Ok(()) => continue,
+                        Ok(()) => {
+                            self.metrics.error(ErrorKind::DatabaseNotFound);
+                            continue;
+                        }
                         Err(e) => (ErrorKind::DatabaseNotFound, e),
                     }
                 }
