@@ -61,8 +61,8 @@ impl Default for InfluxMetrics {
 }
 
 impl InfluxMetrics {
-    /// Registers every metric under the `trackgate_influx_` prefix (the registry adds the
-    /// prefix when built with `Registry::with_prefix("trackgate")`; here names carry `influx_`).
+    /// Registers every metric as `influx_*` (counters get `_total` from the encoder). Pass a
+    /// registry made with `Registry::with_prefix("trackgate")` to get `trackgate_influx_*`.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "influx_lines_written",
