@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod server;
 pub mod session;
 pub mod shutdown;
+pub mod sinks;
 pub mod state;
 pub mod telemetry;
 pub mod tools;

@@ -3,8 +3,10 @@
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::ingest::{tcp, udp, IngestCtx, ProtoRuntime};
-use crate::pipeline::memory::MemoryStage;
-use crate::pipeline::{Consumer, Pipeline};
+use crate::pipeline::runner::{self, LogConsumer, SyncConsumer};
+use crate::pipeline::wal::{Wal, WalError};
+use crate::pipeline::wal_stage::WalStage;
+use crate::pipeline::Pipeline;
 use crate::protocol::REGISTRY;
 use crate::session::Admission;
 use crate::state::LiveState;
@@ -28,6 +30,11 @@ pub enum StartError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("write-ahead log in {dir}: {source}")]
+    Wal {
+        dir: std::path::PathBuf,
+        source: WalError,
+    },
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -78,13 +85,20 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let live = Arc::new(LiveState::new(cfg.offline_after()));
-    let consumers: Vec<Arc<dyn Consumer>> = vec![live.clone()];
-    let stage = MemoryStage::start(
-        cfg.pipeline.queue_records,
-        consumers,
-        &tracker,
-        shutdown.clone(),
-    );
+    let wal_dir = cfg.storage.wal_dir();
+    let wal = Wal::open(&wal_dir, cfg.storage.wal_options()).map_err(|source| StartError::Wal {
+        dir: wal_dir.clone(),
+        source,
+    })?;
+    metrics.register(|r| wal.metrics().register(r));
+    let live_consumer: Arc<dyn LogConsumer> = Arc::new(SyncConsumer(live.clone()));
+    runner::spawn(wal.clone(), live_consumer, &tracker, shutdown.clone())
+        .await
+        .map_err(|source| StartError::Wal {
+            dir: wal_dir.clone(),
+            source,
+        })?;
+    let stage = Arc::new(WalStage::new(wal.clone()));
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),

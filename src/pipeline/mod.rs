@@ -6,7 +6,6 @@
 //! [`DurableStage`], so swapping the in-memory queue for the write-ahead log (or a replicated
 //! log) changes no protocol or ingest code.
 
-pub mod memory;
 pub mod runner;
 pub mod wal_stage;
 pub mod wal;
