@@ -1,0 +1,1 @@
+//! Unit tests: exact ACK bytes, framing, decode of hand-built frames.
