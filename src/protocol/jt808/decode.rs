@@ -452,7 +452,8 @@ fn attributes(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     Ok(vec![env.event(None, EventKind::Info { name: "attributes".into() }, a)])
 }
 
-/// Shared by families: a text attribute from ASCII bytes.
+/// Shared by families: a text attribute from ASCII bytes, trimmed of every control
+/// character and space at both ends (vendors pad with NULs, CR LF or a stray length byte).
 pub(super) fn ascii(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
+    String::from_utf8_lossy(b).trim_matches(|c: char| c <= ' ').to_string()
 }

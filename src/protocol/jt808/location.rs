@@ -276,6 +276,15 @@ fn item(p: &mut Position, id: u8, v: &[u8]) -> Result<(), WireError> {
         0xe1 if len == 2 => p.power_v = Some(f64::from(r.u16("power")?) / 10.0),
         0xd4 | 0xe9 => text(p, "driver_unique_id", r.u32("driver id")?.to_string()),
         0xd5 if len == 2 => p.battery_v = Some(f64::from(r.u16("battery")?) / 100.0),
+        0xd5 => {
+            for i in 1..=r.u8("lock count")? {
+                text(p, &format!("lock{i}_id"), hex::encode(r.bytes(5, "lock id")?));
+                text(p, &format!("lock{i}_card"), hex::encode(r.bytes(5, "lock card")?));
+                int(p, &format!("lock{i}_battery"), r.u8("lock battery")?);
+                let st = r.u16("lock status")?;
+                flag(p, &format!("lock{i}_locked"), st & (1 << 5) == 0);
+            }
+        }
         0xda => {
             r.skip(2, "string cut count")?;
             let s = r.u8("device status")?;
