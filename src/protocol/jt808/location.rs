@@ -107,7 +107,7 @@ pub(super) fn report(env: &Env, body: &[u8]) -> Result<Position, DecodeError> {
     if flags != 0 {
         p.io.insert("alarm_flags".into(), IoValue::Int(flags.into()));
     }
-    if r.remaining() == 18 {
+    if r.remaining() == 18 && !items_fit(r.rest()) {
         // A vendor layout without item headers (Traccar: "readableBytes == 20" with the
         // checksum and flag still in its buffer): battery+mileage, odometer km, battery
         // 1/10 V, area id, RSSI, 3 reserved.
@@ -138,6 +138,16 @@ pub(super) fn report(env: &Env, body: &[u8]) -> Result<Position, DecodeError> {
         }
     }
     Ok(p)
+}
+
+/// True when `b` is a well-formed item list ending exactly at its end. Used to tell the
+/// headerless 18-byte vendor tail from standard items that happen to total 18 bytes.
+fn items_fit(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 2 <= b.len() {
+        i += 2 + usize::from(b[i + 1]);
+    }
+    i == b.len()
 }
 
 /// 0x0704 (count WORD, type BYTE, items {len WORD, body}) and 0x0210 (items {len BYTE, body}).
