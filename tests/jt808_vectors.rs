@@ -45,13 +45,34 @@ const STALE_CHECKSUM: &[u32] = &[58];
 /// Expectations that depend on a Traccar per-device model override (`decoder.setModelOverride`)
 /// that remaps vendor bits/items. We decode the default (standard) meaning, which differs:
 const MODEL_OVERRIDE_UNSUPPORTED: &[(u32, &str)] = &[
-    (102, "MV710G: status bit 16 = door; standard/default: no meaning"),
-    (103, "MV710G: item 0x57 DWORD bit 16 = door alarm; default ignores it"),
-    (104, "AL300: alarm bit 16 = movement; default (Traccar too) reads bit 16 as tamper"),
-    (105, "JC371: item 0xE8 is an extended-status TLV; default reads it as lock status"),
-    (106, "JC371: item 0xE8 0x0C01 = SOS; default reads 0xE8 as lock status"),
-    (107, "JC371: item 0xE8 0x0406 = vibration; default reads 0xE8 as lock status"),
-    (109, "C5L: item 0xF8 = step count; default reads it as temp2"),
+    (
+        102,
+        "MV710G: status bit 16 = door; standard/default: no meaning",
+    ),
+    (
+        103,
+        "MV710G: item 0x57 DWORD bit 16 = door alarm; default ignores it",
+    ),
+    (
+        104,
+        "AL300: alarm bit 16 = movement; default (Traccar too) reads bit 16 as tamper",
+    ),
+    (
+        105,
+        "JC371: item 0xE8 is an extended-status TLV; default reads it as lock status",
+    ),
+    (
+        106,
+        "JC371: item 0xE8 0x0C01 = SOS; default reads 0xE8 as lock status",
+    ),
+    (
+        107,
+        "JC371: item 0xE8 0x0406 = vibration; default reads 0xE8 as lock status",
+    ),
+    (
+        109,
+        "C5L: item 0xF8 = step count; default reads it as temp2",
+    ),
 ];
 
 fn load<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<T> {
@@ -164,9 +185,12 @@ fn every_traccar_vector_replays() {
     let mut checked_attributes = 0;
     let mut unsupported_seen = Vec::new();
     for v in &vectors {
-        let (verify, ignore) = sessions
-            .entry(&v.session)
-            .or_insert_with(|| (decoder(ChecksumPolicy::Verify), decoder(ChecksumPolicy::Ignore)));
+        let (verify, ignore) = sessions.entry(&v.session).or_insert_with(|| {
+            (
+                decoder(ChecksumPolicy::Verify),
+                decoder(ChecksumPolicy::Ignore),
+            )
+        });
         let b = bytes_of(v);
         let label = format!("seq {} ({})", v.seq, v.msg_type);
 
@@ -182,9 +206,16 @@ fn every_traccar_vector_replays() {
         }
 
         let d = run(ignore, v, &b).unwrap_or_else(|e| panic!("{label}: {e}"));
-        assert!(!d.kind.starts_with("unknown"), "{label}: unknown type {}", d.kind);
+        assert!(
+            !d.kind.starts_with("unknown"),
+            "{label}: unknown type {}",
+            d.kind
+        );
         if b.first() == Some(&0x7e) {
-            assert!(d.identity.is_some(), "{label}: every binary frame identifies");
+            assert!(
+                d.identity.is_some(),
+                "{label}: every binary frame identifies"
+            );
         }
         let positions = d
             .records
@@ -192,7 +223,10 @@ fn every_traccar_vector_replays() {
             .filter(|r| matches!(r, Record::Position(_)))
             .count();
         if let Some((_, why)) = MODEL_OVERRIDE_UNSUPPORTED.iter().find(|(s, _)| *s == v.seq) {
-            assert!(v.decoder_config.is_some(), "{label} listed as model override");
+            assert!(
+                v.decoder_config.is_some(),
+                "{label} listed as model override"
+            );
             assert!(positions > 0, "{label}: still decodes a fix ({why})");
             // Keep the list honest: once the default decode meets it, drop the entry.
             let e = v.expect.as_ref().unwrap();
@@ -253,4 +287,70 @@ fn framer_cuts_traccar_frame_vectors() {
         assert_eq!(hex::encode(got), hex::encode(want));
         assert!(buf.is_empty());
     }
+}
+
+/// Every vector back in wire form (re-escaped; text frames as they are).
+fn wire_stream(vectors: &[Vector]) -> (Vec<u8>, usize) {
+    let mut all = Vec::new();
+    for v in vectors {
+        let b = bytes_of(v);
+        if b.first() == Some(&0x7e) {
+            all.push(0x7e);
+            frame::escape_into(&b[1..b.len() - 1], &mut all);
+            all.push(0x7e);
+        } else {
+            all.extend_from_slice(&b);
+        }
+    }
+    (all, vectors.len())
+}
+
+fn pump(d: &mut Jt808Decoder, buf: &mut BytesMut, out: &mut Vec<Record>, frames: &mut usize) {
+    loop {
+        match d.frame(buf) {
+            FrameResult::Frame(f) => {
+                *frames += 1;
+                out.extend(d.decode(&f, &ctx()).unwrap().records);
+            }
+            FrameResult::Skipped(n) => panic!("skipped {n} bytes of a clean stream"),
+            FrameResult::NeedMore => return,
+            FrameResult::Fatal(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn coalesced_and_byte_by_byte_streams_give_the_same_records() {
+    let mut vectors: Vec<Vector> = load("vectors.json");
+    vectors.sort_by_key(|v| v.seq);
+    let mut expected = Vec::new();
+    let mut d = decoder(ChecksumPolicy::Ignore);
+    for v in &vectors {
+        expected.extend(run(&mut d, v, &bytes_of(v)).unwrap().records);
+    }
+    let (all, count) = wire_stream(&vectors);
+
+    // All 85 frames coalesced in one buffer.
+    let (mut got, mut frames) = (Vec::new(), 0);
+    let mut buf = BytesMut::from(&all[..]);
+    pump(
+        &mut decoder(ChecksumPolicy::Ignore),
+        &mut buf,
+        &mut got,
+        &mut frames,
+    );
+    assert_eq!(frames, count);
+    assert!(buf.is_empty());
+    assert_eq!(got, expected);
+
+    // The same stream arriving one byte at a time (a split at every boundary).
+    let (mut got, mut frames) = (Vec::new(), 0);
+    let mut d = decoder(ChecksumPolicy::Ignore);
+    let mut buf = BytesMut::new();
+    for b in &all {
+        buf.extend_from_slice(&[*b]);
+        pump(&mut d, &mut buf, &mut got, &mut frames);
+    }
+    assert_eq!(frames, count);
+    assert_eq!(got, expected);
 }

@@ -233,11 +233,21 @@ pub(super) fn decode_unescaped(
         msg::AUTH => ("auth", Vec::new(), Reply::General),
         msg::HEARTBEAT => ("heartbeat", heartbeat(&env, body), Reply::General),
         msg::LOGOUT => ("logout", Vec::new(), Reply::General),
-        msg::HEARTBEAT_2 | msg::PHOTO | msg::TIMEZONE_SYNC => ("session", Vec::new(), Reply::General),
-        msg::LOCATION => ("location", one(location::report(&env, body)?), Reply::General),
+        msg::HEARTBEAT_2 | msg::PHOTO | msg::TIMEZONE_SYNC => {
+            ("session", Vec::new(), Reply::General)
+        }
+        msg::LOCATION => (
+            "location",
+            one(location::report(&env, body)?),
+            Reply::General,
+        ),
         msg::LOCATION_QUERY_RESPONSE => {
             let b = body.get(2..).unwrap_or_default();
-            ("location query response", one(location::report(&env, b)?), Reply::None)
+            (
+                "location query response",
+                one(location::report(&env, b)?),
+                Reply::None,
+            )
         }
         msg::LOCATION_BATCH_2 if body.len() == 7 => {
             ("battery", battery_report(&env, body)?, Reply::General)
@@ -253,9 +263,17 @@ pub(super) fn decode_unescaped(
             } else {
                 Reply::None
             };
-            ("lock location", one(location2::report(&env, body, h.msg_id)?), reply)
+            (
+                "lock location",
+                one(location2::report(&env, body, h.msg_id)?),
+                reply,
+            )
         }
-        msg::TRANSPARENT => ("transparent", transparent::decode(&env, body)?, Reply::General),
+        msg::TRANSPARENT => (
+            "transparent",
+            transparent::decode(&env, body)?,
+            Reply::General,
+        ),
         msg::COMMAND_RESULT => ("command result", command_result(&env, body)?, Reply::None),
         msg::TEXT_RESPONSE => ("text response", text_response(&env, body)?, Reply::None),
         msg::TEXT_REPORT => ("text report", text_report(&env, body)?, Reply::General),
@@ -281,7 +299,12 @@ fn one(p: Position) -> Vec<Record> {
     vec![Record::Position(p)]
 }
 
-fn ack(d: &mut Jt808Decoder, h: &Header, reply: Reply, ctx: &DecodeCtx) -> Result<AckPlan, DecodeError> {
+fn ack(
+    d: &mut Jt808Decoder,
+    h: &Header,
+    reply: Reply,
+    ctx: &DecodeCtx,
+) -> Result<AckPlan, DecodeError> {
     let term = h.terminal();
     let bad = |e: encode::EncodeError| DecodeError::Invalid(e.to_string());
     Ok(match reply {
@@ -306,14 +329,26 @@ fn ack(d: &mut Jt808Decoder, h: &Header, reply: Reply, ctx: &DecodeCtx) -> Resul
             let code = device_id(&h.phone)?;
             AckPlan {
                 accepted: Some(
-                    encode::register_response(&term, s, h.serial, result::OK, code.as_str().as_bytes())
-                        .map_err(bad)?
-                        .into(),
+                    encode::register_response(
+                        &term,
+                        s,
+                        h.serial,
+                        result::OK,
+                        code.as_str().as_bytes(),
+                    )
+                    .map_err(bad)?
+                    .into(),
                 ),
                 refused: Some(
-                    encode::register_response(&term, s, h.serial, result::REGISTER_NO_SUCH_TERMINAL, &[])
-                        .map_err(bad)?
-                        .into(),
+                    encode::register_response(
+                        &term,
+                        s,
+                        h.serial,
+                        result::REGISTER_NO_SUCH_TERMINAL,
+                        &[],
+                    )
+                    .map_err(bad)?
+                    .into(),
                 ),
             }
         }
@@ -330,7 +365,11 @@ fn ack(d: &mut Jt808Decoder, h: &Header, reply: Reply, ctx: &DecodeCtx) -> Resul
 
 /// Text frames `(id,1,001,TYPE,…)` of e-lock clones: `BASE,2` asks for the time (answered
 /// with the frame, `TIME` replaced by UTC `yyyyMMddHHmmss`); anything else is a command result.
-pub(super) fn text(d: &mut Jt808Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+pub(super) fn text(
+    d: &mut Jt808Decoder,
+    frame: &[u8],
+    ctx: &DecodeCtx,
+) -> Result<Decoded, DecodeError> {
     let sentence = String::from_utf8_lossy(frame).into_owned();
     if sentence.contains("BASE,2") {
         let reply = sentence.replace("TIME", &ctx.now.format("%Y%m%d%H%M%S").to_string());
@@ -342,13 +381,23 @@ pub(super) fn text(d: &mut Jt808Decoder, frame: &[u8], ctx: &DecodeCtx) -> Resul
         });
     }
     let Some(device) = d.device.clone() else {
-        return Err(DecodeError::NotIdentified { msg: "text result".into() });
+        return Err(DecodeError::NotIdentified {
+            msg: "text result".into(),
+        });
     };
-    let env = Env { device: &device, now: ctx.now, tz: d.tz };
+    let env = Env {
+        device: &device,
+        now: ctx.now,
+        tz: d.tz,
+    };
     Ok(Decoded {
         kind: "text result".into(),
         identity: None,
-        records: vec![env.event(None, EventKind::CommandResult { text: sentence }, BTreeMap::new())],
+        records: vec![env.event(
+            None,
+            EventKind::CommandResult { text: sentence },
+            BTreeMap::new(),
+        )],
         ack: AckPlan::default(),
     })
 }
@@ -362,7 +411,13 @@ fn heartbeat(env: &Env, body: &[u8]) -> Vec<Record> {
                 ("rssi".to_string(), IoValue::Int((*rssi).into())),
                 ("status".to_string(), IoValue::Int((*status).into())),
             ]);
-            vec![env.event(None, EventKind::Info { name: "heartbeat".into() }, attrs)]
+            vec![env.event(
+                None,
+                EventKind::Info {
+                    name: "heartbeat".into(),
+                },
+                attrs,
+            )]
         }
         _ => Vec::new(),
     }
@@ -374,7 +429,13 @@ fn battery_report(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let level = r.u8("battery level")?;
     let time = env.time(&mut r)?;
     let attrs = BTreeMap::from([("battery_level".to_string(), IoValue::Int(level.into()))]);
-    Ok(vec![env.event(time, EventKind::Info { name: "battery".into() }, attrs)])
+    Ok(vec![env.event(
+        time,
+        EventKind::Info {
+            name: "battery".into(),
+        },
+        attrs,
+    )])
 }
 
 /// 0x0701: result text, DWORD length + ASCII.
@@ -382,16 +443,28 @@ fn command_result(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let mut r = Reader::new(body);
     let len = r.u32("result length")? as usize;
     let text = String::from_utf8_lossy(r.bytes(len.min(r.remaining()), "result")?).into_owned();
-    Ok(vec![env.event(None, EventKind::CommandResult { text }, BTreeMap::new())])
+    Ok(vec![env.event(
+        None,
+        EventKind::CommandResult { text },
+        BTreeMap::new(),
+    )])
 }
 
 /// 0x1300: reply serial WORD + UTF-16BE text.
 fn text_response(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let mut r = Reader::new(body);
     r.u16("reply serial")?;
-    let units: Vec<u16> = r.rest().chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = r
+        .rest()
+        .chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
     let text = String::from_utf16_lossy(&units).trim().to_string();
-    Ok(vec![env.event(None, EventKind::CommandResult { text }, BTreeMap::new())])
+    Ok(vec![env.event(
+        None,
+        EventKind::CommandResult { text },
+        BTreeMap::new(),
+    )])
 }
 
 /// 0x6006: encoding byte + GBK text.
@@ -399,13 +472,18 @@ fn text_report(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let mut r = Reader::new(body);
     r.u8("encoding")?;
     let text = gbk(r.rest());
-    Ok(vec![env.event(None, EventKind::CommandResult { text }, BTreeMap::new())])
+    Ok(vec![env.event(
+        None,
+        EventKind::CommandResult { text },
+        BTreeMap::new(),
+    )])
 }
 
 /// GBK text (the standard's STRING type), NULs and padding trimmed.
 pub(super) fn gbk(b: &[u8]) -> String {
     let (s, _, _) = encoding_rs::GBK.decode(b);
-    s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
+    s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string()
 }
 
 /// 0x0702 driver identity: card status, time, IC result, name, qualification code, agency,
@@ -413,16 +491,40 @@ pub(super) fn gbk(b: &[u8]) -> String {
 fn driver_identity(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     let mut r = Reader::new(body);
     let mut a = BTreeMap::new();
-    a.insert("card_status".to_string(), IoValue::Int(r.u8("card status")?.into()));
+    a.insert(
+        "card_status".to_string(),
+        IoValue::Int(r.u8("card status")?.into()),
+    );
     let time = env.time(&mut r)?;
-    a.insert("card_result".to_string(), IoValue::Int(r.u8("card result")?.into()));
+    a.insert(
+        "card_result".to_string(),
+        IoValue::Int(r.u8("card result")?.into()),
+    );
     let n = r.u8("driver name length")?.into();
-    a.insert("driver".to_string(), IoValue::Text(gbk(r.bytes(n, "driver name")?)));
-    a.insert("card_code".to_string(), IoValue::Text(gbk(r.bytes(20, "qualification code")?)));
+    a.insert(
+        "driver".to_string(),
+        IoValue::Text(gbk(r.bytes(n, "driver name")?)),
+    );
+    a.insert(
+        "card_code".to_string(),
+        IoValue::Text(gbk(r.bytes(20, "qualification code")?)),
+    );
     let n = r.u8("agency length")?.into();
-    a.insert("card_agency".to_string(), IoValue::Text(gbk(r.bytes(n, "agency")?)));
-    a.insert("card_validity".to_string(), IoValue::Text(hex::encode(r.bytes(4, "validity")?)));
-    Ok(vec![env.event(time, EventKind::Info { name: "driver_identity".into() }, a)])
+    a.insert(
+        "card_agency".to_string(),
+        IoValue::Text(gbk(r.bytes(n, "agency")?)),
+    );
+    a.insert(
+        "card_validity".to_string(),
+        IoValue::Text(hex::encode(r.bytes(4, "validity")?)),
+    );
+    Ok(vec![env.event(
+        time,
+        EventKind::Info {
+            name: "driver_identity".into(),
+        },
+        a,
+    )])
 }
 
 /// 0x2070: {time BCD[6], x, y, z sign-magnitude WORDs} samples, kept as a JSON-ish string.
@@ -439,8 +541,17 @@ fn acceleration(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
         }
         samples.push(format!("[{},{},{}]", v[0], v[1], v[2]));
     }
-    let a = BTreeMap::from([("g_sensor".to_string(), IoValue::Text(format!("[{}]", samples.join(","))))]);
-    Ok(vec![env.event(None, EventKind::Info { name: "acceleration".into() }, a)])
+    let a = BTreeMap::from([(
+        "g_sensor".to_string(),
+        IoValue::Text(format!("[{}]", samples.join(","))),
+    )]);
+    Ok(vec![env.event(
+        None,
+        EventKind::Info {
+            name: "acceleration".into(),
+        },
+        a,
+    )])
 }
 
 /// 0x0107 terminal attributes: type, maker, model, id, then the ICCID (BCD[10]).
@@ -449,11 +560,19 @@ fn attributes(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     r.skip(2 + 5 + 20 + 7, "terminal type/maker/model/id")?;
     let iccid = hex::encode(r.bytes(10, "iccid")?);
     let a = BTreeMap::from([("iccid".to_string(), IoValue::Text(iccid))]);
-    Ok(vec![env.event(None, EventKind::Info { name: "attributes".into() }, a)])
+    Ok(vec![env.event(
+        None,
+        EventKind::Info {
+            name: "attributes".into(),
+        },
+        a,
+    )])
 }
 
 /// Shared by families: a text attribute from ASCII bytes, trimmed of every control
 /// character and space at both ends (vendors pad with NULs, CR LF or a stray length byte).
 pub(super) fn ascii(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).trim_matches(|c: char| c <= ' ').to_string()
+    String::from_utf8_lossy(b)
+        .trim_matches(|c: char| c <= ' ')
+        .to_string()
 }

@@ -179,7 +179,13 @@ pub fn time_sync_response(
 ) -> Result<Vec<u8>, EncodeError> {
     let mut body = Vec::with_capacity(8);
     body.extend_from_slice(&(now.year().clamp(0, 0xffff) as u16).to_be_bytes());
-    for v in [now.month(), now.day(), now.hour(), now.minute(), now.second()] {
+    for v in [
+        now.month(),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+    ] {
         body.push(v as u8);
     }
     body.push(result::OK);

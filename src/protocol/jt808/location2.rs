@@ -32,8 +32,16 @@ fn degrees(raw: u32) -> f64 {
 /// Decodes one 0x5501/0x5502 body.
 pub(super) fn report(env: &Env, body: &[u8], msg_id: u16) -> Result<Position, DecodeError> {
     let mut r = Reader::new(body);
-    let (day, month, year) = (bcd(&mut r, "day")?, bcd(&mut r, "month")?, bcd(&mut r, "year")?);
-    let (h, m, s) = (bcd(&mut r, "hour")?, bcd(&mut r, "minute")?, bcd(&mut r, "second")?);
+    let (day, month, year) = (
+        bcd(&mut r, "day")?,
+        bcd(&mut r, "month")?,
+        bcd(&mut r, "year")?,
+    );
+    let (h, m, s) = (
+        bcd(&mut r, "hour")?,
+        bcd(&mut r, "minute")?,
+        bcd(&mut r, "second")?,
+    );
     let time = utc(2000 + year as i32, month, day, h, m, s);
     let mut lat = 0u32;
     for _ in 0..4 {
@@ -110,10 +118,16 @@ pub(super) fn report(env: &Env, body: &[u8], msg_id: u16) -> Result<Position, De
             match id {
                 0x02 => p.altitude_m = e.i16("altitude")?.into(),
                 0x10 => {
-                    p.io.insert("wake_source".into(), IoValue::Int(e.u8("wake source")?.into()));
+                    p.io.insert(
+                        "wake_source".into(),
+                        IoValue::Int(e.u8("wake source")?.into()),
+                    );
                 }
                 0x0b => {
-                    p.io.insert("lock_command".into(), IoValue::Int(e.u8("lock command")?.into()));
+                    p.io.insert(
+                        "lock_command".into(),
+                        IoValue::Int(e.u8("lock command")?.into()),
+                    );
                     if (5..=6).contains(&len) {
                         p.io.insert("lock_card".into(), IoValue::Int(e.u32("lock card")?.into()));
                     } else if len >= 7 {
@@ -121,7 +135,10 @@ pub(super) fn report(env: &Env, body: &[u8], msg_id: u16) -> Result<Position, De
                         p.io.insert("lock_password".into(), IoValue::Text(pw));
                     }
                     if len % 2 == 0 {
-                        p.io.insert("unlock_result".into(), IoValue::Int(e.u8("unlock result")?.into()));
+                        p.io.insert(
+                            "unlock_result".into(),
+                            IoValue::Int(e.u8("unlock result")?.into()),
+                        );
                     }
                 }
                 0x0c => {

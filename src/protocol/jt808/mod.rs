@@ -20,12 +20,13 @@
 mod decode;
 pub mod encode;
 pub mod frame;
+mod items;
 mod location;
 mod location2;
 mod reassembly;
-mod transparent;
 #[cfg(test)]
 mod tests;
+mod transparent;
 
 pub use decode::Header;
 

@@ -51,7 +51,8 @@ fn position(d: &Decoded) -> &crate::model::Position {
 
 /// Traccar sample (phone 012076463279, serial 0x0040), the frame protocol-notes builds its
 /// 0x8001 example from.
-const GOLDEN_0200: &str = "7e0200001f01207646327900400000000000006002015c7ab706d20469003b0000000025040216362606013e6b7e";
+const GOLDEN_0200: &str =
+    "7e0200001f01207646327900400000000000006002015c7ab706d20469003b0000000025040216362606013e6b7e";
 
 #[test]
 fn location_ack_is_the_protocol_notes_example() {
@@ -88,7 +89,10 @@ fn golden_location_values() {
     assert_eq!(p.ignition, Some(false));
     assert_eq!(p.altitude_m, 59.0);
     assert_eq!(p.speed_kmh, 0.0);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2025, 4, 2, 8, 36, 26).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2025, 4, 2, 8, 36, 26).unwrap()
+    );
     assert_eq!(p.received, now());
     assert_eq!(p.io.get("battery_level"), Some(&IoValue::Int(62)));
     assert!(p.alarms.is_empty());
@@ -110,7 +114,10 @@ fn time_zone_option_and_unknown_options() {
     let mut opts = DecoderOptions::default();
     opts.options.insert("timezone".into(), "+08:00".into());
     let e = Jt808Decoder::new(&opts).err().unwrap();
-    assert_eq!((e.key.as_str(), e.reason.as_str()), ("timezone", "unknown option"));
+    assert_eq!(
+        (e.key.as_str(), e.reason.as_str()),
+        ("timezone", "unknown option")
+    );
     assert_eq!(parse_time_zone("-05:30").unwrap().local_minus_utc(), -19800);
 }
 
@@ -145,7 +152,10 @@ fn register_acks_2013_and_2019() {
 #[test]
 fn auth_heartbeat_acks() {
     let out = dec()
-        .decode(&h("7e0102000e013511221122000661757468656e7469636174696f6e3f7e"), &ctx())
+        .decode(
+            &h("7e0102000e013511221122000661757468656e7469636174696f6e3f7e"),
+            &ctx(),
+        )
         .unwrap();
     assert_eq!(out.kind, "auth 0x0102");
     assert!(out.records.is_empty());
@@ -179,7 +189,10 @@ fn lock_report_gets_4401_when_asked() {
     let p = position(&out);
     // 01 02 21 06 24 21 = 2021-02-01 06:24:21 UTC; lat 22348476 → 22° 34.8476' N;
     // lon 113550490 → 113° 55.0490' E (flags 7: valid, N, E).
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2021, 2, 1, 6, 24, 21).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2021, 2, 1, 6, 24, 21).unwrap()
+    );
     assert!((p.lat - (22.0 + 34.8476 / 60.0)).abs() < 1e-9);
     assert!((p.lon - (113.0 + 55.0490 / 60.0)).abs() < 1e-9);
     assert!(p.valid);
@@ -198,7 +211,10 @@ fn text_time_request_is_echoed_with_utc_time() {
     assert!(out.records.is_empty());
     // Any other text frame is a command result, which needs a known device.
     let e = dec().decode(b"(1,ELOCK,3)", &ctx()).unwrap_err();
-    assert!(matches!(e, crate::protocol::DecodeError::NotIdentified { .. }));
+    assert!(matches!(
+        e,
+        crate::protocol::DecodeError::NotIdentified { .. }
+    ));
 }
 
 #[test]
@@ -228,7 +244,10 @@ fn escaping_spec_example_and_corrupt_escapes() {
     let mut out = Vec::new();
     escape_into(&h("30 7e 08 7d 55"), &mut out);
     assert_eq!(out, h("30 7d 02 08 7d 01 55"));
-    assert_eq!(unescape(&h("7e 30 7d 02 08 7d 01 55 7e")).unwrap(), h("7e 30 7e 08 7d 55 7e"));
+    assert_eq!(
+        unescape(&h("7e 30 7d 02 08 7d 01 55 7e")).unwrap(),
+        h("7e 30 7e 08 7d 55 7e")
+    );
     assert!(unescape(&h("7e 30 7d 03 7e")).is_err());
     assert!(unescape(&h("7e 30 7d")).is_err());
 }
@@ -285,7 +304,11 @@ fn batch_blind_area_is_historical_with_one_ack() {
     for (i, r) in out.records.iter().enumerate() {
         let Record::Position(p) = r else { panic!() };
         assert!(p.historical);
-        assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2026, 1, 2, 3, i as u32 + 1, 0).unwrap());
+        assert_eq!(
+            p.fix_time,
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, i as u32 + 1, 0)
+                .unwrap()
+        );
         assert_eq!((p.lat, p.lon), (-33.5, 151.25));
         assert_eq!(p.odometer_m, Some(123_400.0));
         assert_eq!(p.satellites, 9);
@@ -298,7 +321,14 @@ fn batch_blind_area_is_historical_with_one_ack() {
 }
 
 /// Builds a sub-packaged 2013 frame by hand (the encoders do not sub-package).
-fn package(msg_id: u16, phone: &[u8; 6], serial: u16, total: u16, index: u16, body: &[u8]) -> Vec<u8> {
+fn package(
+    msg_id: u16,
+    phone: &[u8; 6],
+    serial: u16,
+    total: u16,
+    index: u16,
+    body: &[u8],
+) -> Vec<u8> {
     let mut raw = Vec::new();
     raw.extend_from_slice(&msg_id.to_be_bytes());
     raw.extend_from_slice(&((body.len() as u16) | (1 << 13)).to_be_bytes());
@@ -320,14 +350,20 @@ fn sub_packages_are_reassembled() {
     let body = &golden[13..golden.len() - 2];
     let phone = [0x01, 0x20, 0x76, 0x46, 0x32, 0x79];
     let mut d = dec();
-    let first = d.decode(&package(0x0200, &phone, 1, 2, 1, &body[..10]), &ctx()).unwrap();
+    let first = d
+        .decode(&package(0x0200, &phone, 1, 2, 1, &body[..10]), &ctx())
+        .unwrap();
     assert!(first.records.is_empty());
     assert_eq!(first.kind, "package 1/2 of 0x0200");
     assert!(first.ack.accepted.is_some());
-    let second = d.decode(&package(0x0200, &phone, 2, 2, 2, &body[10..]), &ctx()).unwrap();
+    let second = d
+        .decode(&package(0x0200, &phone, 2, 2, 2, &body[10..]), &ctx())
+        .unwrap();
     assert!((position(&second).lat - 22.837943).abs() < 1e-9);
     // Out-of-range index is an error, not a panic or a stored package.
-    assert!(d.decode(&package(0x0200, &phone, 3, 2, 3, body), &ctx()).is_err());
+    assert!(d
+        .decode(&package(0x0200, &phone, 3, 2, 3, body), &ctx())
+        .is_err());
 }
 
 #[test]
@@ -350,20 +386,26 @@ fn report_strategy() -> impl Strategy<Value = LocationReport> {
         0u16..360,
         946_684_800i64..4_102_444_799,
         // Ids no decoder table claims, so they come back raw as `item_<id>`.
-        proptest::collection::btree_map(0xc0u8..0xc8, proptest::collection::vec(any::<u8>(), 0..8), 0..3),
+        proptest::collection::btree_map(
+            0xc0u8..0xc8,
+            proptest::collection::vec(any::<u8>(), 0..8),
+            0..3,
+        ),
     )
-        .prop_map(|(alarm, status, lat, lon, altitude, speed, course, t, items)| LocationReport {
-            alarm,
-            status,
-            lat: f64::from(lat) / 1e6,
-            lon: f64::from(lon) / 1e6,
-            altitude,
-            speed_kmh: f64::from(speed) / 10.0,
-            course,
-            time: DateTime::from_timestamp(t, 0).unwrap(),
-            tz: parse_time_zone("+08:00").unwrap(),
-            items: items.into_iter().collect(),
-        })
+        .prop_map(
+            |(alarm, status, lat, lon, altitude, speed, course, t, items)| LocationReport {
+                alarm,
+                status,
+                lat: f64::from(lat) / 1e6,
+                lon: f64::from(lon) / 1e6,
+                altitude,
+                speed_kmh: f64::from(speed) / 10.0,
+                course,
+                time: DateTime::from_timestamp(t, 0).unwrap(),
+                tz: parse_time_zone("+08:00").unwrap(),
+                items: items.into_iter().collect(),
+            },
+        )
 }
 
 fn check_report(p: &crate::model::Position, r: &LocationReport) {
@@ -377,7 +419,10 @@ fn check_report(p: &crate::model::Position, r: &LocationReport) {
     assert_eq!(p.ignition, Some(r.status & 1 != 0));
     assert_eq!(p.alarms, super::location::alarms(r.alarm));
     for (id, v) in &r.items {
-        assert_eq!(p.io.get(&format!("item_{id:02x}")), Some(&IoValue::Text(hex::encode(v))));
+        assert_eq!(
+            p.io.get(&format!("item_{id:02x}")),
+            Some(&IoValue::Text(hex::encode(v)))
+        );
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) fn decode(env: &Env, body: &[u8]) -> Result<Vec<Record>, DecodeError>
         }
         0x41 => {
             let mut p = env.position(env.now, 0.0, 0.0, false);
-            super::location::obd_rt(&mut p, &ascii(r.rest()));
+            super::items::obd_rt(&mut p, &ascii(r.rest()));
             let mut a = p.io;
             if let Some(v) = p.power_v {
                 a.insert("power".into(), IoValue::Float(v));
@@ -151,12 +151,21 @@ fn obd_block(env: &Env, r: &mut Reader) -> Result<Vec<Record>, DecodeError> {
         }
         0x04 => {
             let prop = r.u8("trip property")?;
-            a.insert("trip_number".into(), IoValue::Int(r.u32("trip number")?.into()));
+            a.insert(
+                "trip_number".into(),
+                IoValue::Int(r.u32("trip number")?.into()),
+            );
             r.skip(6, "start time")?;
             if prop == 0x02 {
                 r.skip(6 + 8 + 8 + 1, "end time and locations")?;
-                a.insert("idling_count".into(), IoValue::Int(r.u16("idling count")?.into()));
-                a.insert("idling_time".into(), IoValue::Int(r.u16("idling time")?.into()));
+                a.insert(
+                    "idling_count".into(),
+                    IoValue::Int(r.u16("idling count")?.into()),
+                );
+                a.insert(
+                    "idling_time".into(),
+                    IoValue::Int(r.u16("idling time")?.into()),
+                );
                 let trip = f64::from(r.u16("trip")?) * 100.0;
                 a.insert("trip_odometer".into(), IoValue::Float(trip));
                 let fuel = f64::from(r.u16("trip fuel")?) / 100.0;
@@ -180,7 +189,11 @@ fn obd_block(env: &Env, r: &mut Reader) -> Result<Vec<Record>, DecodeError> {
                 }
             }
         }
-        other => return Err(DecodeError::Invalid(format!("0x0900 f0 subtype {other:#04x}"))),
+        other => {
+            return Err(DecodeError::Invalid(format!(
+                "0x0900 f0 subtype {other:#04x}"
+            )))
+        }
     }
     if archive {
         a.insert("archive".into(), IoValue::Bool(true));
@@ -219,18 +232,36 @@ fn can_value(a: &mut Attrs, id: u16, v: &[u8]) -> Result<(), WireError> {
     let (k, val): (String, IoValue) = match id {
         0x0102 | 0x0528 | 0x0546 => ("odometer".into(), f(f64::from(r.u32("odometer")?) * 100.0)),
         0x0103 => ("fuel".into(), f(f64::from(r.u32("fuel")?) / 100.0)),
-        0x0111 => ("fuel_temp".into(), IoValue::Int(i64::from(r.u8("fuel temp")?) - 40)),
+        0x0111 => (
+            "fuel_temp".into(),
+            IoValue::Int(i64::from(r.u8("fuel temp")?) - 40),
+        ),
         0x012e => ("oil_level".into(), f(f64::from(r.u16("oil level")?) / 10.0)),
         0x052a => ("fuel".into(), f(f64::from(r.u16("fuel")?) / 100.0)),
-        0x0105 | 0x052c => ("fuel_used".into(), f(f64::from(r.u32("fuel used")?) / 100.0)),
-        0x014a | 0x0537..=0x0539 => ("fuel_consumption".into(), f(f64::from(r.u16("consumption")?) / 100.0)),
+        0x0105 | 0x052c => (
+            "fuel_used".into(),
+            f(f64::from(r.u32("fuel used")?) / 100.0),
+        ),
+        0x014a | 0x0537..=0x0539 => (
+            "fuel_consumption".into(),
+            f(f64::from(r.u16("consumption")?) / 100.0),
+        ),
         0x052b => ("fuel".into(), IoValue::Int(r.u8("fuel")?.into())),
-        0x052d => ("coolant_temp".into(), IoValue::Int(i64::from(r.u8("coolant")?) - 40)),
-        0x052e => ("air_temp".into(), IoValue::Int(i64::from(r.u8("air temp")?) - 40)),
+        0x052d => (
+            "coolant_temp".into(),
+            IoValue::Int(i64::from(r.u8("coolant")?) - 40),
+        ),
+        0x052e => (
+            "air_temp".into(),
+            IoValue::Int(i64::from(r.u8("air temp")?) - 40),
+        ),
         0x0530 => ("power".into(), f(f64::from(r.u16("power")?) / 1000.0)),
         0x0535 => ("obd_speed".into(), f(f64::from(r.u16("speed")?) / 10.0)),
         0x0536 => ("rpm".into(), IoValue::Int(r.u16("rpm")?.into())),
-        0x053d => ("intake_pressure".into(), f(f64::from(r.u16("intake")?) / 10.0)),
+        0x053d => (
+            "intake_pressure".into(),
+            f(f64::from(r.u16("intake")?) / 10.0),
+        ),
         0x0544 => ("liquid_level".into(), IoValue::Int(r.u8("liquid")?.into())),
         0x0547 | 0x0548 => ("throttle".into(), IoValue::Int(r.u8("throttle")?.into())),
         0xfeec => ("vin".into(), IoValue::Text(ascii(v))),
@@ -253,10 +284,19 @@ fn tags(r: &mut Reader, p: &mut Position) -> Result<(), WireError> {
     r.u8("node count")?;
     while r.remaining() > 0 {
         let i = u16::from(r.u8("tag index")?) + 1;
-        p.io.insert(format!("tag{i}_mac"), IoValue::Text(hex::encode(r.bytes(6, "tag mac")?)));
-        p.io.insert(format!("tag{i}_rssi"), IoValue::Int((r.u8("tag rssi")? as i8).into()));
+        p.io.insert(
+            format!("tag{i}_mac"),
+            IoValue::Text(hex::encode(r.bytes(6, "tag mac")?)),
+        );
+        p.io.insert(
+            format!("tag{i}_rssi"),
+            IoValue::Int((r.u8("tag rssi")? as i8).into()),
+        );
         let n = usize::from(r.u8("tag data length")?);
-        p.io.insert(format!("tag{i}_data"), IoValue::Text(hex::encode(r.bytes(n, "tag data")?)));
+        p.io.insert(
+            format!("tag{i}_data"),
+            IoValue::Text(hex::encode(r.bytes(n, "tag data")?)),
+        );
     }
     Ok(())
 }
