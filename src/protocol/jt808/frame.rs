@@ -87,6 +87,10 @@ fn cut_text(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
             break;
         }
     }
+    if skip.is_none() && buf.len() >= max_frame {
+        // Still no `)` and the frame would need at least one byte more than the limit.
+        skip = Some(1);
+    }
     match skip {
         Some(n) => {
             let _ = buf.split_to(n);

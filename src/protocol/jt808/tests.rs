@@ -177,6 +177,75 @@ fn auth_heartbeat_acks() {
     );
 }
 
+/// (uplink on the wire, exact accepted ACK, exact refused ACK) for the remaining ACKed types,
+/// expected bytes built with an independent script from each uplink's header. Uplinks: Traccar
+/// samples 0x0210 / 0x0900 / 0x1007, and hand-built 0x0003 / 0x6006 / 0x0107 / 0x0506.
+const ACK_TABLE: &[(&str, &str, &str)] = &[
+    ("7e021001a2010036526447000a3b00000000000000010158f52206c916b0000000000000161118110121661d019431000b0000cf47006931000b000058a4006930000b0000882400693b00000000000000010158f52206c916b0000000000000161118110122661d019431000b0000cf47006931000b000058a4006930000b0000882400693b00000000000000010158f52206c916b0000000000000161118110123661d019431000b0000cf47006931000b000058a4006930000b0000882400693b00000000000000010158f52206c916b0000000000000161118110124661d019431000b0000cf47006931000b000058a4006930000b0000882400691c00000000000000010158f52206c916b00000000000001611181101253b00000000000000010158f52206c916b0000000000000161118110126661d019431000b0000cf47006931000b000058a4006930000b0000882400693b00000000000000010158f52206c916b0000000000000161118110127661d019431000b0000cf47006931000b000058a4006930000b0000882400691c00000000000000010158f52206c916b0000000000000161118110128f57e",
+     "7e800100050100365264470000000a021000da7e",
+     "7e800100050100365264470000000a021001db7e"),
+    ("7e0900001b41305888975883194000184754534c7c367c317c307c31303231383039347c317c0d0ab47e",
+     "7e8001000541305888975800008319090000797e",
+     "7e8001000541305888975800008319090001787e"),
+    ("7e10070004045460002319090640000000567e",
+     "7e8001000504546000231900000906100700967e",
+     "7e8001000504546000231900000906100701977e"),
+    ("7e0003000001380013800012348f7e",
+     "7e80010005013800138000000012340003000b7e",
+     "7e80010005013800138000000012340003010a7e"),
+    ("7e60060005013800138000123401c4e3bac3b07e",
+     "7e80010005013800138000000012346006006e7e",
+     "7e80010005013800138000000012346006016f7e"),
+    ("7e0107002c01380013800012340000000000000000000000000000000000000000000000000000000000000000000089860477012070271502bb7e",
+     "7e80010005013800138000000012340107000e7e",
+     "7e80010005013800138000000012340107010f7e"),
+    ("7e0506000001380013800012348f7e",
+     "7e80010005013800138000000012340506000b7e",
+     "7e80010005013800138000000012340506010a7e"),
+];
+
+#[test]
+fn every_acked_type_has_exact_bytes() {
+    for (up, ok, refused) in ACK_TABLE {
+        let out = dec().decode(&h(up), &ctx()).unwrap();
+        assert_eq!(
+            out.ack.accepted.as_deref(),
+            Some(&h(ok)[..]),
+            "{}",
+            out.kind
+        );
+        assert_eq!(
+            out.ack.refused.as_deref(),
+            Some(&h(refused)[..]),
+            "{}",
+            out.kind
+        );
+    }
+    // 0x6006 text report: GBK text becomes a command result.
+    let out = dec().decode(&h(ACK_TABLE[4].0), &ctx()).unwrap();
+    assert!(matches!(&out.records[0], Record::Event(e)
+        if e.kind == crate::model::EventKind::CommandResult { text: "你好".into() }));
+    // 0x0109 time sync → 0x8109 with ctx.now (2026-11-27 12:00:00 UTC); no refusal form.
+    let out = dec()
+        .decode(&h("7e010900000138001380001234847e"), &ctx())
+        .unwrap();
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(&h("7e81090008013800138000000007ea0b1b0c000000db7e")[..])
+    );
+    assert_eq!(out.ack.refused, None);
+    // Types Traccar does not answer get no ACK (0x0701 command result here).
+    let out = dec()
+        .decode(
+            &h("7e0701001201380013800012340000000e53455420434f4e464947204f4b21fb7e"),
+            &ctx(),
+        )
+        .unwrap();
+    assert_eq!(out.ack, crate::protocol::AckPlan::default());
+    assert!(matches!(&out.records[0], Record::Event(e)
+        if e.kind == crate::model::EventKind::CommandResult { text: "SET CONFIG OK!".into() }));
+}
+
 #[test]
 fn lock_report_gets_4401_when_asked() {
     // Traccar sample 0x5501 (one-byte serial 0x47) with attribute bit 15 set.
@@ -279,6 +348,16 @@ fn framer_resyncs_and_bounds() {
     buf.extend_from_slice(&[0x11; 50]);
     assert_eq!(d.frame(&mut buf), FrameResult::Skipped(51));
     assert!(buf.is_empty());
+    // Text frames obey the same cap: 40 printable bytes without `)` are dropped, never held.
+    let mut buf = BytesMut::from(&[b'('; 1][..]);
+    buf.extend_from_slice(&[b'1'; 39]);
+    assert_eq!(d.frame(&mut buf), FrameResult::Skipped(1));
+    assert_eq!(d.frame(&mut buf), FrameResult::Skipped(39));
+    let mut buf = BytesMut::from(&b"(1,ELOCK,3)"[..]);
+    assert_eq!(
+        d.frame(&mut buf),
+        FrameResult::Frame(b"(1,ELOCK,3)"[..].into())
+    );
 }
 
 #[test]
