@@ -15,7 +15,12 @@ pub const MAX_BODY: usize = 0x03ff;
 pub enum EncodeError {
     /// Bodies above [`MAX_BODY`] must be sub-packaged, which these encoders do not do.
     #[error("body of message {msg_id:#06x} is {len} bytes, more than {MAX_BODY}")]
-    BodyTooLong { msg_id: u16, len: usize },
+    BodyTooLong {
+        /// The message being encoded.
+        msg_id: u16,
+        /// Its body length, bytes.
+        len: usize,
+    },
     /// The phone number is not 1–12 (2013) or 1–20 (2019) decimal digits.
     #[error("terminal phone {0:?} is not a valid BCD number for this header version")]
     Phone(String),
@@ -59,7 +64,9 @@ impl Terminal {
 /// The serial-number field: a WORD normally, one byte in the 0x5501/0x5502/0x4401 dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Serial {
+    /// The standard WORD serial.
     Word(u16),
+    /// The one-byte serial of the e-lock dialect (0x5501/0x5502/0x4401).
     Byte(u8),
 }
 
@@ -331,7 +338,9 @@ pub fn auth(
 /// What a terminal tells the platform when it registers (0x0100).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
+    /// Province id (GB/T 2260 first two digits).
     pub province: u16,
+    /// City / county id (GB/T 2260 last four digits).
     pub city: u16,
     /// Manufacturer id: 5 bytes (2013) / 11 bytes (2019), zero-padded.
     pub maker: String,
