@@ -19,6 +19,7 @@ pub fn test_config(extra: &str) -> Config {
         ));
     }
     let mut cfg = Config::from_toml(&toml).expect("base test config");
+    cfg.storage.dir = temp_dir("gw");
     if !extra.is_empty() {
         let more = Config::from_toml(extra).expect("extra test config");
         cfg.devices = more.devices;
@@ -31,6 +32,20 @@ pub fn test_config(extra: &str) -> Config {
         cfg.pipeline = more.pipeline;
     }
     cfg
+}
+
+/// A fresh directory under the system temp dir (left for inspection; the OS cleans it).
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "trackgate-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
 }
 
 /// Starts a gateway.
