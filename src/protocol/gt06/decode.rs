@@ -19,6 +19,9 @@ pub(super) struct Msg<'a> {
     /// The LEN field as sent: the variant heuristics key on it.
     pub len_field: usize,
     pub content: &'a [u8],
+    /// Everything after PROTO up to `0D 0A`: for the Wi-Fi frames (0x17/0x69) whose senders
+    /// often omit SERIAL and CRC; their parser is sequential and ignores a trailer.
+    pub body: &'a [u8],
     pub serial: u16,
 }
 
@@ -74,6 +77,7 @@ pub(super) fn envelope(frame: &[u8], policy: ChecksumPolicy) -> Result<Msg<'_>, 
         extended,
         len_field,
         content: &frame[header + 1..n - 6],
+        body: &frame[header + 1..n - 2],
         serial: u16::from_be_bytes([frame[n - 6], frame[n - 5]]),
     })
 }

@@ -240,9 +240,10 @@ pub(super) fn read_lbs(r: &mut Reader, kind: Lbs) -> Result<Option<CellId>, Deco
             }
             let start = r.offset();
             let cell = read_cell(r, kind == Lbs::LongLen, false)?;
-            // The length counts itself; skip whatever the model appended to the cell.
+            // The length counts itself; skip whatever the model appended to a 2G cell. The
+            // 4G block is self-delimiting and GK310 0xA3 frames carry a bogus length there.
             let used = r.offset() - start + 1;
-            if len > used {
+            if kind == Lbs::ShortLen && len > used {
                 r.skip(len - used, "lbs extension")?;
             }
             Ok(Some(cell))

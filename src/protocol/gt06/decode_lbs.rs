@@ -42,7 +42,7 @@ fn mac(b: &[u8]) -> String {
 /// count(1), MCC(2), MNC(1), cells × (LAC 2, CI 2, RSSI 1); answered with the CRC-less
 /// time echo. 0xF3: BCD time(6), count(1), count × (2 unknown bytes, MAC 6); unanswered.
 pub(super) fn wifi(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, DecodeError> {
-    let mut r = Reader::new(msg.content);
+    let mut r = Reader::new(msg.body);
     let raw_time = r.array::<6>("wifi time")?;
     let time = bcd_time(&raw_time).unwrap_or(ctx.now);
     let mut wifi = String::new();
