@@ -16,27 +16,84 @@ const FRAME_VECTORS: &str = include_str!("fixtures/gt06/frame_vectors.json");
 /// Vectors whose Traccar expectation trackgate does not meet, each with the reason. The test
 /// fails if one of these starts passing (so the list cannot go stale) or if any other fails.
 const UNSUPPORTED: &[(u64, &str)] = &[
-    (4, "0x61 (driver-id location) layout not known: acknowledged, no record"),
-    (5, "0x70 module carrying BLE tag temperature (tag1Temp): module not decoded"),
-    (7, "0x38 (newer 4G location) layout not known to trackgate: acknowledged-less, no record"),
-    (9, "0xA3 step counter (steps): GK310 pedometer field not decoded"),
-    (10, "0x94 sub-type 0x1E humidity sensor: kept as raw data, not decoded"),
-    (17, "0x36 standard-frame battery report (model-specific layout) not decoded"),
-    (19, "0x94 sub-type 0x0B network technology: kept as raw data"),
-    (21, "0x31 altitude field of the AZ735 variant not decoded (altitude stays 0)"),
-    (22, "0x17 with RFID driver id (Wi-Fi/RFID dialect) not decoded"),
+    (
+        4,
+        "0x61 (driver-id location) layout not known: acknowledged, no record",
+    ),
+    (
+        5,
+        "0x70 module carrying BLE tag temperature (tag1Temp): module not decoded",
+    ),
+    (
+        7,
+        "0x38 (newer 4G location) layout not known to trackgate: acknowledged-less, no record",
+    ),
+    (
+        9,
+        "0xA3 step counter (steps): GK310 pedometer field not decoded",
+    ),
+    (
+        10,
+        "0x94 sub-type 0x1E humidity sensor: kept as raw data, not decoded",
+    ),
+    (
+        17,
+        "0x36 standard-frame battery report (model-specific layout) not decoded",
+    ),
+    (
+        19,
+        "0x94 sub-type 0x0B network technology: kept as raw data",
+    ),
+    (
+        21,
+        "0x31 altitude field of the AZ735 variant not decoded (altitude stays 0)",
+    ),
+    (
+        22,
+        "0x17 with RFID driver id (Wi-Fi/RFID dialect) not decoded",
+    ),
     (26, "0x22 with temperature extension (temp1) not decoded"),
-    (38, "LEN wrong and the frame is one byte short of the 18-byte GPS block: truncated"),
-    (40, "0x13 heartbeat produces no record by design (power attribute not stored)"),
-    (45, "0x94 sub-type 0x1B RFID text form (serial attribute) not decoded"),
-    (55, "0x13 heartbeat produces no record by design (batteryLevel not stored)"),
+    (
+        38,
+        "LEN wrong and the frame is one byte short of the 18-byte GPS block: truncated",
+    ),
+    (
+        40,
+        "0x13 heartbeat produces no record by design (power attribute not stored)",
+    ),
+    (
+        45,
+        "0x94 sub-type 0x1B RFID text form (serial attribute) not decoded",
+    ),
+    (
+        55,
+        "0x13 heartbeat produces no record by design (batteryLevel not stored)",
+    ),
     (70, "frame truncated in the capture (missing 0D 0A)"),
-    (105, "clone 0x10 frame without SERIAL/CRC: the GPS block runs into the trailer"),
-    (169, "0x13 heartbeat produces no record by design (LW4G-4B power)"),
-    (172, "0x13 heartbeat produces no record by design (R11 power)"),
-    (173, "NT20 model override: 0x22 with IMEI prefix; trackgate has no model option"),
-    (175, "XT40 model override: 0x22 with IMEI prefix; trackgate has no model option"),
-    (178, "QH302R model override: 0x12 with IMEI prefix; trackgate has no model option"),
+    (
+        105,
+        "clone 0x10 frame without SERIAL/CRC: the GPS block runs into the trailer",
+    ),
+    (
+        169,
+        "0x13 heartbeat produces no record by design (LW4G-4B power)",
+    ),
+    (
+        172,
+        "0x13 heartbeat produces no record by design (R11 power)",
+    ),
+    (
+        173,
+        "NT20 model override: 0x22 with IMEI prefix; trackgate has no model option",
+    ),
+    (
+        175,
+        "XT40 model override: 0x22 with IMEI prefix; trackgate has no model option",
+    ),
+    (
+        178,
+        "QH302R model override: 0x12 with IMEI prefix; trackgate has no model option",
+    ),
     (182, "VL103 0x36 layout not decoded"),
     (183, "VL103 0x36 layout not decoded (driverUniqueId)"),
     (184, "VL103 0x36 layout not decoded (battery)"),
@@ -76,7 +133,12 @@ fn decoder(policy: ChecksumPolicy) -> Box<dyn Decoder> {
 
 fn vectors() -> Vec<Value> {
     let mut v: Vec<Value> = serde_json::from_str(VECTORS).unwrap();
-    v.sort_by_key(|x| (x["session"].as_str().unwrap().to_string(), x["seq"].as_u64().unwrap()));
+    v.sort_by_key(|x| {
+        (
+            x["session"].as_str().unwrap().to_string(),
+            x["seq"].as_u64().unwrap(),
+        )
+    });
     v
 }
 
@@ -182,7 +244,9 @@ fn check(v: &Value, res: &Result<Decoded, DecodeError>) -> Result<(), String> {
             }
         }
         "position" | "positions" => {
-            let p = positions.first().ok_or_else(|| format!("no position: {res:?}"))?;
+            let p = positions
+                .first()
+                .ok_or_else(|| format!("no position: {res:?}"))?;
             if let Some(t) = exp.get("time").and_then(Value::as_str) {
                 let t: DateTime<Utc> = t.parse().unwrap();
                 if p.fix_time != t {
@@ -270,7 +334,10 @@ fn traccar_vectors_replay() {
             // to hold a CRC: both are rejected as malformed before a CRC can be located.
             let dropped = matches!(strict, Err(DecodeError::Checksum { .. }))
                 || ((seq == 70 || seq == 161) && matches!(strict, Err(DecodeError::Invalid(_))));
-            assert!(dropped, "seq {seq}: bad CRC must be dropped under Verify, got {strict:?}");
+            assert!(
+                dropped,
+                "seq {seq}: bad CRC must be dropped under Verify, got {strict:?}"
+            );
         } else if v["expect_kind"] != "null" {
             // The device may differ (a bad-CRC login re-identified only the lenient decoder).
             let shape = |r: &Result<Decoded, DecodeError>| {
@@ -278,19 +345,27 @@ fn traccar_vectors_replay() {
                     .map(|d| (d.kind.clone(), d.ack.clone(), d.records.len()))
                     .map_err(|e| e.to_string())
             };
-            assert_eq!(shape(&strict), shape(&lenient), "seq {seq}: Verify and Ignore differ");
+            assert_eq!(
+                shape(&strict),
+                shape(&lenient),
+                "seq {seq}: Verify and Ignore differ"
+            );
         }
         let outcome = check(&v, &lenient);
         match (outcome, unsupported.get(&seq)) {
             (Ok(()), Some(reason)) => now_passing.push(format!("seq {seq} ({reason})")),
             (Ok(()), None) | (Err(_), Some(_)) => {}
-            (Err(e), None) => failures.push(format!(
-                "seq {seq} {} {}: {e}",
-                v["msg_type"], v["frame"]
-            )),
+            (Err(e), None) => {
+                failures.push(format!("seq {seq} {} {}: {e}", v["msg_type"], v["frame"]))
+            }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(
         now_passing.is_empty(),
         "listed as unsupported but now pass (remove them):\n{}",
@@ -308,8 +383,13 @@ fn exact_fix_of_the_documented_0x12_frame() {
     let f = hex::decode("78781f120f0a140e150bc505e51e780293a9e800540000f601006e0055da00035f240d0a")
         .unwrap();
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else { panic!("no position") };
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 10, 20, 14, 21, 11).unwrap());
+    let Record::Position(p) = &out.records[0] else {
+        panic!("no position")
+    };
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 10, 20, 14, 21, 11).unwrap()
+    );
     assert!((p.lat - 54.94535).abs() < 1e-5 && (p.lon - 24.01762).abs() < 1e-5);
     assert!(p.valid);
     assert_eq!(p.speed_kmh, 0.0);
@@ -354,7 +434,9 @@ fn traccar_frame_vectors_cut_exactly() {
         let mut buf = BytesMut::from(&input[..]);
         let got = match dec.frame(&mut buf) {
             FrameResult::Frame(f) => f,
-            FrameResult::NeedMore if input[0] == 0x78 && usize::from(input[2]) + 5 > input.len() => {
+            FrameResult::NeedMore
+                if input[0] == 0x78 && usize::from(input[2]) + 5 > input.len() =>
+            {
                 buf.extend_from_slice(&follow);
                 match dec.frame(&mut buf) {
                     FrameResult::Frame(f) => f,

@@ -143,7 +143,13 @@ fn standard(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, Decode
             // Short-form information frame: external power, centivolts (signed).
             let mut r = super::super::wire::Reader::new(c);
             let power = f64::from(r.i16("power")?) * 0.01;
-            let mut e = event(device, ctx.now, EventKind::Info { name: "power".into() });
+            let mut e = event(
+                device,
+                ctx.now,
+                EventKind::Info {
+                    name: "power".into(),
+                },
+            );
             e.attributes.insert("power".into(), IoValue::Float(power));
             Out::new("info 0x94", vec![Record::Event(e)], AckPlan::default())
         }
@@ -199,7 +205,10 @@ fn login(dec: &mut Gt06Decoder, msg: &Msg) -> Result<Decoded, DecodeError> {
         ))
     })?;
     let digits = super::super::wire::bcd_digits(id).ok_or_else(|| {
-        DecodeError::Invalid(format!("gt06 login terminal id {} is not BCD", hex::encode(id)))
+        DecodeError::Invalid(format!(
+            "gt06 login terminal id {} is not BCD",
+            hex::encode(id)
+        ))
     })?;
     // 16 digits; the first is padding. Traccar drops it too.
     let imei = DeviceId::new(&digits[1..])?;
@@ -224,7 +233,8 @@ fn heartbeat_13(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Out {
         .map(|a| {
             let mut e = event(device, ctx.now, EventKind::Alarm { alarm: a });
             if let Some(&info) = msg.content.first() {
-                e.attributes.insert("status".into(), IoValue::Int(info.into()));
+                e.attributes
+                    .insert("status".into(), IoValue::Int(info.into()));
             }
             vec![Record::Event(e)]
         })
@@ -248,7 +258,13 @@ fn ascii(b: &[u8]) -> Option<String> {
 /// pads it oddly.
 fn ascii_lossy(b: &[u8]) -> String {
     b.iter()
-        .map(|&c| if (0x20..0x7F).contains(&c) { c as char } else { '?' })
+        .map(|&c| {
+            if (0x20..0x7F).contains(&c) {
+                c as char
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -269,7 +285,11 @@ fn string_15(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, Decod
     }
     let mut e = event(device, ctx.now, EventKind::CommandResult { text });
     e.attributes = attributes;
-    Ok(Out::new("command reply 0x15", vec![Record::Event(e)], msg.ack()))
+    Ok(Out::new(
+        "command reply 0x15",
+        vec![Record::Event(e)],
+        msg.ack(),
+    ))
 }
 
 /// Command reply 0x21 (extended frame): server flag(4), encoding (1 = ASCII, else
@@ -282,7 +302,9 @@ fn string_21(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, Decod
     let text = if encoding == 1 {
         ascii_lossy(raw)
     } else {
-        let units = raw.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]]));
+        let units = raw
+            .chunks_exact(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]));
         char::decode_utf16(units)
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect()
@@ -337,9 +359,19 @@ fn info_94(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, DecodeE
             attrs.insert("data".into(), v);
         }
     }
-    let mut e = event(device, ctx.now, EventKind::Info { name: format!("info 0x{sub:02x}") });
+    let mut e = event(
+        device,
+        ctx.now,
+        EventKind::Info {
+            name: format!("info 0x{sub:02x}"),
+        },
+    );
     e.attributes = attrs;
-    Ok(Out::new("info 0x94", vec![Record::Event(e)], AckPlan::default()))
+    Ok(Out::new(
+        "info 0x94",
+        vec![Record::Event(e)],
+        AckPlan::default(),
+    ))
 }
 
 /// Serial pass-through 0x9B (extended): device type code, then the peripheral's bytes
@@ -351,7 +383,13 @@ fn serial_9b(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Out {
         Some(t) if !t.is_empty() => t,
         _ => hex::encode(data),
     };
-    let mut e = event(device, ctx.now, EventKind::Info { name: "serial 0x9b".into() });
+    let mut e = event(
+        device,
+        ctx.now,
+        EventKind::Info {
+            name: "serial 0x9b".into(),
+        },
+    );
     e.attributes.insert("result".into(), IoValue::Text(result));
     Out::new("serial 0x9b", vec![Record::Event(e)], AckPlan::default())
 }
@@ -363,9 +401,17 @@ fn obd_8c(device: &DeviceId, msg: &Msg) -> Result<Out, DecodeError> {
     let time = decode_gps::read_time(&mut r)?;
     let ignition = r.u8("ignition")? > 0;
     let rest = r.rest();
-    let text = rest.get(..rest.len().saturating_sub(12)).unwrap_or_default();
+    let text = rest
+        .get(..rest.len().saturating_sub(12))
+        .unwrap_or_default();
     let mut e = event(device, time, EventKind::Info { name: "obd".into() });
-    e.attributes.insert("ignition".into(), IoValue::Bool(ignition));
-    e.attributes.insert("obd".into(), IoValue::Text(ascii_lossy(text)));
-    Ok(Out::new("obd 0x8c", vec![Record::Event(e)], AckPlan::default()))
+    e.attributes
+        .insert("ignition".into(), IoValue::Bool(ignition));
+    e.attributes
+        .insert("obd".into(), IoValue::Text(ascii_lossy(text)));
+    Ok(Out::new(
+        "obd 0x8c",
+        vec![Record::Event(e)],
+        AckPlan::default(),
+    ))
 }

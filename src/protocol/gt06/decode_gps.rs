@@ -3,11 +3,11 @@
 //! the X1 frame 0x34, the SR411-mini 0x24, the JC100 alarm 0x95, the AZ735 extended 0x32/0x33,
 //! the modular 0x70 and the text position inside a 0x21 command reply.
 
+use super::super::AckPlan;
 use super::super::{wire::Reader, DecodeCtx, DecodeError};
 use super::decode::{event, Msg, Out};
 use super::{encode, NAME};
 use crate::model::{Alarm, DeviceId, EventKind, IoValue, Position, Record};
-use super::super::AckPlan;
 use chrono::{DateTime, Utc};
 
 /// Reads the 6-byte binary date-time (YY−2000 MM DD hh mm ss), UTC as sent.
@@ -67,10 +67,18 @@ fn apply_flags(gps: &mut Gps, lat: u32, lon: u32, flags: u16) {
 /// [speed(1)] course/status(2).
 fn read_gps(r: &mut Reader, has_sats: bool, has_speed: bool) -> Result<Gps, DecodeError> {
     let time = read_time(r)?;
-    let satellites = if has_sats { r.u8("gps info")? & 0x0F } else { 0 };
+    let satellites = if has_sats {
+        r.u8("gps info")? & 0x0F
+    } else {
+        0
+    };
     let lat = r.u32("latitude")?;
     let lon = r.u32("longitude")?;
-    let speed_kmh = if has_speed { f64::from(r.u8("speed")?) } else { 0.0 };
+    let speed_kmh = if has_speed {
+        f64::from(r.u8("speed")?)
+    } else {
+        0.0
+    };
     let flags = r.u16("course/status")?;
     let mut gps = Gps {
         time,
@@ -275,9 +283,16 @@ fn read_status(r: &mut Reader, msg: &Msg, p: &mut Position) -> Result<(), Decode
 }
 
 /// The classic GPS family: GPS block, then LBS, status, model-specific extras.
-pub(super) fn gps_family(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, DecodeError> {
+pub(super) fn gps_family(
+    device: &DeviceId,
+    msg: &Msg,
+    ctx: &DecodeCtx,
+) -> Result<Out, DecodeError> {
     let Some(layout) = layout(msg.proto) else {
-        return Err(DecodeError::Invalid(format!("0x{:02x} is not a GPS frame", msg.proto)));
+        return Err(DecodeError::Invalid(format!(
+            "0x{:02x} is not a GPS frame",
+            msg.proto
+        )));
     };
     let mut r = Reader::new(msg.content);
     let gps = read_gps(&mut r, true, true)?;
@@ -293,9 +308,10 @@ pub(super) fn gps_family(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Resul
         variant_12(&mut r, msg, &mut p)?;
     }
     if layout.trailer && r.remaining() >= 3 {
+        // The upload mode (report reason) is not stored: it would cost two allocations on
+        // the hottest frame type for a value nothing downstream reads.
         let t = r.array::<3>("acc / upload mode / re-upload")?;
         p.ignition = Some(t[0] > 0);
-        p.io.insert("upload_mode".into(), IoValue::Int(t[1].into()));
         p.historical = t[2] > 0;
     }
     if msg.proto == 0x37 && r.remaining() >= 3 {
@@ -304,7 +320,11 @@ pub(super) fn gps_family(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Resul
     if r.remaining() == 4 {
         p.odometer_m = Some(f64::from(r.u32("mileage")?));
     }
-    Ok(Out::new(kind_of(msg.proto), vec![Record::Position(p)], msg.ack()))
+    Ok(Out::new(
+        kind_of(msg.proto),
+        vec![Record::Position(p)],
+        msg.ack(),
+    ))
 }
 
 fn kind_of(proto: u8) -> &'static str {
@@ -355,7 +375,11 @@ fn variant_12(r: &mut Reader, msg: &Msg, p: &mut Position) -> Result<(), DecodeE
             }
             p.io.insert("oil".into(), IoValue::Int(r.u16("oil")?.into()));
             let t = r.u8("temperature")?;
-            let temp = if t & 0x80 != 0 { -i64::from(t & 0x7F) } else { i64::from(t) };
+            let temp = if t & 0x80 != 0 {
+                -i64::from(t & 0x7F)
+            } else {
+                i64::from(t)
+            };
             p.io.insert("temp1".into(), IoValue::Int(temp));
             p.odometer_m = Some(f64::from(r.u32("odometer")?) * 10.0);
         }
@@ -365,7 +389,10 @@ fn variant_12(r: &mut Reader, msg: &Msg, p: &mut Position) -> Result<(), DecodeE
             let n = usize::from(r.u8("card data length")?);
             let data = r.bytes(n, "card data")?;
             let text: String = data.iter().map(|&c| c as char).collect();
-            p.io.insert("driver_license".into(), IoValue::Text(text.trim().to_string()));
+            p.io.insert(
+                "driver_license".into(),
+                IoValue::Text(text.trim().to_string()),
+            );
         }
         _ => {}
     }
@@ -398,7 +425,11 @@ pub(super) fn sr411(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out
     p.ignition = Some(r.u8("ignition")? > 0);
     p.power_v = Some(f64::from(r.u16("power")?) * 0.01);
     p.battery_v = Some(f64::from(r.u16("battery")?) * 0.01);
-    Ok(Out::new("location 0x24", vec![Record::Position(p)], msg.ack()))
+    Ok(Out::new(
+        "location 0x24",
+        vec![Record::Position(p)],
+        msg.ack(),
+    ))
 }
 
 /// X1 GPS 0x34: data/alarm(4), GPS, terminal info(2), odometer(4), cell (MCC 2, MNC 1,
@@ -433,7 +464,11 @@ pub(super) fn x1_gps(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Ou
         let v = f64::from(r.u16("adc")?) * 0.01;
         p.io.insert(format!("adc{i}"), IoValue::Float(v));
     }
-    Ok(Out::new("location 0x34", vec![Record::Position(p)], AckPlan::default()))
+    Ok(Out::new(
+        "location 0x34",
+        vec![Record::Position(p)],
+        AckPlan::default(),
+    ))
 }
 
 /// JC100 alarm 0x95. LEN > 12: time, lat, lon, course/status (no satellites, no speed) then
@@ -496,24 +531,32 @@ pub(super) fn az735(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out
         apply_flags(&mut gps, lat, lon, flags);
     }
     let cell = read_lbs(&mut r, Lbs::ShortLen)?;
-    let rssi = if cell.is_some() { Some(r.u8("rssi")?) } else { None };
+    let rssi = if cell.is_some() {
+        Some(r.u8("rssi")?)
+    } else {
+        None
+    };
     let n = usize::from(r.u8("extra cells length")?);
     r.skip(n, "extra cells")?;
     let n = usize::from(r.u8("wifi length")?);
     r.skip(n, "wifi")?;
     let status = r.u8("status")?;
-    let alarm = (msg.proto == 0x33)
-        .then(|| match status {
-            0xA2 | 0xA3 => Some(Alarm::LowBattery),
-            0xA4 => Some(Alarm::General),
-            0xA5 => Some(Alarm::Door),
-            _ => None,
-        })
-        .flatten();
+    let alarm = match (msg.proto, status) {
+        (0x33, 0xA2 | 0xA3) => Some(Alarm::LowBattery),
+        (0x33, 0xA4) => Some(Alarm::General),
+        (0x33, 0xA5) => Some(Alarm::Door),
+        _ => None,
+    };
     if gps_len == 0 {
         // No fix: an alarm becomes an event; anything else carries nothing to store.
         let records = alarm
-            .map(|a| vec![Record::Event(event(device, time, EventKind::Alarm { alarm: a }))])
+            .map(|a| {
+                vec![Record::Event(event(
+                    device,
+                    time,
+                    EventKind::Alarm { alarm: a },
+                ))]
+            })
             .unwrap_or_default();
         return Ok(Out::new("az735 no fix", records, ack));
     }
@@ -526,7 +569,11 @@ pub(super) fn az735(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out
     }
     p.io.insert("status".into(), IoValue::Int(status.into()));
     p.alarms.extend(alarm);
-    let kind = if msg.proto == 0x33 { "alarm 0x33" } else { "location 0x32" };
+    let kind = if msg.proto == 0x33 {
+        "alarm 0x33"
+    } else {
+        "location 0x32"
+    };
     Ok(Out::new(kind, vec![Record::Position(p)], ack))
 }
 
@@ -549,7 +596,10 @@ pub(super) fn modular(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<O
                 io.insert("iccid".into(), IoValue::Text(hex::encode(m.rest())));
             }
             0x09 => {
-                io.insert("satellites".into(), IoValue::Int(m.u8("satellites")?.into()));
+                io.insert(
+                    "satellites".into(),
+                    IoValue::Int(m.u8("satellites")?.into()),
+                );
             }
             0x18 => battery = Some(f64::from(m.u16("battery")?) * 0.01),
             0x2B => {
@@ -598,7 +648,9 @@ pub(super) fn modular(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<O
     let Some((gps, altitude)) = fix else {
         let kind = match alarm {
             Some(a) => EventKind::Alarm { alarm: a },
-            None => EventKind::Info { name: "modular".into() },
+            None => EventKind::Info {
+                name: "modular".into(),
+            },
         };
         let mut e = event(device, ctx.now, kind);
         e.attributes = io;

@@ -47,15 +47,14 @@ pub(super) fn wifi(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out,
     let time = bcd_time(&raw_time).unwrap_or(ctx.now);
     let mut wifi = String::new();
     let mut cells = String::new();
-    let ack;
-    if msg.proto == 0xF3 {
+    let ack = if msg.proto == 0xF3 {
         let n = r.u8("wifi count")?;
         for _ in 0..n {
             r.skip(2, "wifi prefix")?;
             push_sep(&mut wifi);
             wifi.push_str(&mac(r.bytes(6, "wifi mac")?));
         }
-        ack = AckPlan::default();
+        AckPlan::default()
     } else {
         for _ in 0..msg.len_field {
             let m = mac(r.bytes(6, "wifi mac")?);
@@ -73,9 +72,15 @@ pub(super) fn wifi(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out,
             push_sep(&mut cells);
             let _ = write!(cells, "{mcc},{mnc},{lac},{ci},-{rssi}");
         }
-        ack = AckPlan::ack(encode::wifi_reply(msg.proto, raw_time));
-    }
-    let mut e = event(device, time, EventKind::Info { name: "wifi".into() });
+        AckPlan::ack(encode::wifi_reply(msg.proto, raw_time))
+    };
+    let mut e = event(
+        device,
+        time,
+        EventKind::Info {
+            name: "wifi".into(),
+        },
+    );
     insert_text(&mut e.attributes, "wifi", wifi);
     insert_text(&mut e.attributes, "cells", cells);
     let kind = match msg.proto {
@@ -92,11 +97,7 @@ fn push_sep(s: &mut String) {
     }
 }
 
-fn insert_text(
-    attrs: &mut std::collections::BTreeMap<String, IoValue>,
-    key: &str,
-    value: String,
-) {
+fn insert_text(attrs: &mut std::collections::BTreeMap<String, IoValue>, key: &str, value: String) {
     if !value.is_empty() {
         attrs.insert(key.into(), IoValue::Text(value));
     }
@@ -106,11 +107,7 @@ fn insert_text(
 /// 7 cells (6 for 0x33) of LAC(2|4) CI(3|8) RSSI(1), timing advance(1), then for
 /// 0x18/0x2C/0x33/0xA2 a Wi-Fi list: count(1) × (MAC 6, RSSI 1). `wanway` (0x24 with LEN
 /// 0x31, Wanway S20): the timing advance comes first and the cell count is a byte.
-pub(super) fn multi_cell(
-    device: &DeviceId,
-    msg: &Msg,
-    wanway: bool,
-) -> Result<Out, DecodeError> {
+pub(super) fn multi_cell(device: &DeviceId, msg: &Msg, wanway: bool) -> Result<Out, DecodeError> {
     let mut r = Reader::new(msg.content);
     let time = read_time(&mut r)?;
     if wanway {
@@ -166,9 +163,17 @@ pub(super) fn multi_cell(
 /// LBS + status without GPS: 0x19 (short cell block), 0xA5 (4G cell block) — info(1),
 /// voltage level(1), GSM(1), alarm(1) … — and 0xA7 (4G cell + address request data, no
 /// status). An alarm code or alarm bits make an alarm event; otherwise an info event.
-pub(super) fn lbs_status(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, DecodeError> {
+pub(super) fn lbs_status(
+    device: &DeviceId,
+    msg: &Msg,
+    ctx: &DecodeCtx,
+) -> Result<Out, DecodeError> {
     let mut r = Reader::new(msg.content);
-    let kind = if msg.proto == 0x19 { Lbs::Short } else { Lbs::Long };
+    let kind = if msg.proto == 0x19 {
+        Lbs::Short
+    } else {
+        Lbs::Long
+    };
     let cell = read_lbs(&mut r, kind)?;
     let mut alarm = None;
     let mut attrs = std::collections::BTreeMap::new();
@@ -178,7 +183,10 @@ pub(super) fn lbs_status(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Resul
         let gsm = r.u8("gsm signal")?;
         let code = r.u8("alarm")?;
         attrs.insert("status".into(), IoValue::Int(info.into()));
-        attrs.insert("battery_level".into(), IoValue::Int(i64::from(level) * 100 / 6));
+        attrs.insert(
+            "battery_level".into(),
+            IoValue::Int(i64::from(level) * 100 / 6),
+        );
         attrs.insert("rssi".into(), IoValue::Int(gsm.into()));
         alarm = alarm_code(code);
     }

@@ -31,8 +31,7 @@ fn is_marker(b: u8) -> bool {
 }
 
 fn find_start(buf: &[u8]) -> Option<usize> {
-    buf.windows(2)
-        .position(|w| is_marker(w[0]) && w[0] == w[1])
+    buf.windows(2).position(|w| is_marker(w[0]) && w[0] == w[1])
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {

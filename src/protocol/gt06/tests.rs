@@ -48,7 +48,10 @@ fn login_identifies_and_acks_with_the_spec_bytes() {
     assert_eq!(out.identity.as_ref().unwrap().as_str(), "864717003283581");
     assert!(out.records.is_empty());
     // protocol-notes: serial 0x0009 → 78780501000955940D0A; a refused device gets silence.
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("78780501000955940d0a"));
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("78780501000955940d0a")
+    );
     assert_eq!(out.ack.refused, None);
     assert_eq!(d.device().unwrap().as_str(), "864717003283581");
     // The spec's own example: serial 0x0001 → 78 78 05 01 00 01 D9 DC 0D 0A.
@@ -95,22 +98,37 @@ fn unknown_options_are_rejected() {
 #[test]
 fn heartbeat_0x13_acks_and_stores_nothing() {
     let mut d = logged_in();
-    let out = d.decode(&h("78780a134406040002000d77b80d0a"), &ctx()).unwrap();
+    let out = d
+        .decode(&h("78780a134406040002000d77b80d0a"), &ctx())
+        .unwrap();
     assert_eq!(out.kind, "heartbeat 0x13");
     assert!(out.records.is_empty());
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("78780513000d239d0d0a"));
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("78780513000d239d0d0a")
+    );
 }
 
 #[test]
 fn alarm_0x16_is_a_position_with_the_alarm_and_acked() {
     // Traccar seq 25: SOS, 2-byte battery field, serial 0x035f.
     let mut d = logged_in();
-    let f = h("787826161709130f3a2dcc02c55f2a089f9af9005c210901360481fe066d9b03413e420102035f92fe0d0a");
+    let f = h(
+        "787826161709130f3a2dcc02c55f2a089f9af9005c210901360481fe066d9b03413e420102035f92fe0d0a",
+    );
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else { panic!() };
+    let Record::Position(p) = &out.records[0] else {
+        panic!()
+    };
     assert_eq!(p.alarms, vec![Alarm::Sos]);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2023, 9, 19, 15, 58, 45).unwrap());
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("78780516035f41df0d0a"));
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2023, 9, 19, 15, 58, 45).unwrap()
+    );
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("78780516035f41df0d0a")
+    );
 }
 
 #[test]
@@ -119,15 +137,23 @@ fn location_0x22_acks_and_reads_acc_and_reupload() {
     let mut d = logged_in();
     let f = h("787822220f0c1d023305c9027ac8180c46586000140001cc00287d001f71000001000820860d0a");
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else { panic!() };
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 12, 29, 2, 51, 5).unwrap());
+    let Record::Position(p) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 12, 29, 2, 51, 5).unwrap()
+    );
     // 0x027AC818 / 1.8e6 and 0x0C465860 / 1.8e6 (north, east).
     assert!((p.lat - 23.111693).abs() < 1e-5, "{}", p.lat);
     assert!((p.lon - 114.409298).abs() < 1e-5, "{}", p.lon);
     assert_eq!(p.satellites, 9);
     assert_eq!(p.ignition, Some(false));
     assert!(p.historical);
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("787805220008a8420d0a"));
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("787805220008a8420d0a")
+    );
 }
 
 #[test]
@@ -136,7 +162,10 @@ fn time_request_gets_the_utc_time_reply() {
     let out = d.decode(&h("7878058a000688290d0a"), &ctx()).unwrap();
     assert!(out.records.is_empty());
     // 2026-11-27 05:00:00 UTC, serial 0 (as Traccar answers).
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("78780b8a1a0b1b05000000001c370d0a"));
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("78780b8a1a0b1b05000000001c370d0a")
+    );
 }
 
 #[test]
@@ -156,12 +185,22 @@ fn wifi_frame_gets_the_crc_less_time_echo() {
     d.decode(&h(LOGIN), &ctx()).unwrap();
     let f = h("787800691710231108500200cc080c4e2fa5640c4e2fa66e0d0a");
     let out = d.decode(&f, &ctx()).unwrap();
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), h("787800691710231108500d0a"));
-    let Record::Event(e) = &out.records[0] else { panic!() };
-    assert_eq!(e.time, Utc.with_ymd_and_hms(2017, 10, 23, 11, 8, 50).unwrap());
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        h("787800691710231108500d0a")
+    );
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.time,
+        Utc.with_ymd_and_hms(2017, 10, 23, 11, 8, 50).unwrap()
+    );
     assert_eq!(
         e.attributes.get("cells"),
-        Some(&crate::model::IoValue::Text("204,8,3150,12197,-100;204,8,3150,12198,-110".into()))
+        Some(&crate::model::IoValue::Text(
+            "204,8,3150,12197,-100;204,8,3150,12198,-110".into()
+        ))
     );
 }
 
@@ -170,9 +209,19 @@ fn command_reply_0x15_is_a_command_result() {
     let mut d = logged_in();
     let f = encode::string_15(0, "DYD=Success!", 7);
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else { panic!() };
-    assert_eq!(e.kind, EventKind::CommandResult { text: "DYD=Success!".into() });
-    assert_eq!(out.ack.accepted.unwrap().as_ref(), encode::ack(0x15, 7).as_ref());
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.kind,
+        EventKind::CommandResult {
+            text: "DYD=Success!".into()
+        }
+    );
+    assert_eq!(
+        out.ack.accepted.unwrap().as_ref(),
+        encode::ack(0x15, 7).as_ref()
+    );
 }
 
 #[test]
@@ -185,7 +234,10 @@ fn framer_handles_lying_len_and_garbage() {
     assert_eq!(cut_frame(&login[..10], 4096), Cut::NeedMore);
     assert_eq!(cut_frame(&login, 4096), Cut::Frame(login.len()));
     // 0x7979 LEN above the cap: the marker is dropped, resync follows.
-    assert_eq!(cut_frame(&[0x79, 0x79, 0xff, 0xff, 0x94], 4096), Cut::Skip(2));
+    assert_eq!(
+        cut_frame(&[0x79, 0x79, 0xff, 0xff, 0x94], 4096),
+        Cut::Skip(2)
+    );
     // No terminator within the cap: skipped, never buffered without bound.
     let mut junk = vec![0x78, 0x78, 0x00, 0x69];
     junk.resize(64, 0x55);
@@ -203,15 +255,17 @@ fn fix_strategy() -> impl Strategy<Value = Fix> {
         0u16..360,
         any::<bool>(),
     )
-        .prop_map(|(secs, satellites, lat, lon, speed_kmh, course, valid)| Fix {
-            time: Utc.timestamp_opt(946_684_800 + secs, 0).unwrap(),
-            satellites,
-            lat,
-            lon,
-            speed_kmh,
-            course,
-            valid,
-        })
+        .prop_map(
+            |(secs, satellites, lat, lon, speed_kmh, course, valid)| Fix {
+                time: Utc.timestamp_opt(946_684_800 + secs, 0).unwrap(),
+                satellites,
+                lat,
+                lon,
+                speed_kmh,
+                course,
+                valid,
+            },
+        )
 }
 
 fn cell_strategy() -> impl Strategy<Value = Cell> {
@@ -222,7 +276,9 @@ fn cell_strategy() -> impl Strategy<Value = Cell> {
 /// Frames `bytes` through the framer (as one stream) and decodes the single frame.
 fn frame_and_decode(d: &mut Gt06Decoder, bytes: &[u8]) -> crate::protocol::Decoded {
     let mut buf = BytesMut::from(bytes);
-    let FrameResult::Frame(f) = d.frame(&mut buf) else { panic!("no frame") };
+    let FrameResult::Frame(f) = d.frame(&mut buf) else {
+        panic!("no frame")
+    };
     assert!(buf.is_empty());
     d.decode(&f, &ctx()).unwrap()
 }
@@ -365,7 +421,10 @@ fn split_and_coalesced_streams_give_the_same_records() {
     let stream: Vec<u8> = frames.concat();
     let reference: Vec<_> = {
         let mut d = dec(ChecksumPolicy::Verify);
-        frames.iter().map(|f| d.decode(f, &ctx()).unwrap()).collect()
+        frames
+            .iter()
+            .map(|f| d.decode(f, &ctx()).unwrap())
+            .collect()
     };
     let run = |chunks: &[&[u8]]| {
         let mut d = dec(ChecksumPolicy::Verify);
