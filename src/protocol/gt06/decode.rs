@@ -4,7 +4,7 @@
 //! requests, command replies (0x15/0x21) and information frames (0x94/0x9B/0x8C).
 
 use super::super::{wire::crc16_x25, AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
-use super::{decode_gps, decode_lbs, encode, Gt06Decoder, NAME};
+use super::{decode_ext, decode_gps, decode_lbs, encode, Gt06Decoder, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Record};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -184,8 +184,8 @@ fn extended(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, Decode
         0x94 => info_94(device, msg, ctx)?,
         0x9B => serial_9b(device, msg, ctx),
         0x8C => obd_8c(device, msg)?,
-        0x32 | 0x33 => decode_gps::az735(device, msg, ctx)?,
-        0x70 => decode_gps::modular(device, msg, ctx)?,
+        0x32 | 0x33 => decode_ext::az735(device, msg, ctx)?,
+        0x70 => decode_ext::modular(device, msg, ctx)?,
         0x41 => Out::new(
             "multimedia 0x41",
             vec![],
@@ -309,7 +309,7 @@ fn string_21(device: &DeviceId, msg: &Msg, ctx: &DecodeCtx) -> Result<Out, Decod
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect()
     };
-    if let Some(p) = decode_gps::text_position(device, &text, ctx) {
+    if let Some(p) = decode_ext::text_position(device, &text, ctx) {
         return Ok(Out::new(
             "command reply 0x21 position",
             vec![Record::Position(p)],

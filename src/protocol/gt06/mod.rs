@@ -18,6 +18,7 @@
 //! Per-message layouts, ACKs and units are in `protocol-docs/gt06.md`.
 
 mod decode;
+mod decode_ext;
 mod decode_gps;
 mod decode_lbs;
 pub mod encode;
