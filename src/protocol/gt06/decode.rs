@@ -3,7 +3,8 @@
 //! cell/Wi-Fi-only families in `decode_lbs.rs`; here are login, heartbeats, time/address
 //! requests, command replies (0x15/0x21) and information frames (0x94/0x9B/0x8C).
 
-use super::super::{wire::crc16_x25, AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
+use super::super::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
+use super::crc16 as crc16_x25;
 use super::{decode_ext, decode_gps, decode_lbs, encode, Gt06Decoder, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Record};
 use chrono::{DateTime, Utc};

@@ -5,7 +5,8 @@
 //! Every frame is `78 78 LEN PROTO CONTENT SERIAL CRC 0D 0A` (or `79 79` with a 2-byte LEN);
 //! the CRC is CRC-16/X-25 over LEN..SERIAL.
 
-use super::super::wire::{crc16_x25, digits_to_bcd};
+use super::super::wire::digits_to_bcd;
+use super::crc16 as crc16_x25;
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 

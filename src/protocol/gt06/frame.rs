@@ -9,7 +9,8 @@
 //! candidate is valid; Traccar cuts there unconditionally, which splits a well-formed frame
 //! whose content happens to hold `0D 0A` when TCP delivers it in pieces.
 
-use super::super::{wire::crc16_x25, FrameResult};
+use super::super::FrameResult;
+use super::crc16 as crc16_x25;
 use bytes::BytesMut;
 
 /// What the framer decided about the front of the buffer, as lengths (pure, no mutation).

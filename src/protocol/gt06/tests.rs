@@ -451,3 +451,12 @@ fn split_and_coalesced_streams_give_the_same_records() {
     let bytes: Vec<&[u8]> = stream.chunks(1).collect();
     assert_eq!(run(&bytes), reference);
 }
+
+#[test]
+fn fast_crc_matches_the_shared_x25() {
+    assert_eq!(super::crc16(b"123456789"), 0x906E);
+    for n in 0..64u8 {
+        let data: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect();
+        assert_eq!(super::crc16(&data), crate::protocol::wire::crc16_x25(&data));
+    }
+}
