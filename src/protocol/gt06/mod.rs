@@ -37,8 +37,9 @@ pub use frame::cut_frame;
 
 /// CRC-16/X-25 with a slice-by-16 table: the same checksum as `wire::crc16_x25` (test
 /// `fast_crc_matches_the_shared_x25`), processing 16 bytes per step instead of one on the
-/// hot path where every frame is checked (8 KiB table, built at compile time).
-const X25_FAST: crc::Crc<u16, crc::Table<16>> =
+/// hot path where every frame is checked (8 KiB table, built at compile time; a `static`,
+/// not a `const`, so the table is not copied onto the stack at every call).
+static X25_FAST: crc::Crc<u16, crc::Table<16>> =
     crc::Crc::<u16, crc::Table<16>>::new(&crc::CRC_16_IBM_SDLC);
 
 /// CRC-16/X-25 of `data` (LEN..SERIAL of a frame).

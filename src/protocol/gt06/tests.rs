@@ -460,3 +460,36 @@ fn fast_crc_matches_the_shared_x25() {
         assert_eq!(super::crc16(&data), crate::protocol::wire::crc16_x25(&data));
     }
 }
+
+proptest! {
+    #[test]
+    fn civil_time_matches_chrono(
+        t in (any::<u8>(), 0u8..14, 0u8..33, 0u8..25, 0u8..61, 0u8..61)
+            .prop_map(|(a, b, c, d, e, f)| [a, b, c, d, e, f])
+    ) {
+        let chrono_t = crate::protocol::wire::utc(
+            2000 + i32::from(t[0]), t[1].into(), t[2].into(), t[3].into(), t[4].into(), t[5].into(),
+        );
+        prop_assert_eq!(super::decode_gps::civil_utc(t), chrono_t);
+    }
+}
+
+#[test]
+fn civil_time_edges() {
+    use super::decode_gps::civil_utc;
+    assert_eq!(
+        civil_utc([24, 2, 29, 23, 59, 59]),
+        Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).single()
+    );
+    assert_eq!(civil_utc([23, 2, 29, 0, 0, 0]), None);
+    assert_eq!(
+        civil_utc([0, 1, 1, 0, 0, 0]),
+        Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single()
+    );
+    assert_eq!(
+        civil_utc([255, 12, 31, 0, 0, 0]),
+        Utc.with_ymd_and_hms(2255, 12, 31, 0, 0, 0).single()
+    );
+    assert_eq!(civil_utc([0, 13, 1, 0, 0, 0]), None);
+    assert_eq!(civil_utc([0, 1, 1, 24, 0, 0]), None);
+}
