@@ -118,6 +118,7 @@ fn read_gps(r: &mut Reader, has_sats: bool, has_speed: bool) -> Result<Gps, Deco
     Ok(gps)
 }
 
+/// A position of `device` from a converted GPS block (one `DeviceId` clone per fix).
 pub(super) fn position(device: &DeviceId, gps: &Gps, ctx: &DecodeCtx) -> Position {
     let mut p = Position::new(
         device.clone(),
@@ -228,6 +229,7 @@ pub(super) struct CellId {
 }
 
 impl CellId {
+    /// Adds `mcc`, `mnc`, `lac`, `cid` to an attribute map.
     pub fn store(&self, io: &mut std::collections::BTreeMap<String, IoValue>) {
         io.insert("mcc".into(), IoValue::Int(self.mcc.into()));
         io.insert("mnc".into(), IoValue::Int(self.mnc.into()));

@@ -114,8 +114,11 @@ pub struct Fix {
 /// Serving cell of the LBS block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cell {
+    /// Mobile country code (15 bits; bit 15 would announce a 2-byte MNC).
     pub mcc: u16,
+    /// Mobile network code.
     pub mnc: u8,
+    /// Location area code.
     pub lac: u16,
     /// 24-bit cell id.
     pub cid: u32,

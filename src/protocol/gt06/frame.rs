@@ -102,7 +102,7 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
         if ends_with_crlf(buf, declared) {
             return Cut::Frame(declared);
         }
-        if ends_with_crlf(buf, declared + 2) {
+        if declared + 2 <= max_frame && ends_with_crlf(buf, declared + 2) {
             return Cut::Frame(declared + 2);
         }
         if buf.len() < declared + 2 && buf.get(declared..) == Some(b"\r".as_slice()) {
