@@ -26,7 +26,7 @@ const UNSUPPORTED: &[(u64, &str)] = &[
     ),
     (
         7,
-        "0x38 (newer 4G location) layout not known to trackgate: acknowledged-less, no record",
+        "0x38 (newer 4G location, extended frame) layout not known: unanswered, no record",
     ),
     (
         9,
@@ -50,7 +50,7 @@ const UNSUPPORTED: &[(u64, &str)] = &[
     ),
     (
         22,
-        "0x17 with RFID driver id (Wi-Fi/RFID dialect) not decoded",
+        "0x17 reused as GPS+LBS+RFID frame by this model; read as a Wi-Fi scan, which fails",
     ),
     (26, "0x22 with temperature extension (temp1) not decoded"),
     (
