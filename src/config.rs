@@ -116,7 +116,11 @@ pub mod duration_text {
             "m" => 60,
             "h" => 3600,
             "d" => 86_400,
-            u => return Err(format!("duration {s:?}: unknown unit {u:?} (s, m, h, d, ms)")),
+            u => {
+                return Err(format!(
+                    "duration {s:?}: unknown unit {u:?} (s, m, h, d, ms)"
+                ))
+            }
         };
         Ok(Duration::from_secs(n.saturating_mul(secs)))
     }
@@ -219,9 +223,7 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig {
-            drain_secs: 10,
-        }
+        PipelineConfig { drain_secs: 10 }
     }
 }
 
@@ -413,8 +415,14 @@ mod tests {
 
     #[test]
     fn durations_parse() {
-        assert_eq!(duration_text::parse("7d").unwrap(), Duration::from_secs(604_800));
-        assert_eq!(duration_text::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            duration_text::parse("7d").unwrap(),
+            Duration::from_secs(604_800)
+        );
+        assert_eq!(
+            duration_text::parse("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(duration_text::parse("90").unwrap(), Duration::from_secs(90));
         assert!(duration_text::parse("7 weeks").is_err());
         let c = Config::from_toml("[storage]\nretention = \"12h\"\n").unwrap();

@@ -21,7 +21,11 @@ fn decode(args: &[&str], input: &str) -> Vec<serde_json::Value> {
         .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -50,7 +54,11 @@ fn gt06_session_prints_positions_and_acks() {
     assert_eq!(out[0]["frames"][0]["device"], "864717003283581");
     // Half a frame: nothing yet, and the line says why.
     assert_eq!(out[1]["frames"].as_array().unwrap().len(), 0);
-    assert!(out[1]["error"].as_str().unwrap().contains("incomplete"), "{}", out[1]);
+    assert!(
+        out[1]["error"].as_str().unwrap().contains("incomplete"),
+        "{}",
+        out[1]
+    );
     let p = &out[2]["frames"][0]["positions"][0];
     assert_eq!(p["device"], "864717003283581");
     assert_eq!(p["time"], "2026-11-27T05:30:00Z");
@@ -61,14 +69,22 @@ fn gt06_session_prints_positions_and_acks() {
         out[2]["frames"][0]["ack"],
         hex::encode(common::gt06_ack(0x12, 7))
     );
-    assert!(out[3]["error"].as_str().unwrap().contains("not hex"), "{}", out[3]);
+    assert!(
+        out[3]["error"].as_str().unwrap().contains("not hex"),
+        "{}",
+        out[3]
+    );
 }
 
 #[test]
 fn bad_checksum_is_reported_and_ignore_decodes_it() {
     let login = "78780d01086471700328358100093f050d0a"; // CRC 3f04 changed to 3f05
     let out = decode(&["--protocol", "gt06"], &format!("{login}\n"));
-    assert!(out[0]["error"].as_str().unwrap().contains("checksum"), "{}", out[0]);
+    assert!(
+        out[0]["error"].as_str().unwrap().contains("checksum"),
+        "{}",
+        out[0]
+    );
     let out = decode(
         &["--protocol", "gt06", "--ignore-checksum"],
         &format!("{login}\n"),

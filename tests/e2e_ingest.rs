@@ -37,7 +37,10 @@ async fn gt06_login_position_ack_and_api() {
     send_expect(&mut s, &gt06_location(0x0a), &gt06_ack(0x12, 0x0a)).await;
     let d = wait_device(&r, "864717003283581", |d| !d["lat"].is_null()).await;
     assert!((d["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-5, "{d}");
-    assert!((d["lon"].as_f64().unwrap() - 114.048833).abs() < 1e-5, "{d}");
+    assert!(
+        (d["lon"].as_f64().unwrap() - 114.048833).abs() < 1e-5,
+        "{d}"
+    );
     assert_eq!(d["speed"].as_f64().unwrap(), 60.0);
     assert_eq!(d["course"].as_f64().unwrap(), 90.0);
     assert_eq!(d["time"], "2026-11-27T05:30:00Z");
@@ -70,7 +73,9 @@ async fn gt06_position_before_login_is_not_acked() {
 async fn refused_device_gets_no_login_ack_and_is_counted() {
     let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
     let mut s = connect(&r, "gt06").await;
-    s.write_all(&hex::decode(GT06_LOGIN).unwrap()).await.unwrap();
+    s.write_all(&hex::decode(GT06_LOGIN).unwrap())
+        .await
+        .unwrap();
     expect_silence(&mut s, 500).await;
     let m = reqwest::get(format!("http://{}/metrics", r.http_addr))
         .await
@@ -156,7 +161,10 @@ async fn frames_split_byte_by_byte_and_coalesced_get_every_ack() {
         acks.extend(gt06_ack(0x12, serial));
     }
     s.write_all(&many).await.unwrap();
-    assert_eq!(hex::encode(read_n(&mut s, acks.len()).await), hex::encode(&acks));
+    assert_eq!(
+        hex::encode(read_n(&mut s, acks.len()).await),
+        hex::encode(&acks)
+    );
     r.shutdown().await;
 }
 
@@ -191,7 +199,10 @@ async fn teltonika_handshake_and_record_count_ack() {
     pkt.extend_from_slice(&data);
     pkt.extend_from_slice(&(arc(&data) as u32).to_be_bytes());
     send_expect(&mut s, &pkt, &[0, 0, 0, 2]).await;
-    let d = wait_device(&r, "356307042441013", |d| d["time"] == "2025-11-27T05:31:00Z").await;
+    let d = wait_device(&r, "356307042441013", |d| {
+        d["time"] == "2025-11-27T05:31:00Z"
+    })
+    .await;
     assert!((d["lat"].as_f64().unwrap() - 54.61).abs() < 1e-7, "{d}");
     assert!((d["lon"].as_f64().unwrap() - 25.41).abs() < 1e-7, "{d}");
     assert_eq!(d["speed"].as_f64().unwrap(), 50.0);
@@ -262,7 +273,10 @@ async fn jt808_location_gets_general_response() {
     // the gateway's own counter, so check everything around it.
     let ack = read_jt808_frame(&mut s).await;
     assert_eq!(ack.len(), 18, "{}", hex::encode(&ack));
-    assert_eq!(&ack[0..10], &[0x80, 0x01, 0x00, 0x05, 0x01, 0x20, 0x76, 0x46, 0x32, 0x79]);
+    assert_eq!(
+        &ack[0..10],
+        &[0x80, 0x01, 0x00, 0x05, 0x01, 0x20, 0x76, 0x46, 0x32, 0x79]
+    );
     assert_eq!(&ack[12..17], &[0x00, 0x40, 0x02, 0x00, 0x00]);
     assert_eq!(ack[17], ack[..17].iter().fold(0u8, |a, b| a ^ b), "XOR");
     let d = wait_device(&r, "12076463279", |d| !d["lat"].is_null()).await;

@@ -6,10 +6,12 @@
 pub mod device_id;
 mod event;
 mod position;
+mod tracking;
 
 pub use device_id::{DeviceId, InvalidDeviceId};
 pub use event::{Alarm, DeviceEvent, EventKind};
 pub use position::{IoValue, Position};
+pub use tracking::{Alert, AlertState, EtaUpdate, StopStatus};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,10 @@ pub enum Record {
     Position(Position),
     /// Something the device reported that is not a fix: login, heartbeat, alarm, command reply.
     Event(DeviceEvent),
+    /// An ETA publication from tracking (derived data, appended to the log by tracking).
+    Eta(EtaUpdate),
+    /// An alert from tracking: exception transition, stop event or device alarm.
+    Alert(Alert),
 }
 
 impl Record {
@@ -30,6 +36,8 @@ impl Record {
         match self {
             Record::Position(p) => &p.device,
             Record::Event(e) => &e.device,
+            Record::Eta(e) => &e.device,
+            Record::Alert(a) => &a.device,
         }
     }
 }

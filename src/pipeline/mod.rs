@@ -7,8 +7,8 @@
 //! log) changes no protocol or ingest code.
 
 pub mod runner;
-pub mod wal_stage;
 pub mod wal;
+pub mod wal_stage;
 
 use crate::config::AckMode;
 use crate::model::Record;

@@ -35,7 +35,11 @@ impl WalStage {
 }
 
 impl DurableStage for WalStage {
-    fn append(&self, records: Vec<Record>, mode: AckMode) -> BoxFuture<'static, Result<(), Refused>> {
+    fn append(
+        &self,
+        records: Vec<Record>,
+        mode: AckMode,
+    ) -> BoxFuture<'static, Result<(), Refused>> {
         let payloads: Vec<Bytes> = records.iter().map(encode_record).collect();
         let wal = self.wal.clone();
         Box::pin(async move {

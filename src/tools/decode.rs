@@ -124,6 +124,9 @@ fn frame_json(r: Result<Decoded, crate::protocol::DecodeError>, err: &mut Option
                 match rec {
                     Record::Position(p) => positions.push(position_json(p)),
                     Record::Event(e) => events.push(serde_json::to_value(e).unwrap_or(Value::Null)),
+                    // Decoders produce positions and events only; derived records come from
+                    // tracking.
+                    Record::Eta(_) | Record::Alert(_) => {}
                 }
             }
             json!({
@@ -197,9 +200,11 @@ pub fn parse_hex(line: &str) -> Result<Vec<u8>, String> {
         match c {
             ' ' | ':' | '\t' | '-' => {}
             c if c.is_ascii_hexdigit() => digits.push(c as u8),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "not hex: {other:?} at character {i} of the line (use --text for text protocols)"
-            )),
+            ))
+            }
         }
     }
     if digits.len() % 2 == 1 {

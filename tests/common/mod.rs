@@ -50,7 +50,9 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
 
 /// Starts a gateway.
 pub async fn start(extra: &str) -> Running {
-    server::start(test_config(extra)).await.expect("server starts")
+    server::start(test_config(extra))
+        .await
+        .expect("server starts")
 }
 
 /// Connects to a protocol's TCP listener.

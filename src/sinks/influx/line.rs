@@ -364,6 +364,32 @@ impl LineBatch {
                 let r = self.push_device_event(e);
                 self.note(r);
             }
+            Record::Eta(e) => self.push_eta_point(&EtaPoint {
+                shipment: e.shipment.clone(),
+                stop: e.stop.clone(),
+                device: e.device.clone(),
+                fix_time: e.fix_time,
+                eta_unix_s: e.eta.timestamp(),
+                planned_unix_s: e.planned.timestamp(),
+                deviation_s: e.deviation_s,
+                remaining_m: e.remaining_m,
+                progress: e.progress,
+                off_route_m: e.off_route_m,
+                status: serde_json::to_value(e.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            }),
+            Record::Alert(a) => self.push_event_point(&EventPoint {
+                device: a.device.clone(),
+                kind: a.kind.clone(),
+                shipment: a.shipment.clone(),
+                message: a.message.clone(),
+                lat: a.lat,
+                lon: a.lon,
+                value: a.value,
+                time: a.time,
+            }),
         }
     }
 
