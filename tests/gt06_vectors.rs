@@ -207,6 +207,7 @@ fn attributes(d: &Decoded) -> (Vec<&'static str>, BTreeMap<String, IoValue>) {
                 }
                 attrs.extend(e.attributes.clone());
             }
+            Record::Eta(_) | Record::Alert(_) => panic!("a decoder produced a derived record"),
         }
     }
     (alarms, attrs)
