@@ -12,7 +12,7 @@ PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients"
 
 missing() {
     for b in $BINARIES; do
-        command -v "$b" >/dev/null 2>&1 || echo "$b"
+        command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || echo "$b"
     done
 }
 

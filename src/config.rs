@@ -29,6 +29,48 @@ pub struct Config {
     /// One table per protocol, keyed by registry name. Protocols not listed run with their
     /// defaults (enabled, Traccar's port).
     pub protocols: BTreeMap<String, ProtocolConfig>,
+    /// InfluxDB sink; absent: no InfluxDB (data stays in the log, see `trackgate replay`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub influx: Option<crate::sinks::influx::InfluxConfig>,
+    /// MQTT broker (device ingest and live publishing); absent: no MQTT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttConfig>,
+}
+
+/// `[mqtt]`: the broker trackgate subscribes to (MQTT devices) and publishes to (live
+/// positions, ETAs, events).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker URL: `mqtt://host:port` (default port 1883) or `mqtts://host:port` (TLS, 8883).
+    /// Default `mqtt://127.0.0.1:1883`.
+    pub url: String,
+    /// Client id prefix; each connection appends its role (`-in`, `-out`). Default `trackgate`.
+    pub client_id: String,
+    /// Username, if the broker requires one.
+    pub username: Option<String>,
+    /// Password, if the broker requires one.
+    pub password: Option<String>,
+    /// MQTT keep-alive, seconds. Default 30.
+    pub keep_alive_secs: u64,
+    /// PEM CA bundle for `mqtts://` (default: the system roots).
+    pub ca_file: Option<PathBuf>,
+    /// Prefix of published topics. Default `trackgate` (`trackgate/devices/{id}/position`).
+    pub topic_prefix: String,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            url: "mqtt://127.0.0.1:1883".into(),
+            client_id: "trackgate".into(),
+            username: None,
+            password: None,
+            keep_alive_secs: 30,
+            ca_file: None,
+            topic_prefix: "trackgate".into(),
+        }
+    }
 }
 
 /// `[http]`
@@ -368,6 +410,18 @@ impl Config {
             }
             p.new_decoder(&pc.decoder_options())?;
         }
+        if let Some(i) = &self.influx {
+            i.validate()
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        if let Some(m) = &self.mqtt {
+            if !(m.url.starts_with("mqtt://") || m.url.starts_with("mqtts://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "mqtt.url = {:?} must start with mqtt:// or mqtts://",
+                    m.url
+                )));
+            }
+        }
         if self.storage.segment_bytes < crate::pipeline::wal::MIN_SEGMENT_BYTES
             || self.storage.max_bytes < self.storage.segment_bytes.saturating_mul(2)
         {
@@ -411,6 +465,19 @@ mod tests {
         let e =
             Config::from_toml("[protocols.gt06]\nchecksum = \"verify\"\nbogus = 1\n").unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn influx_and_mqtt_sections_are_optional() {
+        let c = Config::from_toml("").unwrap();
+        assert!(c.influx.is_none() && c.mqtt.is_none());
+        let c = Config::from_toml(
+            "[influx]\nurl = \"http://127.0.0.1:8086\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.influx.unwrap().database, "trackgate");
+        assert_eq!(c.mqtt.unwrap().topic_prefix, "trackgate");
+        assert!(Config::from_toml("[mqtt]\nurl = \"tcp://x\"\n").is_err());
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("sink: {0}")]
+    Sink(String),
     #[error("write-ahead log in {dir}: {source}")]
     Wal {
         dir: std::path::PathBuf,
@@ -98,6 +100,27 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             dir: wal_dir.clone(),
             source,
         })?;
+    if let Some(icfg) = &cfg.influx {
+        let im = crate::sinks::influx::InfluxMetrics::default();
+        metrics.register(|r| im.register(r.sub_registry_with_prefix("trackgate")));
+        let sink = crate::sinks::influx::InfluxSink::new(icfg, im, shutdown.clone())
+            .map_err(|e| StartError::Sink(e.to_string()))?;
+        let consumer: Arc<dyn LogConsumer> = Arc::new(
+            crate::sinks::influx::consumer::InfluxConsumer::new(sink, icfg),
+        );
+        runner::spawn(wal.clone(), consumer, &tracker, shutdown.clone())
+            .await
+            .map_err(|source| StartError::Wal {
+                dir: wal_dir.clone(),
+                source,
+            })?;
+        tracing::info!(url = %icfg.url, "influx sink started");
+    } else {
+        // No sink reads the log: it is the embedded store, kept for `storage.retention`.
+        let _ = wal
+            .unregister_consumer(crate::sinks::influx::consumer::CONSUMER_NAME)
+            .await;
+    }
     let stage = Arc::new(WalStage::new(wal.clone()));
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),

@@ -33,15 +33,23 @@ impl Drop for Service {
     }
 }
 
-fn require(binary: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()))
-        .unwrap_or(false);
+/// Finds `binary` on PATH or in the sbin directories (Debian puts `mosquitto` in /usr/sbin,
+/// which a non-login PATH may lack); panics with the install command when it is missing.
+fn require(binary: &str) -> std::path::PathBuf {
+    let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(std::path::PathBuf::from));
+    let found = dirs
+        .into_iter()
+        .map(|d| d.join(binary))
+        .find(|p| p.is_file());
     assert!(
-        found,
+        found.is_some(),
         "`{binary}` is not installed; run `.ci/services.sh install` (Debian packages \
-         influxdb, victoria-metrics) and re-run the tests"
+         influxdb, victoria-metrics, mosquitto) and re-run the tests"
     );
+    found.unwrap_or_default()
 }
 
 /// A port that was free a moment ago (bind :0, read, release). Only for servers that cannot
@@ -127,10 +135,10 @@ fn spawn(mut cmd: Command, dir: tempfile::TempDir, ready: fn(&str) -> Option<u16
 /// `Listening on HTTP` log line); RPC/backup on an ephemeral loopback port so several
 /// instances never clash on the default 8088.
 pub fn influxd(http_port: u16) -> Service {
-    require("influxd");
+    let influxd = require("influxd");
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let mut cmd = Command::new("influxd");
+    let mut cmd = Command::new(influxd);
     cmd.args(["run", "-config", "/dev/null"])
         .env("INFLUXDB_REPORTING_DISABLED", "true")
         .env("INFLUXDB_BIND_ADDRESS", "127.0.0.1:0")
@@ -161,10 +169,10 @@ pub fn influxd(http_port: u16) -> Service {
 /// drop test points with old timestamps) and no query latency offset (fresh points are
 /// queryable at once).
 pub fn victoria_metrics() -> Service {
-    require("victoria-metrics");
+    let vm = require("victoria-metrics");
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let mut cmd = Command::new("victoria-metrics");
+    let mut cmd = Command::new(vm);
     cmd.arg(format!(
         "-storageDataPath={}",
         Path::new(dir.path()).join("vm").display()
@@ -181,4 +189,57 @@ pub fn victoria_metrics() -> Service {
             .nth(1)?;
         rest.trim_end_matches('/').parse().ok()
     })
+}
+
+/// Mosquitto on a free loopback port (see [`mosquitto_on`]).
+pub fn mosquitto() -> Service {
+    mosquitto_on(free_port())
+}
+
+/// Mosquitto 2.x on `127.0.0.1:<port>`: anonymous clients, no persistence, `user root` so it
+/// can read its temp config dir when started as root. Ready when it logs that it is running.
+/// Start it again on the same port to simulate a broker restart.
+pub fn mosquitto_on(port: u16) -> Service {
+    let mosquitto = require("mosquitto");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "per_listener_settings true\npersistence false\nuser root\nlog_dest stderr\n\
+             log_type error\nlog_type warning\nlog_type notice\n\
+             listener {port} 127.0.0.1\nallow_anonymous true\n"
+        ),
+    )
+    .expect("write mosquitto.conf");
+    // Mosquitto block-buffers its log when stderr is a pipe, so readiness is the listener
+    // accepting a connection (polled with a deadline), not a log line.
+    let child = Command::new(mosquitto)
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mosquitto");
+    let mut s = Service {
+        child,
+        url: format!("mqtt://127.0.0.1:{port}"),
+        port,
+        _dir: dir,
+    };
+    let deadline = std::time::Instant::now() + START_DEADLINE;
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return s;
+        }
+        if let Ok(Some(status)) = s.child.try_wait() {
+            panic!("mosquitto exited before it was ready: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mosquitto not listening on {port} after {START_DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

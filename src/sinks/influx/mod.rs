@@ -27,6 +27,7 @@
 //! lacks (line breaks, non-finite floats, backslashes in tags — see `line.rs`).
 
 mod config;
+pub mod consumer;
 mod line;
 mod metrics;
 mod writer;
