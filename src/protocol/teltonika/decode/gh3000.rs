@@ -97,7 +97,7 @@ pub(super) fn record(
     }
     if located {
         // No satellite count reported: the device sent coordinates, trust them as a fix.
-        p.valid = satellites.map_or(true, |s| s > 0) && p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0;
+        p.valid = satellites.is_none_or(|s| s > 0) && p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0;
         return Ok(Record::Position(p));
     }
     Ok(Record::Event(status_event(p)))
