@@ -47,6 +47,34 @@ enum Cmd {
     },
     /// List the protocols with their default ports and transports.
     Protocols,
+    /// Backfill an InfluxDB from the write-ahead log (the embedded store). Stop `serve` on the
+    /// same storage.dir first: the log is opened exclusively.
+    Replay {
+        /// Config file (for storage.dir and defaults of [influx]).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// InfluxDB base URL, e.g. http://127.0.0.1:8086.
+        #[arg(long = "to-influx", value_name = "URL")]
+        to_influx: String,
+        /// Only records received at or after this time (RFC 3339, or unix seconds).
+        #[arg(long)]
+        from: Option<String>,
+        /// Write API: v1 (database) or v2 (org, bucket, token).
+        #[arg(long, default_value = "v1")]
+        api: String,
+        /// v1 database.
+        #[arg(long, default_value = "trackgate")]
+        database: String,
+        /// v2 organisation.
+        #[arg(long, default_value = "")]
+        org: String,
+        /// v2 bucket.
+        #[arg(long, default_value = "")]
+        bucket: String,
+        /// v2 token.
+        #[arg(long, default_value = "", env = "INFLUX_TOKEN")]
+        token: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +88,16 @@ fn main() -> ExitCode {
             ignore_checksum,
             options,
         } => decode_cmd(&protocol, text, udp, ignore_checksum, &options),
+        Cmd::Replay {
+            config,
+            to_influx,
+            from,
+            api,
+            database,
+            org,
+            bucket,
+            token,
+        } => replay_cmd(config, to_influx, from, &api, database, org, bucket, token),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
                 let t = p.transports();
@@ -165,4 +203,110 @@ fn decode_cmd(
             ExitCode::FAILURE
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay_cmd(
+    config: Option<PathBuf>,
+    url: String,
+    from: Option<String>,
+    api: &str,
+    database: String,
+    org: String,
+    bucket: String,
+    token: String,
+) -> ExitCode {
+    use trackgate::sinks::influx::{InfluxApi, InfluxConfig};
+    trackgate::telemetry::init_logging();
+    let cfg = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let from = match from.as_deref().map(parse_time).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("trackgate: --from: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut icfg = cfg
+        .influx
+        .clone()
+        .unwrap_or_else(|| InfluxConfig::new(url.clone()));
+    icfg.url = url;
+    icfg.api = match api {
+        "v1" => InfluxApi::V1,
+        "v2" => InfluxApi::V2,
+        other => {
+            eprintln!("trackgate: --api {other:?}: expected v1 or v2");
+            return ExitCode::from(2);
+        }
+    };
+    icfg.database = database;
+    icfg.org = org;
+    icfg.bucket = bucket;
+    icfg.token = token;
+    if let Err(e) = icfg.validate() {
+        eprintln!("trackgate: {e}");
+        return ExitCode::from(2);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("trackgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = trackgate::shutdown::CancellationToken::new();
+    let stop2 = stop.clone();
+    let r = rt.block_on(async move {
+        tokio::spawn(async move {
+            trackgate::shutdown::signal().await;
+            stop2.cancel();
+        });
+        trackgate::tools::replay::replay(
+            &cfg.storage.wal_dir(),
+            cfg.storage.wal_options(),
+            &icfg,
+            from,
+            stop,
+        )
+        .await
+    });
+    match r {
+        Ok(rep) => {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "records": rep.records,
+                    "skipped": rep.skipped,
+                    "undecodable": rep.undecodable,
+                    "lines_written": rep.lines_written,
+                    "bad_lines": rep.bad_lines,
+                })
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("trackgate: replay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// RFC 3339 or unix seconds.
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return chrono::DateTime::from_timestamp(secs, 0)
+            .ok_or_else(|| format!("{s}: out of range"));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{s:?}: {e} (expected RFC 3339 or unix seconds)"))
 }

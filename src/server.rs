@@ -92,7 +92,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         dir: wal_dir.clone(),
         source,
     })?;
-    metrics.register(|r| wal.metrics().register(r));
+    metrics.register(|r| {
+        wal.metrics()
+            .register(r.sub_registry_with_prefix("trackgate"))
+    });
     let live_consumer: Arc<dyn LogConsumer> = Arc::new(SyncConsumer(live.clone()));
     runner::spawn(wal.clone(), live_consumer, &tracker, shutdown.clone())
         .await

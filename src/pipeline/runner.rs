@@ -57,15 +57,75 @@ pub async fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<(), super::wal::WalError> {
+    let progress: Progress = Arc::new(std::sync::atomic::AtomicU64::new(
+        chrono::Utc::now().timestamp_millis().max(0) as u64,
+    ));
     let start = match consumer.name() {
         Some(n) => wal.register_consumer(n).await?,
         None => wal.oldest_offset(),
     };
-    tracker.spawn(run(wal, consumer, start, shutdown));
+    if let Some(name) = consumer.name() {
+        tracker.spawn(watch_lag(
+            wal.clone(),
+            name.to_string(),
+            progress.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tracker.spawn(run(wal, consumer, start, progress, shutdown));
     Ok(())
 }
 
-async fn run(wal: Wal, consumer: Arc<dyn LogConsumer>, start: u64, shutdown: CancellationToken) {
+/// Receive time (unix ms) of the last record a consumer finished; shared with its lag watcher.
+type Progress = Arc<std::sync::atomic::AtomicU64>;
+
+/// How often lag gauges are refreshed. They must move while a consumer is stuck (a frozen
+/// database), so a ticker computes them rather than the consumer loop.
+const LAG_TICK: Duration = Duration::from_secs(1);
+
+/// Keeps `trackgate_wal_consumer_lag_{records,seconds}` current for one named consumer.
+async fn watch_lag(wal: Wal, name: String, progress: Progress, shutdown: CancellationToken) {
+    use std::sync::atomic::Ordering;
+    let label = super::wal::ConsumerLabel {
+        consumer: name.clone(),
+    };
+    let mut tick = tokio::time::interval(LAG_TICK);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let end = wal.durable_end();
+        let committed = wal.consumers().get(&name).copied().unwrap_or(end);
+        let behind = end.saturating_sub(committed);
+        let m = wal.metrics();
+        m.consumer_lag_records
+            .get_or_create(&label)
+            .set(behind as i64);
+        let secs = if behind == 0 {
+            0.0
+        } else {
+            let done = progress.load(Ordering::Relaxed);
+            let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+            // The next record was received after the last finished one, so this overstates
+            // the age by at most the gap between the two.
+            if done == 0 {
+                0.0
+            } else {
+                now.saturating_sub(done) as f64 / 1000.0
+            }
+        };
+        m.consumer_lag_seconds.get_or_create(&label).set(secs);
+    }
+}
+
+async fn run(
+    wal: Wal,
+    consumer: Arc<dyn LogConsumer>,
+    start: u64,
+    progress: Progress,
+    shutdown: CancellationToken,
+) {
     let mut reader = wal.reader(start);
     let label = consumer.name().unwrap_or("live").to_string();
     let max = consumer.max_batch().max(1);
@@ -108,7 +168,7 @@ async fn run(wal: Wal, consumer: Arc<dyn LogConsumer>, start: u64, shutdown: Can
                 }
             }
         }
-        let Some(last) = batch.last().map(|r| r.offset) else {
+        let Some((last, last_ts)) = batch.last().map(|r| (r.offset, r.timestamp_ms)) else {
             continue;
         };
         let mut records = Vec::with_capacity(batch.len());
@@ -128,5 +188,6 @@ async fn run(wal: Wal, consumer: Arc<dyn LogConsumer>, start: u64, shutdown: Can
                 tracing::error!(consumer = %label, error = %e, "offset commit failed");
             }
         }
+        progress.store(last_ts, std::sync::atomic::Ordering::Relaxed);
     }
 }

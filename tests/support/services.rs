@@ -26,6 +26,13 @@ pub struct Service {
     _dir: tempfile::TempDir,
 }
 
+impl Service {
+    /// The server's process id (to freeze it with SIGSTOP in fault tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -70,6 +70,14 @@ pub enum WalError {
     /// Rejected `WalOptions` (checked once at open).
     #[error("wal options invalid: {0}")]
     InvalidOptions(String),
+    /// Another process (a running gateway) has the log open.
+    #[error(
+        "wal {path} is locked by another process (is trackgate serve running on this storage.dir?)"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// An earlier fsync failed: after that the kernel may have dropped dirty pages, so the log
     /// refuses further appends until it is reopened (and recovery re-verifies the tail).
     #[error("wal is poisoned by an earlier fsync failure; reopen it")]

@@ -46,7 +46,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, watch};
 
 pub use error::WalError;
-pub use metrics::WalMetrics;
+pub use metrics::{ConsumerLabel, WalMetrics};
 pub use reader::{Gap, Reader, WalRecord};
 
 use segment::{GcInput, SegmentMeta};
@@ -250,6 +250,9 @@ struct Inner {
     shared: Arc<Shared>,
     tx: Option<std::sync::mpsc::Sender<Request>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Held (flock) for the life of the handle; released when the last clone drops, after the
+    /// writer thread finished.
+    _lock: File,
 }
 
 impl Drop for Inner {
@@ -287,6 +290,13 @@ impl Wal {
     pub fn open_with_clock(dir: &Path, opts: WalOptions, clock: Clock) -> Result<Wal, WalError> {
         opts.validate()?;
         std::fs::create_dir_all(dir).map_err(|e| WalError::io("create directory", dir, e))?;
+        // One process per log: a second writer would truncate the first one's tail as "torn".
+        let lock_path = dir.join("LOCK");
+        let lock =
+            File::create(&lock_path).map_err(|e| WalError::io("create lock", &lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(WalError::Locked { path: lock_path });
+        }
         let mut consumers = consumers::load(&consumers::consumers_dir(dir))?;
         let mut firsts = segment::list_segments(dir)?;
         if firsts.is_empty() {
@@ -392,6 +402,7 @@ impl Wal {
                 shared,
                 tx: Some(tx),
                 thread: Some(thread),
+                _lock: lock,
             }),
         })
     }

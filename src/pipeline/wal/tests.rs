@@ -520,3 +520,15 @@ async fn reader_survives_deletion_under_it_and_reports_the_gap() {
     );
     assert_eq!(r.take_gap(), None);
 }
+
+#[test]
+fn a_second_open_of_the_same_dir_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Wal::open(dir.path(), fast()).unwrap();
+    match Wal::open(dir.path(), fast()) {
+        Err(WalError::Locked { .. }) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    drop(first);
+    Wal::open(dir.path(), fast()).unwrap();
+}
