@@ -114,7 +114,7 @@ pub(super) fn extension(p: &mut Position, data: &[u8]) -> Result<(), WireError> 
 pub(super) fn eb(p: &mut Position, v: &[u8]) -> Result<(), WireError> {
     let len = v.len();
     let mut r = Reader::new(v);
-    if len >= 3 && u16::from_be_bytes([v[0], v[1]]) > 200 && (len - 3) % 5 == 0 {
+    if len >= 3 && u16::from_be_bytes([v[0], v[1]]) > 200 && (len - 3).is_multiple_of(5) {
         // MCC, MNC, then {LAC, CID, RSSI} cells: network data we do not store.
         return Ok(());
     }

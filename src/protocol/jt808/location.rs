@@ -203,7 +203,7 @@ fn item(p: &mut Position, id: u8, v: &[u8]) -> Result<(), WireError> {
             } else if len >= 7 {
                 text(p, "lock_password", ascii(r.bytes(6, "lock password")?));
             }
-            if len % 2 == 0 {
+            if len.is_multiple_of(2) {
                 int(p, "unlock_result", r.u8("unlock result")?);
             }
         }
@@ -325,7 +325,7 @@ fn item(p: &mut Position, id: u8, v: &[u8]) -> Result<(), WireError> {
         }
         0xe5 if len == 1 => flag(p, "motion", r.u8("motion")? == 1),
         0xe6 if v.starts_with(b"$OBD-RT") => obd_rt(p, &ascii(v)),
-        0xe6 if len >= 11 && len % 11 == 0 => {
+        0xe6 if len >= 11 && len.is_multiple_of(11) => {
             while r.remaining() >= 11 {
                 let i = r.u8("sensor index")?;
                 r.skip(6, "sensor mac")?;
