@@ -116,22 +116,9 @@ fn main() -> ExitCode {
 
 fn serve(config: Option<PathBuf>) -> ExitCode {
     trackgate::telemetry::init_logging();
-    let cfg = match Config::load(config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("trackgate: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("trackgate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (cfg, rt) = match config_and_runtime(config.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     rt.block_on(async move {
         let running = match trackgate::server::start(cfg).await {
@@ -218,12 +205,9 @@ fn replay_cmd(
 ) -> ExitCode {
     use trackgate::sinks::influx::{InfluxApi, InfluxConfig};
     trackgate::telemetry::init_logging();
-    let cfg = match Config::load(config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("trackgate: {e}");
-            return ExitCode::from(2);
-        }
+    let (cfg, rt) = match config_and_runtime(config.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let from = match from.as_deref().map(parse_time).transpose() {
         Ok(f) => f,
@@ -253,16 +237,6 @@ fn replay_cmd(
         eprintln!("trackgate: {e}");
         return ExitCode::from(2);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("trackgate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let stop = trackgate::shutdown::CancellationToken::new();
     let stop2 = stop.clone();
     let r = rt.block_on(async move {
@@ -309,4 +283,23 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|e| format!("{s:?}: {e} (expected RFC 3339 or unix seconds)"))
+}
+
+/// Loads the config and builds the runtime, printing the error and choosing the exit code
+/// (2 = bad config) on failure.
+fn config_and_runtime(
+    config: Option<&std::path::Path>,
+) -> Result<(Config, tokio::runtime::Runtime), ExitCode> {
+    let cfg = Config::load(config).map_err(|e| {
+        eprintln!("trackgate: {e}");
+        ExitCode::from(2)
+    })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("trackgate: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        })?;
+    Ok((cfg, rt))
 }
