@@ -352,6 +352,10 @@ fn event_time(date: &str, time: &str, ctx: &DecodeCtx) -> DateTime<Utc> {
     dmy_hms(date, time).unwrap_or(ctx.now)
 }
 
+fn field<'a>(f: &[&'a str], i: usize) -> &'a str {
+    f.get(i).copied().unwrap_or_default()
+}
+
 fn num_field(f: &[&str], i: usize, name: &str) -> Result<i64, DecodeError> {
     let s = f.get(i).copied().unwrap_or_default();
     s.trim().parse().map_err(|_| bad(name, s))
@@ -365,7 +369,7 @@ fn nbr(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeE
         .get(8..cells_end)
         .ok_or_else(|| bad("cell list", &count.to_string()))?;
     let date = f.get(cells_end).copied().unwrap_or_default();
-    let mut e = event(device, event_time(date, f[3], ctx), "lbs");
+    let mut e = event(device, event_time(date, field(f, 3), ctx), "lbs");
     e.attributes
         .insert("mcc".into(), IoValue::Int(num_field(f, 4, "mcc")?));
     e.attributes
@@ -385,7 +389,7 @@ fn nbr(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeE
 fn link(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeError> {
     let mut e = event(
         device,
-        event_time(f.get(9).copied().unwrap_or_default(), f[3], ctx),
+        event_time(field(f, 9), field(f, 3), ctx),
         "link",
     );
     for (i, k) in [
@@ -403,7 +407,7 @@ fn link(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, Decode
 /// `V3,hhmmss,<mcc><mnc>,count,cells…,battery(hex),reboot,X,ddmmyy,status`: cell report.
 fn v3(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeError> {
     let n = f.len();
-    if n < 10 || f[n - 3] != "X" {
+    if n < 11 || f[n - 3] != "X" {
         return Err(DecodeError::Invalid("h02 V3 frame is not …,X,ddmmyy,status".into()));
     }
     let mut e = event(device, event_time(f[n - 2], f[3], ctx), "lbs");

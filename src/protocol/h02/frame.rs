@@ -2,10 +2,14 @@
 //!
 //! Text frames end at the first `#`; CR/LF right after it (already received) belong to the
 //! frame. Binary frames have no length field and no terminator, so their length is a property
-//! of the device: `message_length` when configured, else learnt from the first binary frame of
-//! the connection and kept: 32, 42 or 45 bytes, whichever is followed by the start of the next
-//! frame (`$`, `*`, `X`) or by the end of what has arrived (a device that sends one frame and
-//! waits). With more than 45 bytes and no such boundary, 32 is assumed (Traccar's default).
+//! of the device: `message_length` when configured, else guessed per frame until confirmed:
+//! 32, 42 or 45 bytes, whichever is followed by the start of the next frame (`$`, `*`, `X`);
+//! such a boundary confirms the length and it is kept for the connection. Without a boundary,
+//! a buffer of exactly 32 or 45 bytes is taken as one frame of that length (a device that sends
+//! one frame and waits; Traccar's rule), and more than 45 bytes without a boundary as 32
+//! (Traccar's default); neither is kept. Known limit: a 45-byte frame whose first 32 bytes
+//! arrive alone is cut at 32 (the rest is then skipped as garbage) until the length has been
+//! confirmed once; set `message_length = 45` for such fleets.
 
 use super::super::FrameResult;
 use super::{BINARY_LONG, BINARY_LONG_ID, BINARY_SHORT};
@@ -15,15 +19,20 @@ fn is_start(b: u8) -> bool {
     matches!(b, b'*' | b'$' | b'X')
 }
 
-/// Binary length guessed from the bytes buffered so far; `None` = wait for more.
-fn detect_binary_len(buf: &[u8]) -> Option<usize> {
+/// Binary length for the frame at the front of `buf`, and whether a following frame start
+/// confirmed it; `None` = wait for more bytes.
+fn detect_binary_len(buf: &[u8]) -> Option<(usize, bool)> {
     let n = buf.len();
     for l in [BINARY_SHORT, BINARY_LONG_ID, BINARY_LONG] {
-        if n == l || buf.get(l).is_some_and(|&b| is_start(b)) {
-            return Some(l);
+        if buf.get(l).is_some_and(|&b| is_start(b)) {
+            return Some((l, true));
         }
     }
-    (n > BINARY_LONG).then_some(BINARY_SHORT)
+    match n {
+        BINARY_SHORT | BINARY_LONG => Some((n, false)),
+        n if n > BINARY_LONG => Some((BINARY_SHORT, false)),
+        _ => None,
+    }
 }
 
 /// Cuts the next frame off `buf`. Never keeps more than `max_frame` bytes waiting for a `#`:
@@ -58,8 +67,10 @@ pub(super) fn next_frame(
             let l = match *binary_len {
                 Some(l) => l,
                 None => match detect_binary_len(buf) {
-                    Some(l) => {
-                        *binary_len = Some(l);
+                    Some((l, confirmed)) => {
+                        if confirmed {
+                            *binary_len = Some(l);
+                        }
                         l
                     }
                     None => return FrameResult::NeedMore,

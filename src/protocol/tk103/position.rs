@@ -154,7 +154,7 @@ fn after_speed(s: &str) -> Option<(&str, f64, Option<Status>, &str)> {
 fn temperature(rest: &str) -> Option<f64> {
     let t = rest.get(rest.len().checked_sub(6)?..)?;
     let b = t.as_bytes();
-    (matches!(b[0], b'+' | b'-') && digits(&t[1..4]) && b[4] == b'.' && b[5].is_ascii_digit())
+    (matches!(b[0], b'+' | b'-') && t.get(1..4).is_some_and(digits) && b[4] == b'.' && b[5].is_ascii_digit())
         .then(|| t.parse().ok())
         .flatten()
 }
