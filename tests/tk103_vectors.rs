@@ -28,3 +28,37 @@ const UNSUPPORTED: &[(u64, &str)] = &[
 fn traccar_vectors_replay() {
     replay("tk103", VECTORS, UNSUPPORTED);
 }
+
+/// Traccar's `Tk103FrameDecoderTest`: the first frame cut from each input, garbage skipped,
+/// `)` inside `$…$` text kept, and no frame while a `$` text is still open.
+#[test]
+fn traccar_frame_vectors_cut_exactly() {
+    use bytes::BytesMut;
+    use serde_json::Value;
+    use trackgate::protocol::FrameResult;
+    let vs: Vec<Value> = serde_json::from_str(include_str!("fixtures/tk103/frame_vectors.json")).unwrap();
+    let mut dec = decoder("tk103");
+    let mut buf = BytesMut::new();
+    for v in vs {
+        if v["input_is_remainder_of_previous"] != Value::Bool(true) {
+            dec = decoder("tk103");
+            buf = BytesMut::from(&hex::decode(v["input_hex"].as_str().unwrap()).unwrap()[..]);
+        }
+        let got = loop {
+            match dec.frame(&mut buf) {
+                FrameResult::Frame(f) => break Some(f),
+                FrameResult::Skipped(_) => continue,
+                FrameResult::NeedMore => break None,
+                FrameResult::Fatal(e) => panic!("{}: {e}", v["source"]),
+            }
+        };
+        match v["expect_kind"].as_str().unwrap() {
+            "null" => assert_eq!(got, None, "{}", v["source"]),
+            _ => {
+                let want = hex::decode(v["expect"]["frame_hex"].as_str().unwrap()).unwrap();
+                let got = got.unwrap_or_else(|| panic!("{}: no frame", v["source"]));
+                assert_eq!(hex::encode(&got), hex::encode(&want), "{}", v["source"]);
+            }
+        }
+    }
+}
