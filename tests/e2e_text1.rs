@@ -11,7 +11,9 @@ use tokio::net::UdpSocket;
 /// Sends one datagram to `protocol`'s UDP listener and returns the socket (to read replies).
 async fn udp_send(r: &trackgate::server::Running, protocol: &str, dgram: &[u8]) -> UdpSocket {
     let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    s.connect(r.addr(protocol, "udp").expect("udp listener")).await.unwrap();
+    s.connect(r.addr(protocol, "udp").expect("udp listener"))
+        .await
+        .unwrap();
     s.send(dgram).await.unwrap();
     s
 }
@@ -31,7 +33,9 @@ fn assert_v4_v1(reply: &[u8], id: &str) {
     let prefix = format!("*HQ,{id},V4,V1,");
     assert!(s.starts_with(&prefix) && s.ends_with('#'), "{s}");
     let t = &s[prefix.len()..s.len() - 1];
-    let t = chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").unwrap().and_utc();
+    let t = chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S")
+        .unwrap()
+        .and_utc();
     assert!((chrono::Utc::now() - t).num_seconds().abs() < 60, "{s}");
 }
 
@@ -57,14 +61,20 @@ async fn h02_tcp_and_udp() {
     assert_eq!(d["time"], "2021-07-13T10:40:00Z");
     assert_eq!(d["protocol"], "h02");
     // A 32-byte binary frame over UDP: no reply exists, the position shows up.
-    let bin = hex::decode("2441060116601245431311165035313006004318210e000000fffffbffff0024").unwrap();
+    let bin =
+        hex::decode("2441060116601245431311165035313006004318210e000000fffffbffff0024").unwrap();
     let _u = udp_send(&r, "h02", &bin).await;
     let d = wait_device(&r, "4106011660", |d| !d["lat"].is_null()).await;
     assert_eq!(d["time"], "2016-11-13T12:45:43Z");
     near(&d, "lat", 50.0 + 35.3130 / 60.0);
     near(&d, "lon", 4.0 + 31.8210 / 60.0);
     // V1 over UDP gets its reply over UDP.
-    let u = udp_send(&r, "h02", b"*HQ,4970105244,V1,104000,A,2235.1777,N,11357.8913,E,0.00,0,130721,FFFFFBFF#").await;
+    let u = udp_send(
+        &r,
+        "h02",
+        b"*HQ,4970105244,V1,104000,A,2235.1777,N,11357.8913,E,0.00,0,130721,FFFFFBFF#",
+    )
+    .await;
     assert_v4_v1(&udp_recv(&u).await, "4970105244");
     r.shutdown().await;
 }
@@ -88,9 +98,11 @@ async fn gps103_tcp_and_udp() {
     near(&d, "speed", 9.26);
     assert_eq!(d["course"].as_f64(), Some(90.0));
     // A tracker report gets no reply.
-    s.write_all(b"imei:359586015829802,tracker,0809231430,,F,063000.000,A,2234.4026,N,11354.3277,E,0.00,;")
-        .await
-        .unwrap();
+    s.write_all(
+        b"imei:359586015829802,tracker,0809231430,,F,063000.000,A,2234.4026,N,11354.3277,E,0.00,;",
+    )
+    .await
+    .unwrap();
     expect_silence(&mut s, 300).await;
     // UDP: log-on answered over UDP, then a report from the same peer.
     let u = udp_send(&r, "gps103", b"##,imei:359586015829803,A;").await;
@@ -108,10 +120,17 @@ async fn gps103_tcp_and_udp() {
 async fn tk103_tcp_and_udp() {
     let r = start("").await;
     let mut s = connect(&r, "tk103").await;
-    send_expect(&mut s, b"(027044702512BP00027044702512HSO)", b"(027044702512AP01HSO)").await;
-    s.write_all(b"(027044702512BR00151024A2555.3531S02855.3329E004.7055148276.1701000000L00009AA3)")
-        .await
-        .unwrap();
+    send_expect(
+        &mut s,
+        b"(027044702512BP00027044702512HSO)",
+        b"(027044702512AP01HSO)",
+    )
+    .await;
+    s.write_all(
+        b"(027044702512BR00151024A2555.3531S02855.3329E004.7055148276.1701000000L00009AA3)",
+    )
+    .await
+    .unwrap();
     expect_silence(&mut s, 300).await;
     let d = wait_device(&r, "027044702512", |d| !d["lat"].is_null()).await;
     assert_eq!(d["time"], "2015-10-24T05:51:48Z");

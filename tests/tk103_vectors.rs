@@ -36,7 +36,8 @@ fn traccar_frame_vectors_cut_exactly() {
     use bytes::BytesMut;
     use serde_json::Value;
     use trackgate::protocol::FrameResult;
-    let vs: Vec<Value> = serde_json::from_str(include_str!("fixtures/tk103/frame_vectors.json")).unwrap();
+    let vs: Vec<Value> =
+        serde_json::from_str(include_str!("fixtures/tk103/frame_vectors.json")).unwrap();
     let mut dec = decoder("tk103");
     let mut buf = BytesMut::new();
     for v in vs {

@@ -10,8 +10,8 @@
 //! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
 //! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
 
-pub mod gt06;
 pub mod gps103;
+pub mod gt06;
 pub mod h02;
 pub mod jt808;
 pub mod teltonika;

@@ -206,7 +206,11 @@ pub fn replay(protocol: &str, json: &str, unsupported: &[(u64, &str)]) {
         }
         let seq = v["seq"].as_u64().unwrap();
         let res = dec.decode(&frame_bytes(&v), &ctx());
-        let key = if s.starts_with("test-integration") { 1000 + seq } else { seq };
+        let key = if s.starts_with("test-integration") {
+            1000 + seq
+        } else {
+            seq
+        };
         match (check(&v, &res), unsupported.get(&key)) {
             (Ok(()), Some(reason)) => now_passing.push(format!("seq {key} ({reason})")),
             (Ok(()), None) | (Err(_), Some(_)) => {}

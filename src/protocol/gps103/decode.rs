@@ -97,7 +97,11 @@ fn report(
     } else if keyword == "OBD" {
         ("obd", vec![obd(&device, &f, ctx)], AckPlan::default())
     } else if alternative {
-        ("alternative", vec![alt(&device, &f, ctx)?], AckPlan::default())
+        (
+            "alternative",
+            vec![alt(&device, &f, ctx)?],
+            AckPlan::default(),
+        )
     } else {
         let r = regular(&device, &f, ctx)?;
         let ack = if keyword == "help me" {
@@ -142,7 +146,10 @@ fn two(s: &[u8], i: usize) -> u32 {
 
 /// The device-local `yyMMddHHmm[ss]` field (also `yy/MM/dd HH:mm`): date, hour, minute.
 fn local_stamp(s: &str) -> Option<(NaiveDate, u32, u32)> {
-    let d: Vec<u8> = s.bytes().filter(|b| !matches!(b, b'/' | b' ' | b':')).collect();
+    let d: Vec<u8> = s
+        .bytes()
+        .filter(|b| !matches!(b, b'/' | b' ' | b':'))
+        .collect();
     if !(d.len() == 10 || d.len() == 12) || !d.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -215,7 +222,9 @@ fn coordinate(s: &str, hemi: &str) -> Result<f64, DecodeError> {
     }
     let (d, m) = ip.split_at(ip.len() - 2);
     let deg: f64 = d.parse().map_err(|_| bad("coordinate", s))?;
-    let min: f64 = format!("{m}.{fp}").parse().map_err(|_| bad("coordinate", s))?;
+    let min: f64 = format!("{m}.{fp}")
+        .parse()
+        .map_err(|_| bad("coordinate", s))?;
     if min >= 60.0 || deg > 180.0 {
         return Err(bad("coordinate", s));
     }
@@ -262,9 +271,15 @@ fn regular(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, Dec
     let field = |i: usize| f.get(i).copied().unwrap_or_default();
     // Hemisphere before the number on some firmwares: `N,5306.64155,E,00700.77848`.
     let (lat, lon) = if matches!(field(7), "N" | "S") {
-        (coordinate(field(8), field(7))?, coordinate(field(10), field(9))?)
+        (
+            coordinate(field(8), field(7))?,
+            coordinate(field(10), field(9))?,
+        )
     } else {
-        (coordinate(field(7), field(8))?, coordinate(field(9), field(10))?)
+        (
+            coordinate(field(7), field(8))?,
+            coordinate(field(9), field(10))?,
+        )
     };
     let mut p = Position::new(
         device.clone(),

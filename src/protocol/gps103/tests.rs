@@ -48,7 +48,10 @@ fn help_me_is_an_sos_fix_and_gets_the_clear_command() {
     let p = pos(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
     // local 2008-09-23 14:29, UTC 06:29:47 → offset +8 h → 06:29:47 UTC the same day.
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2008, 9, 23, 6, 29, 47).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2008, 9, 23, 6, 29, 47).unwrap()
+    );
     assert!((p.lat - (22.0 + 34.4026 / 60.0)).abs() < 1e-9);
     assert!((p.lon - (113.0 + 54.3277 / 60.0)).abs() < 1e-9);
 }
@@ -59,15 +62,22 @@ fn fix_time_across_midnight_between_the_clocks() {
     let f = b"imei:359710049092324,tracker,151027025958,,F,235957.000,A,2429.5156,N,04424.5828,E,0.01,27.91,,0,0,,,;";
     let out = dec().decode(f, &ctx()).unwrap();
     let p = pos(&out);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 10, 26, 23, 59, 57).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 10, 26, 23, 59, 57).unwrap()
+    );
     assert_eq!(p.ignition, Some(false));
     assert!((p.speed_kmh - 0.01 * 1.852).abs() < 1e-12);
     assert_eq!(p.course, 27.91);
     assert_eq!(out.ack.accepted, None);
     // Local west of UTC: 2015-10-26 20:59 (UTC−3), UTC 23:59:57 on the same day.
-    let f = b"imei:359710049092324,tracker,151026205958,,F,235957.000,A,2429.5156,N,04424.5828,E,0,0;";
+    let f =
+        b"imei:359710049092324,tracker,151026205958,,F,235957.000,A,2429.5156,N,04424.5828,E,0,0;";
     let p = pos(&dec().decode(f, &ctx()).unwrap()).clone();
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 10, 26, 23, 59, 57).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 10, 26, 23, 59, 57).unwrap()
+    );
 }
 
 #[test]
@@ -78,9 +88,18 @@ fn extended_fields_and_no_gps_report() {
     assert_eq!(p.ignition, Some(true));
     assert_eq!(p.io["fuel1"], IoValue::Float(10.5));
     assert_eq!(p.io["temp1"], IoValue::Int(28));
-    let out = dec().decode(b"imei:865456055519122,sensor alarm,2208011920,,L,;", &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else { panic!() };
-    assert_eq!(e.kind, EventKind::Alarm { alarm: Alarm::Vibration });
+    let out = dec()
+        .decode(b"imei:865456055519122,sensor alarm,2208011920,,L,;", &ctx())
+        .unwrap();
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.kind,
+        EventKind::Alarm {
+            alarm: Alarm::Vibration
+        }
+    );
 }
 
 #[test]
@@ -107,7 +126,8 @@ fn split_at_every_byte_and_coalesced() {
     let frames: Vec<Vec<u8>> = vec![
         b"##,imei:359586015829802,A;".to_vec(),
         b"359586015829802;".to_vec(),
-        b"imei:359586015829802,tracker,0809231429,,F,062947.294,A,2234.4026,N,11354.3277,E,0.00,;".to_vec(),
+        b"imei:359586015829802,tracker,0809231429,,F,062947.294,A,2234.4026,N,11354.3277,E,0.00,;"
+            .to_vec(),
     ];
     let mut bytes = frames.concat();
     bytes.extend_from_slice(b"\r\n");

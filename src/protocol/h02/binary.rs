@@ -81,7 +81,9 @@ pub(super) fn decode(
         number(&td[2..4]),
         number(&td[4..6]),
     )
-    .ok_or_else(|| DecodeError::Invalid(format!("h02 binary date/time {} invalid", hex::encode(t))))?;
+    .ok_or_else(|| {
+        DecodeError::Invalid(format!("h02 binary date/time {} invalid", hex::encode(t)))
+    })?;
     let la = r.bytes(4, "latitude")?;
     let lad = digits(la).ok_or_else(|| bad("latitude", la))?;
     let battery = r.u8("battery")?;

@@ -235,8 +235,14 @@ pub(super) fn coordinate(s: &str, hemi: &str) -> Result<f64, DecodeError> {
             return Err(bad("coordinate", s));
         }
         let (d, m) = ip.split_at(ip.len() - 2);
-        let deg = if d.is_empty() { 0 } else { d.parse::<u32>().map_err(|_| bad("coordinate", s))? };
-        let min: f64 = format!("{m}.{fp}").parse().map_err(|_| bad("coordinate", s))?;
+        let deg = if d.is_empty() {
+            0
+        } else {
+            d.parse::<u32>().map_err(|_| bad("coordinate", s))?
+        };
+        let min: f64 = format!("{m}.{fp}")
+            .parse()
+            .map_err(|_| bad("coordinate", s))?;
         (deg.into(), min)
     };
     if min >= 60.0 || deg > 180.0 {
@@ -280,10 +286,11 @@ fn position(
 ) -> Result<(Position, String), DecodeError> {
     let v = (4..f.len())
         .find(|&i| {
-            matches!(f.get(i + 2), Some(&("N" | "S")))
-                && matches!(f.get(i + 4), Some(&("E" | "W")))
+            matches!(f.get(i + 2), Some(&("N" | "S"))) && matches!(f.get(i + 4), Some(&("E" | "W")))
         })
-        .ok_or_else(|| DecodeError::Invalid("h02 position without lat/N/S/lon/E/W fields".into()))?;
+        .ok_or_else(|| {
+            DecodeError::Invalid("h02 position without lat/N/S/lon/E/W fields".into())
+        })?;
     let result = if response {
         f[3..v - 1].join(",")
     } else {
@@ -379,7 +386,8 @@ fn nbr(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeE
         .insert("cells".into(), IoValue::Text(cells.join(";")));
     if let Some(st) = f.get(cells_end + 1) {
         if let Ok(st) = u32::from_str_radix(st, 16) {
-            e.attributes.insert("status".into(), IoValue::Int(st.into()));
+            e.attributes
+                .insert("status".into(), IoValue::Int(st.into()));
         }
     }
     Ok(Record::Event(e))
@@ -387,11 +395,7 @@ fn nbr(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeE
 
 /// `LINK,hhmmss,rssi,satellites,battery,steps,turnovers,ddmmyy,status`: link report.
 fn link(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeError> {
-    let mut e = event(
-        device,
-        event_time(field(f, 9), field(f, 3), ctx),
-        "link",
-    );
+    let mut e = event(device, event_time(field(f, 9), field(f, 3), ctx), "link");
     for (i, k) in [
         (4, "rssi"),
         (5, "satellites"),
@@ -399,7 +403,8 @@ fn link(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, Decode
         (7, "steps"),
         (8, "turnovers"),
     ] {
-        e.attributes.insert(k.into(), IoValue::Int(num_field(f, i, k)?));
+        e.attributes
+            .insert(k.into(), IoValue::Int(num_field(f, i, k)?));
     }
     Ok(Record::Event(e))
 }
@@ -408,7 +413,9 @@ fn link(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, Decode
 fn v3(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeError> {
     let n = f.len();
     if n < 11 || f[n - 3] != "X" {
-        return Err(DecodeError::Invalid("h02 V3 frame is not …,X,ddmmyy,status".into()));
+        return Err(DecodeError::Invalid(
+            "h02 V3 frame is not …,X,ddmmyy,status".into(),
+        ));
     }
     let mut e = event(device, event_time(f[n - 2], f[3], ctx), "lbs");
     let mccmnc = f[4];
@@ -449,8 +456,10 @@ fn vp1(device: &DeviceId, f: &[&str], ctx: &DecodeCtx) -> Result<Record, DecodeE
         }
         _ => {
             let mut e = event(device, ctx.now, "lbs");
-            e.attributes
-                .insert("cells".into(), IoValue::Text(f.get(4..).unwrap_or_default().join(",")));
+            e.attributes.insert(
+                "cells".into(),
+                IoValue::Text(f.get(4..).unwrap_or_default().join(",")),
+            );
             Ok(Record::Event(e))
         }
     }

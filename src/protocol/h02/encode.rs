@@ -7,10 +7,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 /// Reply to `V1` and `NBR` frames: `*HQ,<id>,V4,<type>,<yyyyMMddHHmmss UTC>#` (the server's
 /// time, which is how the device learns it has been heard).
 pub fn v4_reply(id: &str, typ: &str, now: DateTime<Utc>) -> Bytes {
-    Bytes::from(format!(
-        "*HQ,{id},V4,{typ},{}#",
-        now.format("%Y%m%d%H%M%S")
-    ))
+    Bytes::from(format!("*HQ,{id},V4,{typ},{}#", now.format("%Y%m%d%H%M%S")))
 }
 
 /// Optional per-position acknowledgement (`ack = true`): `*HQ,<id>,R12,<hhmmss UTC>#`.
@@ -78,13 +75,24 @@ fn bcd(v: u32) -> u8 {
 /// 32-byte binary position with a 10-digit id (`id` must be 10 decimal digits; other input
 /// is padded/truncated to 10 digits). The tail is `FF 00 00`, as short-frame devices send.
 pub fn binary(id: &str, fix: &Fix) -> Bytes {
-    let mut digits: Vec<u8> = id.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> = id
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
     digits.resize(10, 0);
     let mut f = Vec::with_capacity(32);
     f.push(b'$');
     f.extend(digits.chunks(2).map(|p| p[0] << 4 | p[1]));
     let t = fix.time;
-    for v in [t.hour(), t.minute(), t.second(), t.day(), t.month(), t.year() as u32 % 100] {
+    for v in [
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.day(),
+        t.month(),
+        t.year() as u32 % 100,
+    ] {
         f.push(bcd(v));
     }
     let lat = ddmm(fix.lat, 2).replace('.', "");
@@ -94,7 +102,8 @@ pub fn binary(id: &str, fix: &Fix) -> Bytes {
     let mut lon_n = nib(&lon);
     f.extend(lat_n.chunks(2).map(|p| p[0] << 4 | p[1]));
     f.push(100); // battery: 100 %
-    let flags = u8::from(fix.valid) << 1 | u8::from(fix.lat >= 0.0) << 2 | u8::from(fix.lon >= 0.0) << 3;
+    let flags =
+        u8::from(fix.valid) << 1 | u8::from(fix.lat >= 0.0) << 2 | u8::from(fix.lon >= 0.0) << 3;
     lon_n.push(flags);
     f.extend(lon_n.chunks(2).map(|p| p[0] << 4 | p[1]));
     let speed = (fix.speed_knots.round() as u32).min(999);

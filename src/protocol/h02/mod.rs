@@ -25,8 +25,8 @@ mod frame;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError,
-    Protocol, Transports,
+    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
+    Transports,
 };
 use crate::model::DeviceId;
 use bytes::BytesMut;

@@ -4,8 +4,8 @@
 
 use super::encode::{self, Fix};
 use super::*;
-use crate::protocol::AckPlan;
 use crate::model::{Alarm, IoValue, Position, Record};
+use crate::protocol::AckPlan;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -27,14 +27,18 @@ fn pos(d: &Decoded) -> &Position {
 }
 
 const V1: &str = "*HQ,4970105243,V1,104000,A,2235.1777,N,11357.8913,E,000.27,235,130721,FFFFFBFF,460,11,d18e105,7752,6#";
-const BIN45: &str = "24410600082621532131081504419390060740418306000000fffffbfdff0015060000002c02dc0c000000001f";
+const BIN45: &str =
+    "24410600082621532131081504419390060740418306000000fffffbfdff0015060000002c02dc0c000000001f";
 
 #[test]
 fn v1_position_exact_fields_and_v4_reply() {
     let out = dec().decode(V1.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.identity.as_ref().unwrap().as_str(), "4970105243");
     let p = pos(&out);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2021, 7, 13, 10, 40, 0).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2021, 7, 13, 10, 40, 0).unwrap()
+    );
     assert!((p.lat - (22.0 + 35.1777 / 60.0)).abs() < 1e-9);
     assert!((p.lon - (113.0 + 57.8913 / 60.0)).abs() < 1e-9);
     assert!((p.speed_kmh - 0.27 * 1.852).abs() < 1e-9);
@@ -54,10 +58,16 @@ fn v1_position_exact_fields_and_v4_reply() {
 fn heartbeats_are_echoed_and_store_nothing() {
     let out = dec().decode(b"*HQ,135790246811220,HTBT#", &ctx()).unwrap();
     assert!(out.records.is_empty());
-    assert_eq!(out.ack.accepted.as_deref(), Some(b"*HQ,135790246811220,HTBT#".as_slice()));
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(b"*HQ,135790246811220,HTBT#".as_slice())
+    );
     let out = dec().decode(b"*HQ,4970105243,V0,100#\r\n", &ctx()).unwrap();
     assert!(out.records.is_empty());
-    assert_eq!(out.ack.accepted.as_deref(), Some(b"*HQ,4970105243,V0#".as_slice()));
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(b"*HQ,4970105243,V0#".as_slice())
+    );
     assert_eq!(out.identity.unwrap().as_str(), "4970105243");
 }
 
@@ -69,9 +79,17 @@ fn nbr_gets_its_v4_reply_and_an_lbs_event() {
         out.ack.accepted.as_deref(),
         Some(b"*HQ,1451316451,V4,NBR,20261127050000#".as_slice())
     );
-    let Record::Event(e) = &out.records[0] else { panic!() };
-    assert_eq!(e.time, Utc.with_ymd_and_hms(2015, 12, 1, 11, 23, 15).unwrap());
-    assert_eq!(e.attributes["cells"], IoValue::Text("215:2135:123;215:2131:121".into()));
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.time,
+        Utc.with_ymd_and_hms(2015, 12, 1, 11, 23, 15).unwrap()
+    );
+    assert_eq!(
+        e.attributes["cells"],
+        IoValue::Text("215:2135:123;215:2131:121".into())
+    );
 }
 
 #[test]
@@ -81,7 +99,10 @@ fn r12_only_with_the_ack_option_and_never_for_v1() {
     let mut d = H02Decoder::new(&opts).unwrap();
     let v5 = b"*HQ,9180271064,V5,091233,V,2348.8912,N,09021.3302,E,000.00,000,051219,FFFFBBFF,470,01,21019,2033,2921283#";
     let out = d.decode(v5, &ctx()).unwrap();
-    assert_eq!(out.ack.accepted.as_deref(), Some(b"*HQ,9180271064,R12,050000#".as_slice()));
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(b"*HQ,9180271064,R12,050000#".as_slice())
+    );
     let out = d.decode(V1.as_bytes(), &ctx()).unwrap();
     assert_eq!(
         out.ack.accepted.as_deref(),
@@ -104,7 +125,10 @@ fn binary_45_exact_fields() {
     let out = dec().decode(&hex::decode(BIN45).unwrap(), &ctx()).unwrap();
     assert_eq!(out.identity.as_ref().unwrap().as_str(), "4106000826");
     let p = pos(&out);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 8, 31, 21, 53, 21).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 8, 31, 21, 53, 21).unwrap()
+    );
     assert!((p.lat - (4.0 + 41.9390 / 60.0)).abs() < 1e-9);
     assert!((p.lon + (74.0 + 4.1830 / 60.0)).abs() < 1e-9);
     assert!(p.valid);
@@ -117,13 +141,19 @@ fn date_less_time_uses_the_nearest_day_to_now() {
     let now = Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 3).unwrap();
     let f = b"*HQ,4970105243,V1,235958,A,2235.1777,N,11357.8913,E,0.00,0#";
     let out = dec().decode(f, &DecodeCtx { now }).unwrap();
-    assert_eq!(pos(&out).fix_time, Utc.with_ymd_and_hms(2026, 11, 27, 23, 59, 58).unwrap());
+    assert_eq!(
+        pos(&out).fix_time,
+        Utc.with_ymd_and_hms(2026, 11, 27, 23, 59, 58).unwrap()
+    );
 }
 
 #[test]
 fn empty_id_needs_a_known_device() {
     let f = b"*HQ,,V1,173212,A,2225.78879,S,02829.19021,E,0.00,0,290418,FFFFFBFF#";
-    assert!(matches!(dec().decode(f, &ctx()), Err(DecodeError::NotIdentified { .. })));
+    assert!(matches!(
+        dec().decode(f, &ctx()),
+        Err(DecodeError::NotIdentified { .. })
+    ));
     let mut d = dec();
     d.decode(V1.as_bytes(), &ctx()).unwrap();
     let out = d.decode(f, &ctx()).unwrap();
@@ -133,7 +163,11 @@ fn empty_id_needs_a_known_device() {
 
 #[test]
 fn options_are_validated() {
-    for (k, v) in [("ack", "yes"), ("message_length", "12"), ("mesage_length", "32")] {
+    for (k, v) in [
+        ("ack", "yes"),
+        ("message_length", "12"),
+        ("mesage_length", "32"),
+    ] {
         let mut opts = DecoderOptions::default();
         opts.options.insert(k.into(), v.into());
         assert_eq!(H02Decoder::new(&opts).unwrap_err().key, k);
@@ -207,7 +241,8 @@ fn coalesced_45_is_detected_by_the_boundary() {
 
 #[test]
 fn binary_length_is_learnt_from_the_boundary() {
-    let mut short = hex::decode("2441060116601245431311165035313006004318210e000000fffffbffff0024").unwrap();
+    let mut short =
+        hex::decode("2441060116601245431311165035313006004318210e000000fffffbffff0024").unwrap();
     short.extend_from_slice(b"*HQ,1,V0#");
     let mut d = dec();
     let mut buf = BytesMut::from(&short[..]);
@@ -217,7 +252,10 @@ fn binary_length_is_learnt_from_the_boundary() {
 
 #[test]
 fn oversize_text_is_skipped_not_buffered() {
-    let opts = DecoderOptions { max_frame: 64, ..DecoderOptions::default() };
+    let opts = DecoderOptions {
+        max_frame: 64,
+        ..DecoderOptions::default()
+    };
     let mut d = H02Decoder::new(&opts).unwrap();
     let mut buf = BytesMut::from(vec![b'*'; 100].as_slice());
     assert_eq!(d.frame(&mut buf), FrameResult::Skipped(1));

@@ -16,8 +16,12 @@ fn bad(what: &str, value: &str) -> DecodeError {
 /// `(id, cmd, rest, fixed_form)` of a frame body (without the parentheses).
 fn split(s: &str) -> Result<(&str, &str, &str, bool), DecodeError> {
     let b = s.as_bytes();
-    let upper2 = |i: usize| b.len() > i + 3 && b[i].is_ascii_uppercase() && b[i + 1].is_ascii_uppercase();
-    if upper2(FIXED_ID_LEN) && s.is_char_boundary(FIXED_ID_LEN) && s.is_char_boundary(FIXED_ID_LEN + 4) {
+    let upper2 =
+        |i: usize| b.len() > i + 3 && b[i].is_ascii_uppercase() && b[i + 1].is_ascii_uppercase();
+    if upper2(FIXED_ID_LEN)
+        && s.is_char_boundary(FIXED_ID_LEN)
+        && s.is_char_boundary(FIXED_ID_LEN + 4)
+    {
         return Ok((&s[..12], &s[12..16], &s[16..], true));
     }
     if let Some(c) = s.find(',') {
@@ -63,17 +67,50 @@ pub(super) fn decode_frame(
         }
     };
     match cmd {
-        "BP00" => return Ok(done("handshake".into(), vec![], reply(encode::handshake_reply))),
-        "ZC20" => return Ok(done("battery".into(), vec![battery(&device, rest, ctx)], AckPlan::default())),
-        "BZ00" => return Ok(done("lbs".into(), vec![network(&device, rest, ctx)], AckPlan::default())),
-        "ZC03" => return Ok(done("command result".into(), vec![command_result(&device, s, rest, ctx)], AckPlan::default())),
+        "BP00" => {
+            return Ok(done(
+                "handshake".into(),
+                vec![],
+                reply(encode::handshake_reply),
+            ))
+        }
+        "ZC20" => {
+            return Ok(done(
+                "battery".into(),
+                vec![battery(&device, rest, ctx)],
+                AckPlan::default(),
+            ))
+        }
+        "BZ00" => {
+            return Ok(done(
+                "lbs".into(),
+                vec![network(&device, rest, ctx)],
+                AckPlan::default(),
+            ))
+        }
+        "ZC03" => {
+            return Ok(done(
+                "command result".into(),
+                vec![command_result(&device, s, rest, ctx)],
+                AckPlan::default(),
+            ))
+        }
         "BV00" => {
             let mut e = event(&device, ctx.now, EventKind::Info { name: "vin".into() });
-            e.attributes.insert("vin".into(), IoValue::Text(rest.trim().into()));
-            return Ok(done("vin".into(), vec![Record::Event(e)], AckPlan::default()));
+            e.attributes
+                .insert("vin".into(), IoValue::Text(rest.trim().into()));
+            return Ok(done(
+                "vin".into(),
+                vec![Record::Event(e)],
+                AckPlan::default(),
+            ));
         }
         c if c.starts_with("DW5") => {
-            return Ok(done("lbs/wifi".into(), vec![lbs_wifi(&device, cmd, rest, ctx)], AckPlan::default()))
+            return Ok(done(
+                "lbs/wifi".into(),
+                vec![lbs_wifi(&device, cmd, rest, ctx)],
+                AckPlan::default(),
+            ))
         }
         _ => {}
     }
@@ -85,14 +122,22 @@ pub(super) fn decode_frame(
     match fix_of(rest, fixed) {
         Ok((fix, alarm_data)) => {
             let p = to_position(&device, cmd, alarm_data.as_deref(), fix, ctx);
-            Ok(done(format!("position {cmd}"), vec![Record::Position(p)], ack))
+            Ok(done(
+                format!("position {cmd}"),
+                vec![Record::Position(p)],
+                ack,
+            ))
         }
         // A login without a fix (cell list instead): answered, nothing stored.
         Err(_) if cmd == "BP05" => Ok(done("login".into(), vec![], ack)),
         Err(e) if cmd.starts_with("BR") || matches!(cmd, "BO01" | "BQ81" | "BP04") => Err(e),
         Err(_) if cmd.starts_with("ZC1") || cmd.starts_with("DW3") => Err(bad("position", rest)),
         // BS50/BS51 battery packs, BQ86 and other reports trackgate does not interpret.
-        Err(_) => Ok(done(format!("{cmd} (not interpreted)"), vec![], AckPlan::default())),
+        Err(_) => Ok(done(
+            format!("{cmd} (not interpreted)"),
+            vec![],
+            AckPlan::default(),
+        )),
     }
 }
 
@@ -159,8 +204,22 @@ fn command_meaning(cmd: &str, data: Option<&str>) -> (Option<Alarm>, Option<bool
     (alarm, ignition)
 }
 
-fn to_position(device: &DeviceId, cmd: &str, data: Option<&str>, fix: Fix, ctx: &DecodeCtx) -> Position {
-    let mut p = Position::new(device.clone(), NAME, fix.time, ctx.now, fix.lat, fix.lon, fix.valid);
+fn to_position(
+    device: &DeviceId,
+    cmd: &str,
+    data: Option<&str>,
+    fix: Fix,
+    ctx: &DecodeCtx,
+) -> Position {
+    let mut p = Position::new(
+        device.clone(),
+        NAME,
+        fix.time,
+        ctx.now,
+        fix.lat,
+        fix.lon,
+        fix.valid,
+    );
     p.speed_kmh = fix.speed_kmh;
     p.course = fix.course;
     if let Some(st) = fix.status {
@@ -192,7 +251,13 @@ fn battery(device: &DeviceId, rest: &str, ctx: &DecodeCtx) -> Record {
         (Some(d), Some(t)) => position::datetime(d, t, false).unwrap_or(ctx.now),
         _ => ctx.now,
     };
-    let mut e = event(device, time, EventKind::Info { name: "battery".into() });
+    let mut e = event(
+        device,
+        time,
+        EventKind::Info {
+            name: "battery".into(),
+        },
+    );
     let num = |i: usize| f.get(i).and_then(|s| s.trim().parse::<i64>().ok());
     let level = match num(2) {
         Some(6) => Some(100),
@@ -206,10 +271,12 @@ fn battery(device: &DeviceId, rest: &str, ctx: &DecodeCtx) -> Record {
         e.attributes.insert("battery_level".into(), IoValue::Int(l));
     }
     if let Some(v) = num(3).filter(|&v| v != 65535) {
-        e.attributes.insert("battery".into(), IoValue::Float(v as f64 * 0.01));
+        e.attributes
+            .insert("battery".into(), IoValue::Float(v as f64 * 0.01));
     }
     if let Some(v) = num(4).filter(|&v| v != 65535) {
-        e.attributes.insert("power".into(), IoValue::Float(v as f64 * 0.1));
+        e.attributes
+            .insert("power".into(), IoValue::Float(v as f64 * 0.1));
     }
     Record::Event(e)
 }
@@ -229,7 +296,8 @@ fn network(device: &DeviceId, rest: &str, ctx: &DecodeCtx) -> Record {
             e.attributes.insert(k.into(), IoValue::Int(v));
         }
     }
-    e.attributes.insert("cells".into(), IoValue::Text(body.replace('\n', ";")));
+    e.attributes
+        .insert("cells".into(), IoValue::Text(body.replace('\n', ";")));
     Record::Event(e)
 }
 
@@ -246,7 +314,8 @@ fn command_result(device: &DeviceId, whole: &str, rest: &str, ctx: &DecodeCtx) -
         _ => f.get(2).copied().unwrap_or_default(),
     };
     let mut e = event(device, time, EventKind::CommandResult { text: text.into() });
-    e.attributes.insert("result".into(), IoValue::Text(text.into()));
+    e.attributes
+        .insert("result".into(), IoValue::Text(text.into()));
     Record::Event(e)
 }
 
@@ -270,7 +339,8 @@ fn lbs_wifi(device: &DeviceId, cmd: &str, rest: &str, ctx: &DecodeCtx) -> Record
         }
     }
     if n > 7 {
-        e.attributes.insert("wifi".into(), IoValue::Text(f[5..n - 2].join(",")));
+        e.attributes
+            .insert("wifi".into(), IoValue::Text(f[5..n - 2].join(",")));
     }
     Record::Event(e)
 }

@@ -20,8 +20,8 @@ mod position;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError,
-    Protocol, Transports,
+    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
+    Transports,
 };
 use crate::model::DeviceId;
 use bytes::BytesMut;

@@ -44,7 +44,11 @@ fn digits(s: &str) -> bool {
 }
 
 /// Date (`yymmdd` when `year_first`, else `ddmmyy`) and `hhmmss` → UTC.
-pub(super) fn datetime(date: &str, time: &str, year_first: bool) -> Result<DateTime<Utc>, DecodeError> {
+pub(super) fn datetime(
+    date: &str,
+    time: &str,
+    year_first: bool,
+) -> Result<DateTime<Utc>, DecodeError> {
     let (d, t) = (date.as_bytes(), time.as_bytes());
     if d.len() != 6 || t.len() != 6 || !digits(date) || !digits(time) {
         return Err(bad("date/time", &format!("{date} {time}")));
@@ -54,8 +58,10 @@ pub(super) fn datetime(date: &str, time: &str, year_first: bool) -> Result<DateT
     } else {
         (two(d, 4), two(d, 2), two(d, 0))
     };
-    let date_v = NaiveDate::from_ymd_opt(2000 + y as i32, m, day).ok_or_else(|| bad("date", date))?;
-    let time_v = NaiveTime::from_hms_opt(two(t, 0), two(t, 2), two(t, 4)).ok_or_else(|| bad("time", time))?;
+    let date_v =
+        NaiveDate::from_ymd_opt(2000 + y as i32, m, day).ok_or_else(|| bad("date", date))?;
+    let time_v = NaiveTime::from_hms_opt(two(t, 0), two(t, 2), two(t, 4))
+        .ok_or_else(|| bad("time", time))?;
     Ok(date_v.and_time(time_v).and_utc())
 }
 
@@ -72,8 +78,14 @@ fn coordinate(num: &str, hemi: u8) -> Result<f64, DecodeError> {
         return Err(bad("coordinate", num));
     }
     let (d, m) = ip.split_at(ip.len() - 2);
-    let deg: f64 = if d.is_empty() { 0.0 } else { d.parse().map_err(|_| bad("coordinate", num))? };
-    let min: f64 = format!("{m}.{fp}").parse().map_err(|_| bad("coordinate", num))?;
+    let deg: f64 = if d.is_empty() {
+        0.0
+    } else {
+        d.parse().map_err(|_| bad("coordinate", num))?
+    };
+    let min: f64 = format!("{m}.{fp}")
+        .parse()
+        .map_err(|_| bad("coordinate", num))?;
     if min >= 60.0 || deg > 180.0 {
         return Err(bad("coordinate", num));
     }
@@ -127,7 +139,8 @@ fn after_speed(s: &str) -> Option<(&str, f64, Option<Status>, &str)> {
     for w in [6usize, 2] {
         if let Some(c) = r.get(..w) {
             let ok = if w == 6 {
-                c.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'.')
+                c.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b' ' || b == b'.')
             } else {
                 digits(c)
             };
@@ -141,7 +154,10 @@ fn after_speed(s: &str) -> Option<(&str, f64, Option<Status>, &str)> {
             }
         }
     }
-    let n = r.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+    let n = r
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
     let c = &r[..n];
     let (a, b) = c.split_once('.')?;
     if !digits(a) || !digits(b) {
@@ -154,9 +170,12 @@ fn after_speed(s: &str) -> Option<(&str, f64, Option<Status>, &str)> {
 fn temperature(rest: &str) -> Option<f64> {
     let t = rest.get(rest.len().checked_sub(6)?..)?;
     let b = t.as_bytes();
-    (matches!(b[0], b'+' | b'-') && t.get(1..4).is_some_and(digits) && b[4] == b'.' && b[5].is_ascii_digit())
-        .then(|| t.parse().ok())
-        .flatten()
+    (matches!(b[0], b'+' | b'-')
+        && t.get(1..4).is_some_and(digits)
+        && b[4] == b'.'
+        && b[5].is_ascii_digit())
+    .then(|| t.parse().ok())
+    .flatten()
 }
 
 /// The fixed form after date digits: `A|V` `,`? lat `N|S` `,`? lon `E|W` `,`? speed time course….
@@ -173,7 +192,10 @@ pub(super) fn packed(date: &str, s: &str, year_first: bool) -> Result<Fix, Decod
     let (lon, s) = take_coordinate(s, b"EW")?;
     for w in (1..=5).rev() {
         let Some(sp) = s.get(..w) else { continue };
-        if !sp.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'.') {
+        if !sp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'.')
+        {
             continue;
         }
         let mut rest = &s[w..];

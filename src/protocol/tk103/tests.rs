@@ -24,23 +24,35 @@ fn pos(d: &Decoded) -> &Position {
     }
 }
 
-const BR00: &str = "(088047365460BR00151024A2555.3531S02855.3329E004.7055148276.1701000000L00009AA3)";
+const BR00: &str =
+    "(088047365460BR00151024A2555.3531S02855.3329E004.7055148276.1701000000L00009AA3)";
 
 #[test]
 fn handshake_gets_ap01hso_and_stores_nothing() {
-    let out = dec().decode(b"(027044702512BP00027044702512HSO01A4)", &ctx()).unwrap();
+    let out = dec()
+        .decode(b"(027044702512BP00027044702512HSO01A4)", &ctx())
+        .unwrap();
     assert_eq!(out.identity.unwrap().as_str(), "027044702512");
     assert!(out.records.is_empty());
-    assert_eq!(out.ack.accepted.as_deref(), Some(b"(027044702512AP01HSO)".as_slice()));
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(b"(027044702512AP01HSO)".as_slice())
+    );
 }
 
 #[test]
 fn login_with_fix_gets_ap05_and_a_position() {
     let f = b"(088046338039BP05000088046338039160727A3354.7768N03540.7258E000.0140309065.1000000000L00BEB0D4+017.3)";
     let out = dec().decode(f, &ctx()).unwrap();
-    assert_eq!(out.ack.accepted.as_deref(), Some(b"(088046338039AP05)".as_slice()));
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(b"(088046338039AP05)".as_slice())
+    );
     let p = pos(&out);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2016, 7, 27, 14, 3, 9).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2016, 7, 27, 14, 3, 9).unwrap()
+    );
     assert_eq!(p.course, 65.1);
     assert_eq!(p.odometer_m, Some(f64::from(0x00BEB0D4u32)));
     assert_eq!(p.io["temp1"], IoValue::Float(17.3));
@@ -50,7 +62,10 @@ fn login_with_fix_gets_ap05_and_a_position() {
 fn br00_exact_fields_and_no_reply() {
     let out = dec().decode(BR00.as_bytes(), &ctx()).unwrap();
     let p = pos(&out);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 10, 24, 5, 51, 48).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 10, 24, 5, 51, 48).unwrap()
+    );
     assert!((p.lat + (25.0 + 55.3531 / 60.0)).abs() < 1e-9);
     assert!((p.lon - (28.0 + 55.3329 / 60.0)).abs() < 1e-9);
     assert_eq!(p.speed_kmh, 4.7);
@@ -63,14 +78,21 @@ fn br00_exact_fields_and_no_reply() {
 
 #[test]
 fn alarm_commands() {
-    let f = b"(044027395704BQ81,ALARM,1,164,151101A2238.5237N11349.4571E0.7031241010.0000,00000000)";
+    let f =
+        b"(044027395704BQ81,ALARM,1,164,151101A2238.5237N11349.4571E0.7031241010.0000,00000000)";
     let p = pos(&dec().decode(f, &ctx()).unwrap()).clone();
     assert_eq!(p.alarms, vec![Alarm::Overspeed]);
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 11, 1, 12, 41, 1).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 11, 1, 12, 41, 1).unwrap()
+    );
     let f = b"(864768011069660,ZC17,250517,A,3211.7118N,03452.8086E,0.68,115525,208.19,64.50,9)";
     let out = dec().decode(f, &ctx()).unwrap();
     assert_eq!(pos(&out).alarms, vec![Alarm::Tamper]);
-    assert_eq!(pos(&out).fix_time, Utc.with_ymd_and_hms(2017, 5, 25, 11, 55, 25).unwrap());
+    assert_eq!(
+        pos(&out).fix_time,
+        Utc.with_ymd_and_hms(2017, 5, 25, 11, 55, 25).unwrap()
+    );
     // Comma-form firmwares get no reply (as Traccar).
     assert_eq!(out.ack.accepted, None);
 }
@@ -80,13 +102,26 @@ fn command_result_text_may_contain_parentheses() {
     let bytes = b"(864555555555555,ZC03,191117,234207,$Ver (2.0)$)(864555555555555,ZC20,131117,223706,6,394,65535,255)";
     let mut d = dec();
     let mut buf = BytesMut::from(&bytes[..]);
-    let FrameResult::Frame(f) = d.frame(&mut buf) else { panic!() };
+    let FrameResult::Frame(f) = d.frame(&mut buf) else {
+        panic!()
+    };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else { panic!() };
-    assert_eq!(e.kind, EventKind::CommandResult { text: "Ver (2.0)".into() });
-    let FrameResult::Frame(f) = d.frame(&mut buf) else { panic!() };
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
+    assert_eq!(
+        e.kind,
+        EventKind::CommandResult {
+            text: "Ver (2.0)".into()
+        }
+    );
+    let FrameResult::Frame(f) = d.frame(&mut buf) else {
+        panic!()
+    };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else { panic!() };
+    let Record::Event(e) = &out.records[0] else {
+        panic!()
+    };
     assert_eq!(e.attributes["battery_level"], IoValue::Int(100));
     assert_eq!(e.attributes["battery"], IoValue::Float(3.94));
     assert!(buf.is_empty());
