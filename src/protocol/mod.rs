@@ -10,9 +10,12 @@
 //! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
 //! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
 
+pub mod gps103;
 pub mod gt06;
+pub mod h02;
 pub mod jt808;
 pub mod teltonika;
+pub mod tk103;
 pub mod wire;
 
 use crate::model::{DeviceId, Record};
@@ -21,7 +24,14 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// Every protocol trackgate speaks. The only list.
-pub static REGISTRY: &[&dyn Protocol] = &[&gt06::Gt06, &teltonika::Teltonika, &jt808::Jt808];
+pub static REGISTRY: &[&dyn Protocol] = &[
+    &gt06::Gt06,
+    &teltonika::Teltonika,
+    &jt808::Jt808,
+    &h02::H02,
+    &gps103::Gps103,
+    &tk103::Tk103,
+];
 
 /// Looks a protocol up by its registry name.
 pub fn find(name: &str) -> Option<&'static dyn Protocol> {
