@@ -41,7 +41,8 @@ fn decode(seq: u64, session: &str) -> Result<Decoded, String> {
         .unwrap()
         .new_decoder(&DecoderOptions::default())
         .unwrap();
-    d.decode_http(&request(&v), &ctx()).map_err(|e| e.to_string())
+    d.decode_http(&request(&v), &ctx())
+        .map_err(|e| e.to_string())
 }
 
 fn pos(d: &Decoded) -> &Position {
@@ -64,7 +65,11 @@ fn every_vector_matches_traccar_expectation() {
         match v["expect_kind"].as_str().unwrap() {
             "position" | "attribute" => {
                 let d = r.unwrap_or_else(|e| panic!("{}: {e}", v["source"]));
-                assert!(matches!(&d.records[..], [Record::Position(_)]), "{}", v["source"]);
+                assert!(
+                    matches!(&d.records[..], [Record::Position(_)]),
+                    "{}",
+                    v["source"]
+                );
                 assert_eq!(d.ack.accepted.as_deref(), Some(&b""[..]));
             }
             "notnull" => assert_eq!(r.unwrap().records.len(), 1),
@@ -82,8 +87,16 @@ fn json_body_exact() {
     let d = decode(0, "Json").unwrap();
     assert_eq!(d.identity.as_ref().unwrap().as_str(), "48241179");
     let p = pos(&d);
-    assert_eq!(p.fix_time, "2025-06-15T13:45:12.862Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
-    assert_eq!((p.lat, p.lon, p.altitude_m, p.speed_kmh, p.course), (37.4219983, -122.084, 5.0, 0.0, 0.0));
+    assert_eq!(
+        p.fix_time,
+        "2025-06-15T13:45:12.862Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
+    assert_eq!(
+        (p.lat, p.lon, p.altitude_m, p.speed_kmh, p.course),
+        (37.4219983, -122.084, 5.0, 0.0, 0.0)
+    );
     assert_eq!(p.accuracy_m, Some(5.0));
     assert_eq!(p.odometer_m, Some(0.0));
     assert_eq!(p.io.get("battery_level"), Some(&IoValue::Float(100.0)));
@@ -92,10 +105,19 @@ fn json_body_exact() {
     assert_eq!(p.io.get("activity"), Some(&IoValue::Text("still".into())));
     let d = decode(1, "Json").unwrap();
     let p = pos(&d);
-    assert_eq!(p.io.get("device_integer_twelve_test"), Some(&IoValue::Int(12)));
-    assert_eq!(p.io.get("device_very_long_double_test"), Some(&IoValue::Float(1763636.3442)));
+    assert_eq!(
+        p.io.get("device_integer_twelve_test"),
+        Some(&IoValue::Int(12))
+    );
+    assert_eq!(
+        p.io.get("device_very_long_double_test"),
+        Some(&IoValue::Float(1763636.3442))
+    );
     assert_eq!(p.io.get("device_bool_test"), Some(&IoValue::Bool(true)));
-    assert_eq!(p.io.get("device_string_test"), Some(&IoValue::Text("long_device_id".into())));
+    assert_eq!(
+        p.io.get("device_string_test"),
+        Some(&IoValue::Text("long_device_id".into()))
+    );
 }
 
 #[test]
@@ -138,14 +160,21 @@ fn network_only_report_is_an_event_with_cells() {
     let d = decode(0, "Query").unwrap();
     match &d.records[..] {
         [Record::Event(e)] => {
-            assert_eq!(e.kind, EventKind::Info { name: "no_fix".into() });
+            assert_eq!(
+                e.kind,
+                EventKind::Info {
+                    name: "no_fix".into()
+                }
+            );
             assert_eq!(
                 e.attributes.get("cell"),
                 Some(&IoValue::Text("257,02,16,2224;257,02,16,2223,-90".into()))
             );
             assert_eq!(
                 e.attributes.get("wifi"),
-                Some(&IoValue::Text("00-14-22-01-23-45,-80;00-1C-B3-09-85-15,-70".into()))
+                Some(&IoValue::Text(
+                    "00-14-22-01-23-45,-80;00-1C-B3-09-85-15,-70".into()
+                ))
             );
         }
         other => panic!("{other:?}"),

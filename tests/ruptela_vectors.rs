@@ -92,10 +92,24 @@ fn every_vector_has_a_valid_crc_and_decodes_as_traccar_expects() {
 fn extended_record_with_driver_id() {
     let d = decode(0);
     assert_eq!(d.identity.as_ref().unwrap().as_str(), "863514052765894");
-    assert_eq!(hex::encode(d.ack.accepted.as_ref().unwrap()), "0002640113bc");
+    assert_eq!(
+        hex::encode(d.ack.accepted.as_ref().unwrap()),
+        "0002640113bc"
+    );
     let ps = positions(&d);
     assert_eq!(ps.len(), 1);
-    assert_fix(ps[0], ("2024-12-03T17:46:07Z", 33.53196, -7.637765, 103.8, 163.9, 24, 61.0));
+    assert_fix(
+        ps[0],
+        (
+            "2024-12-03T17:46:07Z",
+            33.53196,
+            -7.637765,
+            103.8,
+            163.9,
+            24,
+            61.0,
+        ),
+    );
     assert_eq!(
         ps[0].io.get("driver_unique_id"),
         Some(&IoValue::Text("01d042f31d000030".into()))
@@ -117,32 +131,112 @@ fn multi_part_extended_records_merge() {
     let d = decode(9);
     let ps = positions(&d);
     assert_eq!(ps.len(), 1, "4 parts are one record");
-    assert_fix(ps[0], ("2016-10-18T21:08:26Z", 47.0555133, 21.923265, 138.1, 92.2, 11, 12.0));
+    assert_fix(
+        ps[0],
+        (
+            "2016-10-18T21:08:26Z",
+            47.0555133,
+            21.923265,
+            138.1,
+            92.2,
+            11,
+            12.0,
+        ),
+    );
     let d = decode(10);
     let ps = positions(&d);
     assert_eq!(ps.len(), 2, "2 × 4 parts");
-    assert_fix(ps[0], ("2016-10-18T21:08:11Z", 47.0554533, 21.9231566, 137.3, 215.9, 12, 0.0));
-    assert_fix(ps[1], ("2016-10-18T21:08:11Z", 47.0554533, 21.9231566, 137.3, 215.9, 13, 0.0));
+    assert_fix(
+        ps[0],
+        (
+            "2016-10-18T21:08:11Z",
+            47.0554533,
+            21.9231566,
+            137.3,
+            215.9,
+            12,
+            0.0,
+        ),
+    );
+    assert_fix(
+        ps[1],
+        (
+            "2016-10-18T21:08:11Z",
+            47.0554533,
+            21.9231566,
+            137.3,
+            215.9,
+            13,
+            0.0,
+        ),
+    );
 }
 
 #[test]
 fn plain_records_exact() {
     let d = decode(11);
     assert_eq!(d.identity.as_ref().unwrap().as_str(), "863071016796572");
-    assert_fix(positions(&d)[0], ("2015-10-06T14:21:33Z", 5.6292216, -0.067495, 48.7, 0.0, 9, 0.0));
+    assert_fix(
+        positions(&d)[0],
+        (
+            "2015-10-06T14:21:33Z",
+            5.6292216,
+            -0.067495,
+            48.7,
+            0.0,
+            9,
+            0.0,
+        ),
+    );
     let d = decode(12);
-    assert_fix(positions(&d)[0], ("2015-05-27T13:50:49Z", 25.278855, 55.3460016, 0.0, 243.2, 6, 9.0));
+    assert_fix(
+        positions(&d)[0],
+        (
+            "2015-05-27T13:50:49Z",
+            25.278855,
+            55.3460016,
+            0.0,
+            243.2,
+            6,
+            9.0,
+        ),
+    );
     let d = decode(13);
     let ps = positions(&d);
     assert_eq!(ps.len(), 2);
-    assert_fix(ps[0], ("2015-04-27T06:57:02Z", 25.2848283, 55.3507583, 11.4, 0.0, 6, 0.0));
-    assert_fix(ps[1], ("2015-04-27T06:57:24Z", 25.284915, 55.3507183, 9.2, 58.8, 7, 5.0));
+    assert_fix(
+        ps[0],
+        (
+            "2015-04-27T06:57:02Z",
+            25.2848283,
+            55.3507583,
+            11.4,
+            0.0,
+            6,
+            0.0,
+        ),
+    );
+    assert_fix(
+        ps[1],
+        (
+            "2015-04-27T06:57:24Z",
+            25.284915,
+            55.3507183,
+            9.2,
+            58.8,
+            7,
+            5.0,
+        ),
+    );
 }
 
 #[test]
 fn dtc_codes_with_archive_flag() {
     let d = decode(8);
-    assert_eq!(hex::encode(d.ack.accepted.as_ref().unwrap()), "00026d01c4a4");
+    assert_eq!(
+        hex::encode(d.ack.accepted.as_ref().unwrap()),
+        "00026d01c4a4"
+    );
     let ps = positions(&d);
     assert_eq!(ps.len(), 2);
     assert_eq!(ps[0].fix_time, t("2011-10-17T22:41:48Z"));
@@ -157,7 +251,10 @@ fn dtc_codes_with_archive_flag() {
 fn identification_gets_its_answer_and_command_replies_none() {
     let d = decode(1);
     assert_eq!(d.identity.as_ref().unwrap().as_str(), "869530043209218");
-    assert_eq!(hex::encode(d.ack.accepted.as_ref().unwrap()), "00020f019241");
+    assert_eq!(
+        hex::encode(d.ack.accepted.as_ref().unwrap()),
+        "00020f019241"
+    );
     let d = decode(6);
     assert_eq!(d.ack.accepted, None);
     match &d.records[..] {
@@ -193,7 +290,11 @@ fn framer_agrees_with_length_fields() {
         if declared == bytes.len() {
             assert!(buf.is_empty());
         } else {
-            assert!([6, 8].contains(&v["seq"].as_u64().unwrap()), "seq {}", v["seq"]);
+            assert!(
+                [6, 8].contains(&v["seq"].as_u64().unwrap()),
+                "seq {}",
+                v["seq"]
+            );
         }
     }
 }

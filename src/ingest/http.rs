@@ -71,7 +71,12 @@ fn ok(body: Bytes) -> Response {
         Some(b'[' | b'{') => "application/json",
         _ => "text/plain; charset=utf-8",
     };
-    (StatusCode::OK, [(header::CONTENT_TYPE, ct)], Body::from(body)).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, ct)],
+        Body::from(body),
+    )
+        .into_response()
 }
 
 async fn serve_request(
@@ -98,7 +103,10 @@ async fn serve_request(
             m.decode_errors.get_or_create(&label).inc();
             return text(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body larger than {limit} bytes (protocols.{}.max_frame)", rt.name()),
+                format!(
+                    "body larger than {limit} bytes (protocols.{}.max_frame)",
+                    rt.name()
+                ),
             );
         }
     };
@@ -139,9 +147,10 @@ async fn serve_request(
             m.acks.get_or_create(&label).inc();
             ok(b)
         }
-        None if session.device().is_none() => {
-            text(StatusCode::BAD_REQUEST, "request does not identify a device")
-        }
+        None if session.device().is_none() => text(
+            StatusCode::BAD_REQUEST,
+            "request does not identify a device",
+        ),
         None => text(
             StatusCode::SERVICE_UNAVAILABLE,
             "not stored: the gateway could not make the data durable; retry later",

@@ -211,10 +211,19 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(parse_url("mqtt://127.0.0.1:1884").unwrap(), ("127.0.0.1".into(), 1884));
+        assert_eq!(
+            parse_url("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884)
+        );
         assert_eq!(parse_url("mqtt://broker").unwrap(), ("broker".into(), 1883));
-        assert_eq!(parse_url("mqtt://[::1]:1885").unwrap(), ("::1".into(), 1885));
-        assert!(matches!(parse_url("mqtts://b:8883"), Err(MqttSetupError::TlsUnsupported(_))));
+        assert_eq!(
+            parse_url("mqtt://[::1]:1885").unwrap(),
+            ("::1".into(), 1885)
+        );
+        assert!(matches!(
+            parse_url("mqtts://b:8883"),
+            Err(MqttSetupError::TlsUnsupported(_))
+        ));
         assert!(parse_url("mqtt://b:x").is_err());
         assert!(parse_url("tcp://b").is_err());
     }
@@ -229,7 +238,10 @@ mod tests {
         let i = c.mqtt.unwrap().ingest;
         assert_eq!(i.owntracks_topic, "ot/+/+");
         assert_eq!(i.mappings[0].topic, "fleet/+/gps");
-        assert_eq!(topics(&i), vec!["fleet/+/gps".to_string(), "ot/+/+".to_string()]);
+        assert_eq!(
+            topics(&i),
+            vec!["fleet/+/gps".to_string(), "ot/+/+".to_string()]
+        );
         let e = crate::config::Config::from_toml(
             "[mqtt]\n[[mqtt.ingest.mappings]]\ntopic = \"a/+\"\ndevice_id = \"{2}\"\nlat = \"x\"\nlon = \"y\"\n",
         )

@@ -55,7 +55,9 @@ pub fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
             _ => return Err(bad("missing `location` object")),
         };
         for loc in locs {
-            let loc = loc.as_object().ok_or_else(|| bad("`location` is not an object"))?;
+            let loc = loc
+                .as_object()
+                .ok_or_else(|| bad("`location` is not an object"))?;
             let id = obj
                 .get("device_id")
                 .or_else(|| loc.get("device_id"))
@@ -84,7 +86,11 @@ pub fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
     })
 }
 
-fn location(id: DeviceId, loc: &Map<String, Value>, ctx: &DecodeCtx) -> Result<Position, DecodeError> {
+fn location(
+    id: DeviceId,
+    loc: &Map<String, Value>,
+    ctx: &DecodeCtx,
+) -> Result<Position, DecodeError> {
     let coords = loc
         .get("coords")
         .and_then(Value::as_object)
@@ -121,7 +127,10 @@ fn location(id: DeviceId, loc: &Map<String, Value>, ctx: &DecodeCtx) -> Result<P
     }
     if let Some(b) = loc.get("battery").and_then(Value::as_object) {
         if let Some(level) = num(b.get("level")).filter(|l| *l >= 0.0) {
-            p.io.insert("battery_level".into(), IoValue::Float((level * 100.0).round()));
+            p.io.insert(
+                "battery_level".into(),
+                IoValue::Float((level * 100.0).round()),
+            );
         }
         if let Some(c) = b.get("is_charging").and_then(Value::as_bool) {
             p.io.insert("charge".into(), IoValue::Bool(c));

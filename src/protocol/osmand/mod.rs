@@ -104,7 +104,9 @@ impl Settings {
                             return Err(OptionsError {
                                 protocol: NAME,
                                 key: key.clone(),
-                                reason: format!("expected \"knots\", \"kmh\" or \"ms\", got {other:?}"),
+                                reason: format!(
+                                    "expected \"knots\", \"kmh\" or \"ms\", got {other:?}"
+                                ),
                             })
                         }
                     }

@@ -40,7 +40,12 @@ pub fn decode(
             params.len()
         )));
     }
-    let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     let id = get("id")
         .or_else(|| get("deviceid"))
         .ok_or_else(|| DecodeError::Invalid("missing device id (`id` or `deviceid`)".into()))?;
@@ -87,7 +92,9 @@ pub fn decode(
             }
             // Repeated cell / wifi entries are kept together, in order.
             "cell" | "wifi" => {
-                let entry = p.io.entry(key.clone()).or_insert(IoValue::Text(String::new()));
+                let entry =
+                    p.io.entry(key.clone())
+                        .or_insert(IoValue::Text(String::new()));
                 if let IoValue::Text(t) = entry {
                     if !t.is_empty() {
                         t.push(';');

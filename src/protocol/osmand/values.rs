@@ -15,11 +15,18 @@ pub fn time(s: &str) -> Result<DateTime<Utc>, DecodeError> {
     let bad = || DecodeError::Invalid(format!("timestamp {t:?} is not Unix s/ms or ISO-8601"));
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         let n: f64 = t.parse().map_err(|_| bad())?;
-        let ms = if n >= MS_THRESHOLD as f64 { n } else { n * 1000.0 };
+        let ms = if n >= MS_THRESHOLD as f64 {
+            n
+        } else {
+            n * 1000.0
+        };
         if !ms.is_finite() || ms > 1e15 {
             return Err(bad());
         }
-        return Utc.timestamp_millis_opt(ms.round() as i64).single().ok_or_else(bad);
+        return Utc
+            .timestamp_millis_opt(ms.round() as i64)
+            .single()
+            .ok_or_else(bad);
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
@@ -39,7 +46,9 @@ pub fn time(s: &str) -> Result<DateTime<Utc>, DecodeError> {
 pub fn number(key: &str, s: &str) -> Result<f64, DecodeError> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(DecodeError::Invalid(format!("{key} = {s:?} is not a number"))),
+        _ => Err(DecodeError::Invalid(format!(
+            "{key} = {s:?} is not a number"
+        ))),
     }
 }
 
@@ -48,7 +57,9 @@ pub fn flag(key: &str, s: &str) -> Result<bool, DecodeError> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
-        _ => Err(DecodeError::Invalid(format!("{key} = {s:?} is not true/false"))),
+        _ => Err(DecodeError::Invalid(format!(
+            "{key} = {s:?} is not true/false"
+        ))),
     }
 }
 

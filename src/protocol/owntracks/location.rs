@@ -28,7 +28,9 @@ pub fn topic_field(body: &[u8]) -> Option<String> {
 pub fn decode(device: DeviceId, payload: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
     let v: Value =
         serde_json::from_slice(payload).map_err(|e| bad(format!("payload is not JSON: {e}")))?;
-    let o = v.as_object().ok_or_else(|| bad("payload is not a JSON object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("payload is not a JSON object"))?;
     let kind = o.get("_type").and_then(Value::as_str).unwrap_or("");
     let records = match kind {
         "location" => vec![Record::Position(location(device.clone(), o, ctx)?)],

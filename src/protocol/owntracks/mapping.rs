@@ -110,7 +110,9 @@ fn number(v: &Value, path: &str) -> Result<Option<f64>, DecodeError> {
             .filter(|f| f.is_finite())
             .map(Some)
             .ok_or_else(|| DecodeError::Invalid(format!("{path} = {s:?} is not a number"))),
-        Some(other) => Err(DecodeError::Invalid(format!("{path} = {other} is not a number"))),
+        Some(other) => Err(DecodeError::Invalid(format!(
+            "{path} = {other} is not a number"
+        ))),
     }
 }
 
@@ -136,11 +138,16 @@ impl Mapping {
             let end = rest[start..]
                 .find('}')
                 .ok_or_else(|| err("unclosed `{` in device_id".into()))?;
-            let n: usize = rest[start + 1..start + end]
-                .parse()
-                .map_err(|_| err(format!("device_id placeholder {{{}}} is not a number", &rest[start + 1..start + end])))?;
+            let n: usize = rest[start + 1..start + end].parse().map_err(|_| {
+                err(format!(
+                    "device_id placeholder {{{}}} is not a number",
+                    &rest[start + 1..start + end]
+                ))
+            })?;
             if n == 0 || n > plus {
-                return Err(err(format!("device_id uses {{{n}}} but the topic has {plus} `+` levels")));
+                return Err(err(format!(
+                    "device_id uses {{{n}}} but the topic has {plus} `+` levels"
+                )));
             }
             rest = &rest[start + end + 1..];
         }
@@ -212,7 +219,12 @@ impl Mapping {
     }
 
     /// Decodes one message on a matching topic.
-    pub fn decode(&self, topic: &str, payload: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+    pub fn decode(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
         let caps = self.captures(topic).ok_or_else(|| {
             DecodeError::Invalid(format!("topic {topic:?} does not match {:?}", self.topic))
         })?;
@@ -224,9 +236,19 @@ impl Mapping {
         let lon = number(&v, &self.lon)?
             .ok_or_else(|| DecodeError::Invalid(format!("missing {}", self.lon)))?;
         if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-            return Err(DecodeError::Invalid(format!("lat {lat} / lon {lon} is off the Earth")));
+            return Err(DecodeError::Invalid(format!(
+                "lat {lat} / lon {lon} is off the Earth"
+            )));
         }
-        let mut p = Position::new(device.clone(), MAPPED_NAME, self.time(&v, ctx)?, ctx.now, lat, lon, true);
+        let mut p = Position::new(
+            device.clone(),
+            MAPPED_NAME,
+            self.time(&v, ctx)?,
+            ctx.now,
+            lat,
+            lon,
+            true,
+        );
         if let Some(path) = &self.speed {
             let factor = match self.speed_unit {
                 SpeedUnit::Kmh => 1.0,

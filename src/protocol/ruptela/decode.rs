@@ -23,12 +23,15 @@ pub mod cmd {
     pub const EXTENDED_RECORDS: u8 = 68;
 }
 
-
 /// Decodes one frame cut by [`frame::frame`] (or handed over whole by a test).
 ///
 /// The length field is not re-checked: the framer cut by it, and captured frames whose
 /// length was edited by hand still carry a CRC over everything between it and the CRC.
-pub fn decode(frame: &[u8], ctx: &DecodeCtx, opts: &DecoderOptions) -> Result<Decoded, DecodeError> {
+pub fn decode(
+    frame: &[u8],
+    ctx: &DecodeCtx,
+    opts: &DecoderOptions,
+) -> Result<Decoded, DecodeError> {
     if frame.len() < frame::LEN_FIELD + frame::MIN_BODY + frame::CRC_LEN {
         return Err(DecodeError::Invalid(format!(
             "ruptela frame of {} bytes is shorter than the {} byte minimum",
@@ -71,8 +74,18 @@ pub fn decode(frame: &[u8], ctx: &DecodeCtx, opts: &DecoderOptions) -> Result<De
                 EventKind::Login
             };
             Decoded {
-                kind: if command == cmd::HEARTBEAT { "heartbeat" } else { "identification" }.into(),
-                records: vec![Record::Event(DeviceEvent::new(device.clone(), NAME, ctx.now, kind))],
+                kind: if command == cmd::HEARTBEAT {
+                    "heartbeat"
+                } else {
+                    "identification"
+                }
+                .into(),
+                records: vec![Record::Event(DeviceEvent::new(
+                    device.clone(),
+                    NAME,
+                    ctx.now,
+                    kind,
+                ))],
                 ack: AckPlan::ack(encode::server_frame(command, &[1])),
                 ..Decoded::default()
             }
@@ -113,8 +126,14 @@ pub fn decode(frame: &[u8], ctx: &DecodeCtx, opts: &DecoderOptions) -> Result<De
 }
 
 fn command_result(device: &DeviceId, ctx: &DecodeCtx, command: u8, text: String) -> Decoded {
-    let mut e = DeviceEvent::new(device.clone(), NAME, ctx.now, EventKind::CommandResult { text });
-    e.attributes.insert("command".into(), IoValue::Int(command.into()));
+    let mut e = DeviceEvent::new(
+        device.clone(),
+        NAME,
+        ctx.now,
+        EventKind::CommandResult { text },
+    );
+    e.attributes
+        .insert("command".into(), IoValue::Int(command.into()));
     Decoded {
         kind: format!("command reply {command}"),
         records: vec![Record::Event(e)],
@@ -123,15 +142,13 @@ fn command_result(device: &DeviceId, ctx: &DecodeCtx, command: u8, text: String)
 }
 
 fn unix(secs: u32, field: &'static str, offset: usize) -> Result<DateTime<Utc>, DecodeError> {
-    Utc.timestamp_opt(secs.into(), 0)
-        .single()
-        .ok_or_else(|| {
-            DecodeError::Wire(wire::WireError::Bad {
-                offset,
-                field,
-                detail: format!("{secs} is not a time"),
-            })
+    Utc.timestamp_opt(secs.into(), 0).single().ok_or_else(|| {
+        DecodeError::Wire(wire::WireError::Bad {
+            offset,
+            field,
+            detail: format!("{secs} is not a time"),
         })
+    })
 }
 
 /// Commands 1 and 68: `left u8 | count u8 | record…`.
@@ -223,7 +240,12 @@ fn records(
         }
     }
     Ok(Decoded {
-        kind: if extended { "extended records" } else { "records" }.into(),
+        kind: if extended {
+            "extended records"
+        } else {
+            "records"
+        }
+        .into(),
         records: out,
         ..Decoded::default()
     })

@@ -38,8 +38,7 @@ pub fn apply_param(p: &mut Position, id: u16, v: &[u8]) {
             p.io.insert("device_temp".into(), IoValue::Int(signed(v)));
         }
         34 => {
-            p.io
-                .insert("driver_unique_id".into(), IoValue::Text(hex::encode(v)));
+            p.io.insert("driver_unique_id".into(), IoValue::Text(hex::encode(v)));
         }
         65 => p.odometer_m = Some(u as f64),
         88 => flag(p, Alarm::Jamming, u > 0),

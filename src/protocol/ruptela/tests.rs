@@ -39,7 +39,11 @@ fn acks_are_exact_and_their_crcs_check() {
     assert_eq!(&encode::server_frame(0x64, &[1])[..], &ACK_RECORDS);
     assert_eq!(&encode::server_frame(0x64, &[0])[..], &NACK_RECORDS);
     assert_eq!(&encode::server_frame(0x6d, &[1])[..], &ACK_DTC);
-    assert_eq!(encode::crc(b"123456789"), 0x2189, "CRC-16/KERMIT check value");
+    assert_eq!(
+        encode::crc(b"123456789"),
+        0x2189,
+        "CRC-16/KERMIT check value"
+    );
 }
 
 #[test]
@@ -53,7 +57,10 @@ fn record_round_trip_exact() {
     let Record::Position(p) = &out.records[0] else {
         panic!("{:?}", out.records)
     };
-    assert_eq!(p.fix_time, Utc.with_ymd_and_hms(2015, 10, 6, 14, 21, 33).unwrap());
+    assert_eq!(
+        p.fix_time,
+        Utc.with_ymd_and_hms(2015, 10, 6, 14, 21, 33).unwrap()
+    );
     assert_eq!((p.lat, p.lon), (5.6292216, -0.067495));
     assert_eq!((p.altitude_m, p.course, p.satellites), (48.7, 243.2, 9));
     assert_eq!(p.speed_kmh, 37.0);
@@ -94,7 +101,10 @@ fn record_without_fix_is_invalid_at_zero() {
         panic!()
     };
     assert!(!p.valid);
-    assert_eq!((p.lat, p.lon, p.speed_kmh, p.satellites), (0.0, 0.0, 0.0, 0));
+    assert_eq!(
+        (p.lat, p.lon, p.speed_kmh, p.satellites),
+        (0.0, 0.0, 0.0, 0)
+    );
 }
 
 #[test]
