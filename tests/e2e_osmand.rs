@@ -136,3 +136,44 @@ async fn owntracks_http_mode_replies_empty_array() {
     assert_eq!(v["speed"].as_f64().unwrap(), 20.0);
     r.shutdown().await;
 }
+
+/// The 200 is the durability promise: with a tiny write-ahead log that fills up (an InfluxDB
+/// sink pointed at a closed port never consumes, so nothing may be deleted), requests get 200
+/// while their fix is stored and 503 once it cannot be — and a 503'd fix never shows up.
+#[tokio::test]
+async fn full_log_answers_503_and_stores_nothing() {
+    let mut cfg = test_config("");
+    cfg.storage.segment_bytes = 4096;
+    cfg.storage.max_bytes = 8192;
+    cfg.influx = trackgate::config::Config::from_toml("[influx]\nurl = \"http://127.0.0.1:9\"\n")
+        .unwrap()
+        .influx;
+    let r = trackgate::server::start(cfg).await.unwrap();
+    let mut refused = None;
+    for i in 0..500 {
+        let url = format!(
+            "{}/?id=fill{i}&lat=10.5&lon=20.5&timestamp=1795757400&attr=padding-padding-padding",
+            base(&r)
+        );
+        let resp = reqwest::get(&url).await.unwrap();
+        match resp.status().as_u16() {
+            200 => {}
+            503 => {
+                assert!(resp.text().await.unwrap().starts_with("not stored"));
+                refused = Some(i);
+                break;
+            }
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    let k = refused.expect("the 8 KiB log filled up within 500 requests");
+    assert!(k > 0, "the first fix fits");
+    let v = wait_device(&r, &format!("fill{}", k - 1), |v| {
+        v["lat"].as_f64().is_some()
+    })
+    .await;
+    assert_eq!(v["lat"].as_f64().unwrap(), 10.5);
+    let (_, v) = get_json(&r, &format!("/api/devices/fill{k}")).await;
+    assert!(v["lat"].is_null(), "refused fix must not be stored: {v}");
+    r.shutdown().await;
+}
