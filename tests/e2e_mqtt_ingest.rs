@@ -129,3 +129,36 @@ async fn owntracks_mapped_and_queued_while_down() {
     );
     r.shutdown().await;
 }
+
+/// The broker restarts (losing every session: the test broker has no persistence); the
+/// subscriber reconnects with backoff and subscribes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_and_resubscribes_after_broker_restart() {
+    let broker = services::mosquitto();
+    let port = broker.port;
+    let dir = temp_dir("mqtt-restart");
+    let r = server::start(config(&broker.url, &dir)).await.unwrap();
+    publish_until_seen(
+        &r,
+        port,
+        "owntracks/a/one",
+        r#"{"_type":"location","tst":1795757400,"lat":1.0,"lon":2.0}"#,
+        "a.one",
+    )
+    .await;
+    drop(broker);
+    let _broker = services::mosquitto_on(port);
+    let v = publish_until_seen(
+        &r,
+        port,
+        "owntracks/a/two",
+        r#"{"_type":"location","tst":1795757400,"lat":3.0,"lon":4.0}"#,
+        "a.two",
+    )
+    .await;
+    assert_eq!(
+        (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()),
+        (3.0, 4.0)
+    );
+    r.shutdown().await;
+}
