@@ -177,3 +177,47 @@ async fn full_log_answers_503_and_stores_nothing() {
     assert!(v["lat"].is_null(), "refused fix must not be stored: {v}");
     r.shutdown().await;
 }
+
+/// `max_connections` caps requests in flight: one request stalled mid-body holds the only
+/// permit, so the next one gets 503 at once; after it completes, requests pass again.
+#[tokio::test]
+async fn requests_in_flight_are_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let r = start("[protocols.osmand]\nmax_connections = 1\n").await;
+    let addr = r.addr("osmand", "http").unwrap();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = "id=slow1&lat=1&lon=2";
+    slow.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{}",
+            body.len(),
+            &body[..5]
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // The stalled request holds the permit once the server has read its head; poll until the
+    // cap shows (a deadline, not a sleep).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let resp = reqwest::get(format!("{}/?id=fast&lat=1&lon=2", base(&r)))
+            .await
+            .unwrap();
+        if resp.status().as_u16() == 503 {
+            assert!(resp.text().await.unwrap().contains("max_connections"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "cap never applied");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    slow.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut head = [0u8; 12];
+    slow.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let resp = reqwest::get(format!("{}/?id=fast2&lat=1&lon=2", base(&r)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    r.shutdown().await;
+}

@@ -7,7 +7,8 @@
 //! - `400` with the decode error as text (missing id, bad number, bad JSON ...);
 //! - `403` when the device is not admitted (`devices.allow`);
 //! - `413` when the body exceeds the protocol's `max_frame` bytes (the body cap);
-//! - `503` when the pipeline did not make the records durable (the app retries later).
+//! - `503` when the pipeline did not make the records durable (the app retries later), or
+//!   when `max_connections` requests are already in flight (the per-protocol ceiling).
 //!
 //! [`frame_handler::handle`]: super::frame_handler::handle
 
@@ -26,18 +27,22 @@ use chrono::Utc;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 #[derive(Clone)]
 struct Shared {
     ctx: Arc<IngestCtx>,
     rt: ProtoRuntime,
+    /// One permit per request in flight, `max_connections` in all.
+    in_flight: Arc<Semaphore>,
 }
 
 /// The router serving one HTTP protocol on every path and method.
 pub fn router(ctx: Arc<IngestCtx>, rt: ProtoRuntime) -> Router {
+    let in_flight = Arc::new(Semaphore::new(rt.config.max_connections));
     Router::new()
         .fallback(serve_request)
-        .with_state(Shared { ctx, rt })
+        .with_state(Shared { ctx, rt, in_flight })
 }
 
 /// Serves `listener` until shutdown.
@@ -95,6 +100,16 @@ async fn serve_request(
             transport: "http",
         })
         .inc();
+    let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "more than {} requests in flight (protocols.{}.max_connections); retry later",
+                rt.config.max_connections,
+                rt.name()
+            ),
+        );
+    };
     let (parts, body) = req.into_parts();
     let limit = rt.config.max_frame;
     let body = match to_bytes(body, limit).await {
