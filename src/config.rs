@@ -57,6 +57,9 @@ pub struct MqttConfig {
     pub ca_file: Option<PathBuf>,
     /// Prefix of published topics. Default `trackgate` (`trackgate/devices/{id}/position`).
     pub topic_prefix: String,
+    /// `[mqtt.ingest]`: OwnTracks and mapped JSON devices trackgate subscribes to.
+    #[serde(default)]
+    pub ingest: crate::ingest::mqtt::MqttIngestConfig,
 }
 
 impl Default for MqttConfig {
@@ -69,6 +72,7 @@ impl Default for MqttConfig {
             keep_alive_secs: 30,
             ca_file: None,
             topic_prefix: "trackgate".into(),
+            ingest: Default::default(),
         }
     }
 }
@@ -420,6 +424,10 @@ impl Config {
                     "mqtt.url = {:?} must start with mqtt:// or mqtts://",
                     m.url
                 )));
+            }
+            if m.ingest.enabled {
+                crate::ingest::mqtt::validate(m)
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?;
             }
         }
         if self.storage.segment_bytes < crate::pipeline::wal::MIN_SEGMENT_BYTES

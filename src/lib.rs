@@ -6,7 +6,8 @@
 //! protocol/   SANS-IO device protocols; mod.rs = Protocol trait + REGISTRY (the only list)
 //!   wire.rs   bounded cursor reads, BCD, CRC helpers
 //!   <name>/   framer, decoder, encoder, tests — one module per protocol
-//! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs
+//! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
+//!             http.rs (OsmAnd, OwnTracks HTTP), mqtt.rs (rumqttc subscriber)
 //! session/    device session state machine, admission (devices.allow)
 //! pipeline/   durable stage (ACK released after it), fan-out to consumers
 //! state/      live positions (read by the API)

@@ -105,6 +105,7 @@ fn main() -> ExitCode {
                     (true, true) => "tcp+udp",
                     (true, false) => "tcp",
                     (false, true) => "udp",
+                    (false, false) if p.http() => "http",
                     (false, false) => "-",
                 };
                 println!("{:<12} {:>5} {}", p.name(), p.default_port(), tr);

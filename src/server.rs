@@ -2,7 +2,7 @@
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::ingest::{tcp, udp, IngestCtx, ProtoRuntime};
+use crate::ingest::{http as http_ingest, mqtt as mqtt_ingest, tcp, udp, IngestCtx, ProtoRuntime};
 use crate::pipeline::runner::{self, LogConsumer, SyncConsumer};
 use crate::pipeline::wal::{Wal, WalError};
 use crate::pipeline::wal_stage::WalStage;
@@ -43,7 +43,7 @@ pub enum StartError {
 pub struct Running {
     /// Where the HTTP API listens (useful with port 0).
     pub http_addr: SocketAddr,
-    /// Bound device listeners: `(protocol, "tcp" | "udp")` → address.
+    /// Bound device listeners: `(protocol, "tcp" | "udp" | "http")` → address.
     pub listeners: BTreeMap<(String, &'static str), SocketAddr>,
     /// Live device state.
     pub live: Arc<LiveState>,
@@ -148,6 +148,20 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .listen
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], p.default_port())));
         let t = p.transports();
+        if p.http() {
+            // HTTP protocols (OsmAnd, OwnTracks HTTP mode) serve requests on `listen`.
+            let l = TcpListener::bind(tcp_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: tcp_addr,
+                    what: format!("{} http", p.name()),
+                    source,
+                })?;
+            let bound = l.local_addr().unwrap_or(tcp_addr);
+            tracing::info!(protocol = p.name(), transport = "http", addr = %bound, "listening");
+            listeners.insert((p.name().to_string(), "http"), bound);
+            tracker.spawn(http_ingest::run(l, ctx.clone(), rt.clone()));
+        }
         if t.tcp {
             let l = TcpListener::bind(tcp_addr)
                 .await
@@ -180,6 +194,19 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracing::info!(protocol = p.name(), transport = "udp", addr = %bound, "listening");
             listeners.insert((p.name().to_string(), "udp"), bound);
             tracker.spawn(udp::run(s, ctx.clone(), rt, tracker.clone()));
+        }
+    }
+
+    if let Some(mq) = cfg.mqtt.as_ref().filter(|m| m.ingest.enabled) {
+        // MQTT devices: served under the owntracks registry entry (labels, ack mode).
+        if let Some(p) = crate::protocol::find(crate::protocol::owntracks::NAME) {
+            let pc = cfg.protocol(p.name());
+            let rt = ProtoRuntime {
+                protocol: p,
+                decoder_options: pc.decoder_options(),
+                config: pc,
+            };
+            tracker.spawn(mqtt_ingest::run(mq.clone(), ctx.clone(), rt));
         }
     }
 

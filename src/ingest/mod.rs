@@ -10,6 +10,8 @@
 pub mod codec;
 pub mod conn;
 pub mod frame_handler;
+pub mod http;
+pub mod mqtt;
 pub mod tcp;
 pub mod udp;
 

@@ -14,6 +14,9 @@ pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
+pub mod osmand;
+pub mod owntracks;
+pub mod ruptela;
 pub mod teltonika;
 pub mod tk103;
 pub mod wire;
@@ -31,6 +34,9 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &h02::H02,
     &gps103::Gps103,
     &tk103::Tk103,
+    &ruptela::Ruptela,
+    &osmand::OsmAnd,
+    &owntracks::OwnTracks,
 ];
 
 /// Looks a protocol up by its registry name.
@@ -95,6 +101,11 @@ pub trait Protocol: Send + Sync {
     fn transports(&self) -> Transports;
     /// A fresh decoder for one TCP connection or one UDP peer. Fails on bad options.
     fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError>;
+    /// Served over HTTP (one request = one frame, see [`HttpRequest`]) on the protocol's
+    /// `listen` address. Stream protocols keep the default `false`.
+    fn http(&self) -> bool {
+        false
+    }
 }
 
 /// Per-connection protocol state: framer plus decoder.
@@ -115,8 +126,78 @@ pub trait Decoder: Send {
         self.decode(datagram, ctx)
     }
 
+    /// Decodes one HTTP request (OsmAnd, OwnTracks HTTP mode). The reply is expressed in the
+    /// returned [`Decoded`] like any ACK: `ack.accepted` is the body of the `200` written once
+    /// the records are durable (empty: no body), `ack.refused` the body of the `403` when the
+    /// device is not admitted; an `Err` becomes a `400` whose body is the error text.
+    fn decode_http(&mut self, req: &HttpRequest, ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        let _ = (req, ctx);
+        Err(DecodeError::UnsupportedTransport("http"))
+    }
+
+    /// Decodes one MQTT message received on `topic`. `ack.accepted` is ignored (the shell
+    /// acknowledges the PUBACK itself once the records are durable).
+    fn decode_mqtt(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        let _ = (topic, payload, ctx);
+        Err(DecodeError::UnsupportedTransport("mqtt"))
+    }
+
     /// The device this connection identified as, once known.
     fn device(&self) -> Option<&DeviceId>;
+}
+
+/// One HTTP request as a protocol sees it: plain data built by the I/O shell
+/// (`ingest/http.rs`), so HTTP protocols stay sans-IO and are tested without a server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ... (upper case, as sent).
+    pub method: String,
+    /// The path, percent-encoded as sent, without the query.
+    pub path: String,
+    /// The raw query string after `?` (percent-encoded), empty when absent.
+    pub query: String,
+    /// Header names lower-cased, values as sent (non-UTF-8 values are dropped).
+    pub headers: Vec<(String, String)>,
+    /// The body, already capped by the shell's body limit.
+    pub body: Bytes,
+}
+
+impl HttpRequest {
+    /// A request for `uri` (`/path?query`), e.g. a captured OsmAnd GET line.
+    pub fn from_uri(method: &str, uri: &str, body: impl Into<Bytes>) -> Self {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        HttpRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The media type of the body without parameters, lower-cased (`application/json`).
+    pub fn content_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
 }
 
 /// The three outcomes of a framer, plus progress on garbage.
@@ -187,6 +268,8 @@ pub enum DecodeError {
     DeviceId(#[from] crate::model::InvalidDeviceId),
     #[error("{0}")]
     Invalid(String),
+    #[error("this protocol is not served over {0}")]
+    UnsupportedTransport(&'static str),
 }
 
 impl DecodeError {

@@ -1,0 +1,174 @@
+//! HTTP device ingest (OsmAnd / Traccar Client, OwnTracks HTTP mode): one request = one frame.
+//!
+//! A request becomes a sans-IO [`HttpRequest`], the protocol decodes it, and
+//! [`frame_handler::handle`] runs the same admission and durability as TCP/UDP frames. The
+//! HTTP status is the ACK:
+//! - `200` with the protocol's `ack.accepted` body, only after the records are durable;
+//! - `400` with the decode error as text (missing id, bad number, bad JSON ...);
+//! - `403` when the device is not admitted (`devices.allow`);
+//! - `413` when the body exceeds the protocol's `max_frame` bytes (the body cap);
+//! - `503` when the pipeline did not make the records durable (the app retries later), or
+//!   when `max_connections` requests are already in flight (the per-protocol ceiling).
+//!
+//! [`frame_handler::handle`]: super::frame_handler::handle
+
+use super::frame_handler::{decode_failed, handle};
+use super::{IngestCtx, ProtoRuntime};
+use crate::protocol::{DecodeCtx, HttpRequest};
+use crate::session::Session;
+use crate::telemetry::{ConnLabel, ProtoLabel};
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use chrono::Utc;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+#[derive(Clone)]
+struct Shared {
+    ctx: Arc<IngestCtx>,
+    rt: ProtoRuntime,
+    /// One permit per request in flight, `max_connections` in all.
+    in_flight: Arc<Semaphore>,
+}
+
+/// The router serving one HTTP protocol on every path and method.
+pub fn router(ctx: Arc<IngestCtx>, rt: ProtoRuntime) -> Router {
+    let in_flight = Arc::new(Semaphore::new(rt.config.max_connections));
+    Router::new()
+        .fallback(serve_request)
+        .with_state(Shared { ctx, rt, in_flight })
+}
+
+/// Serves `listener` until shutdown.
+pub async fn run(listener: TcpListener, ctx: Arc<IngestCtx>, rt: ProtoRuntime) {
+    let token = ctx.shutdown.clone();
+    let name = rt.name();
+    let app = router(ctx, rt).into_make_service_with_connect_info::<SocketAddr>();
+    let r = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await;
+    if let Err(e) = r {
+        tracing::error!(protocol = name, error = %e, "http ingest server failed");
+    }
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+fn ok(body: Bytes) -> Response {
+    if body.is_empty() {
+        return StatusCode::OK.into_response();
+    }
+    // Protocol reply bodies are JSON (`[]` for OwnTracks) or plain text.
+    let ct = match body.first() {
+        Some(b'[' | b'{') => "application/json",
+        _ => "text/plain; charset=utf-8",
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, ct)],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+async fn serve_request(
+    State(s): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (ctx, rt) = (&s.ctx, &s.rt);
+    let label = ProtoLabel {
+        protocol: rt.name(),
+    };
+    let m = &ctx.metrics.ingest;
+    m.connections
+        .get_or_create(&ConnLabel {
+            protocol: rt.name(),
+            transport: "http",
+        })
+        .inc();
+    let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "more than {} requests in flight (protocols.{}.max_connections); retry later",
+                rt.config.max_connections,
+                rt.name()
+            ),
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let limit = rt.config.max_frame;
+    let body = match to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            m.decode_errors.get_or_create(&label).inc();
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "body larger than {limit} bytes (protocols.{}.max_frame)",
+                    rt.name()
+                ),
+            );
+        }
+    };
+    let hreq = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body,
+    };
+    let peer_s = peer.to_string();
+    m.frames.get_or_create(&label).inc();
+    let mut decoder = match rt.protocol.new_decoder(&rt.decoder_options) {
+        Ok(d) => d,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let now = Utc::now();
+    let decoded = match decoder.decode_http(&hreq, &DecodeCtx { now }) {
+        Ok(d) => d,
+        Err(e) => {
+            decode_failed(ctx, rt, &peer_s, &e);
+            return text(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    let refused = decoded.ack.refused.clone();
+    let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
+    let reply = handle(ctx, rt, &mut session, decoded, &peer_s, now).await;
+    if reply.close {
+        let body = refused.unwrap_or_else(|| Bytes::from_static(b"device not allowed"));
+        return (StatusCode::FORBIDDEN, body).into_response();
+    }
+    match reply.write {
+        Some(b) => {
+            m.acks.get_or_create(&label).inc();
+            ok(b)
+        }
+        None if session.device().is_none() => text(
+            StatusCode::BAD_REQUEST,
+            "request does not identify a device",
+        ),
+        None => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not stored: the gateway could not make the data durable; retry later",
+        ),
+    }
+}

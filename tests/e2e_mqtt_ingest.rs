@@ -1,0 +1,164 @@
+//! MQTT device ingest against a private real Mosquitto: OwnTracks and mapped JSON positions
+//! reach the API, and a QoS 1 message published while trackgate is down is delivered once it
+//! is back (persistent session, `clean_session = false`).
+
+mod common;
+mod support;
+
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+use support::services;
+use trackgate::config::{Config, MqttConfig};
+use trackgate::server::{self, Running};
+
+fn config(broker: &str, dir: &std::path::Path) -> Config {
+    let mut cfg = test_config("");
+    cfg.storage.dir = dir.to_path_buf();
+    let toml = format!(
+        "[mqtt]\nurl = \"{broker}\"\nclient_id = \"tg-e2e\"\n[mqtt.ingest]\nreconnect_min_ms = 50\n\
+         [[mqtt.ingest.mappings]]\ntopic = \"fleet/+/gps\"\ndevice_id = \"van-{{1}}\"\n\
+         lat = \"p.la\"\nlon = \"p.lo\"\ntime = \"t\"\ntime_unit = \"ms\"\nspeed = \"v\"\nspeed_unit = \"ms\"\n"
+    );
+    let m: MqttConfig = Config::from_toml(&toml).unwrap().mqtt.unwrap();
+    cfg.mqtt = Some(m);
+    cfg
+}
+
+fn publish(port: u16, topic: &str, payload: &str) {
+    let st = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ])
+        .status()
+        .expect("mosquitto_pub (apt-get install mosquitto-clients)");
+    assert!(st.success());
+}
+
+/// Publishes until the device shows in the API (the subscription is made asynchronously
+/// after the gateway starts; a message published before it exists is not queued).
+async fn publish_until_seen(
+    r: &Running,
+    port: u16,
+    topic: &str,
+    payload: &str,
+    id: &str,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        publish(port, topic, payload);
+        let (status, v) = get_json(r, &format!("/api/devices/{id}")).await;
+        if status == 200 && v["lat"].as_f64().is_some() {
+            return v;
+        }
+        // Give the subscriber a moment to see this publish before sending another.
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let (status, v) = get_json(r, &format!("/api/devices/{id}")).await;
+            if status == 200 && v["lat"].as_f64().is_some() {
+                return v;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id} never appeared"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owntracks_mapped_and_queued_while_down() {
+    let broker = services::mosquitto();
+    let dir = temp_dir("mqtt");
+    let r = server::start(config(&broker.url, &dir)).await.unwrap();
+    let v = publish_until_seen(
+        &r,
+        broker.port,
+        "owntracks/jane/phone",
+        r#"{"_type":"location","tst":1795757400,"lat":52.52,"lon":13.405,"vel":30,"cog":90,"alt":34,"acc":8,"batt":70}"#,
+        "jane.phone",
+    )
+    .await;
+    assert_eq!(v["protocol"], "owntracks");
+    assert_eq!(v["time"], "2026-11-27T05:30:00Z");
+    assert_eq!(
+        (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()),
+        (52.52, 13.405)
+    );
+    assert_eq!(v["speed"].as_f64().unwrap(), 30.0);
+    assert_eq!(v["course"].as_f64().unwrap(), 90.0);
+
+    // The subscription exists now: one publish is enough for a mapped device.
+    publish(
+        broker.port,
+        "fleet/17/gps",
+        r#"{"p":{"la":40.4168,"lo":-3.7038},"t":1795757460000,"v":10}"#,
+    );
+    let v = wait_device(&r, "van-17", |v| v["lat"].as_f64().is_some()).await;
+    // The API names the transport's registry entry; the records themselves say `mqtt`.
+    assert_eq!(v["protocol"], "owntracks");
+    assert_eq!(v["time"], "2026-11-27T05:31:00Z");
+    assert_eq!(
+        (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()),
+        (40.4168, -3.7038)
+    );
+    assert_eq!(v["speed"].as_f64().unwrap(), 36.0);
+
+    // Gateway down; a QoS 1 message is queued by the broker for the persistent session.
+    r.shutdown().await;
+    publish(
+        broker.port,
+        "owntracks/bob/car",
+        r#"{"_type":"location","tst":1795757520,"lat":41.9028,"lon":12.4964}"#,
+    );
+    let r = server::start(config(&broker.url, &dir)).await.unwrap();
+    let v = wait_device(&r, "bob.car", |v| v["lat"].as_f64().is_some()).await;
+    assert_eq!(v["time"], "2026-11-27T05:32:00Z");
+    assert_eq!(
+        (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()),
+        (41.9028, 12.4964)
+    );
+    r.shutdown().await;
+}
+
+/// The broker restarts (losing every session: the test broker has no persistence); the
+/// subscriber reconnects with backoff and subscribes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_and_resubscribes_after_broker_restart() {
+    let broker = services::mosquitto();
+    let port = broker.port;
+    let dir = temp_dir("mqtt-restart");
+    let r = server::start(config(&broker.url, &dir)).await.unwrap();
+    publish_until_seen(
+        &r,
+        port,
+        "owntracks/a/one",
+        r#"{"_type":"location","tst":1795757400,"lat":1.0,"lon":2.0}"#,
+        "a.one",
+    )
+    .await;
+    drop(broker);
+    let _broker = services::mosquitto_on(port);
+    let v = publish_until_seen(
+        &r,
+        port,
+        "owntracks/a/two",
+        r#"{"_type":"location","tst":1795757400,"lat":3.0,"lon":4.0}"#,
+        "a.two",
+    )
+    .await;
+    assert_eq!(
+        (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()),
+        (3.0, 4.0)
+    );
+    r.shutdown().await;
+}
