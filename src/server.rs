@@ -121,6 +121,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .unregister_consumer(crate::sinks::influx::consumer::CONSUMER_NAME)
             .await;
     }
+    // Live outputs: event history + webhooks (always), MQTT publisher (with [mqtt]).
+    let outputs = crate::sinks::webhook::start_outputs(
+        &cfg,
+        &wal,
+        &metrics,
+        &tracker,
+        shutdown.clone(),
+    )
+    .await
+    .map_err(StartError::Sink)?;
     let stage = Arc::new(WalStage::new(wal.clone()));
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
@@ -192,6 +202,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let app = api::router(ApiState {
         live: live.clone(),
         metrics: metrics.clone(),
+        outputs: Some(outputs),
     });
     let token = shutdown.clone();
     tracker.spawn(async move {
