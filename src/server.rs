@@ -49,6 +49,8 @@ pub struct Running {
     pub live: Arc<LiveState>,
     /// Process metrics.
     pub metrics: Arc<Metrics>,
+    /// The write-ahead log (tests and tools append derived records, e.g. alerts, to it).
+    pub wal: Wal,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     drain: Duration,
@@ -219,6 +221,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         listeners,
         live,
         metrics,
+        wal,
         shutdown,
         tracker,
         drain: Duration::from_secs(cfg.pipeline.drain_secs),
