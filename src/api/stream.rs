@@ -84,6 +84,7 @@ struct Client {
     kinds: Kinds,
     queue: VecDeque<Event>,
     metrics: OutputMetrics,
+    shutdown: tokio_util::sync::CancellationToken,
     done: bool,
 }
 
@@ -104,7 +105,11 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
                 .data(format!("{{\"behind\":{lag}}}"));
             return Some((Ok(ev), c));
         }
-        let batch = match c.reader.next_batch(READ_BATCH).await {
+        let read = tokio::select! {
+            _ = c.shutdown.cancelled() => return None,
+            r = c.reader.next_batch(READ_BATCH) => r,
+        };
+        let batch = match read {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "event stream: log read failed; closing");
@@ -155,6 +160,7 @@ async fn stream_handler(
         kinds,
         queue: VecDeque::new(),
         metrics: o.metrics.clone(),
+        shutdown: o.shutdown.clone(),
         done: false,
     };
     Sse::new(event_stream(client))

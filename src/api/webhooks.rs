@@ -36,6 +36,8 @@ pub struct Outputs {
     pub wake: Arc<Notify>,
     /// Output metrics (stream drops).
     pub metrics: OutputMetrics,
+    /// Ends open event streams on shutdown, so they do not hold the drain.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The routes of this module.

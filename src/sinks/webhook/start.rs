@@ -64,11 +64,12 @@ pub async fn start_outputs(
         // Nothing publishes: do not let a stale offset pin the log.
         let _ = wal.unregister_consumer(crate::sinks::mqtt::CONSUMER_NAME).await;
     }
-    tracker.spawn(watch_lag(wal.clone(), om.clone(), LAG_SAMPLE, shutdown));
+    tracker.spawn(watch_lag(wal.clone(), om.clone(), LAG_SAMPLE, shutdown.clone()));
     Ok(Outputs {
         store,
         wal: wal.clone(),
         wake,
         metrics: om,
+        shutdown,
     })
 }
