@@ -124,15 +124,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .await;
     }
     // Live outputs: event history + webhooks (always), MQTT publisher (with [mqtt]).
-    let outputs = crate::sinks::webhook::start_outputs(
-        &cfg,
-        &wal,
-        &metrics,
-        &tracker,
-        shutdown.clone(),
-    )
-    .await
-    .map_err(StartError::Sink)?;
+    let outputs =
+        crate::sinks::webhook::start_outputs(&cfg, &wal, &metrics, &tracker, shutdown.clone())
+            .await
+            .map_err(StartError::Sink)?;
     let stage = Arc::new(WalStage::new(wal.clone()));
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),

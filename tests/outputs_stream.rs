@@ -19,7 +19,15 @@ fn t(secs: i64) -> chrono::DateTime<Utc> {
 }
 
 fn position(secs: i64, lat: f64) -> Record {
-    Record::Position(Position::new(DeviceId::new(DEVICE).unwrap(), "gt06", t(secs), t(secs), lat, 13.4, true))
+    Record::Position(Position::new(
+        DeviceId::new(DEVICE).unwrap(),
+        "gt06",
+        t(secs),
+        t(secs),
+        lat,
+        13.4,
+        true,
+    ))
 }
 
 fn alert(id: &str) -> Record {
@@ -61,7 +69,10 @@ fn eta() -> Record {
 /// Appends each record as its own batch (so offsets are 0, 1, 2 ... in order).
 async fn append_each(r: &Running, recs: &[Record]) {
     for rec in recs {
-        r.wal.append(vec![encode_record(rec)]).await.expect("append");
+        r.wal
+            .append(vec![encode_record(rec)])
+            .await
+            .expect("append");
     }
 }
 
@@ -90,7 +101,10 @@ async fn open(r: &Running, query: &str, last_id: Option<&str>) -> Stream {
         resp.headers()["content-type"].to_str().unwrap(),
         "text/event-stream"
     );
-    Stream { resp, buf: String::new() }
+    Stream {
+        resp,
+        buf: String::new(),
+    }
 }
 
 impl Stream {
@@ -112,7 +126,11 @@ impl Stream {
                     }
                 }
                 if !event.is_empty() {
-                    out.push(Sse { id, event, data: serde_json::from_str(&data).expect("json data") });
+                    out.push(Sse {
+                        id,
+                        event,
+                        data: serde_json::from_str(&data).expect("json data"),
+                    });
                 }
                 continue;
             }
@@ -121,18 +139,23 @@ impl Stream {
                 .unwrap_or_else(|_| panic!("only {} of {n} events: {out:?}", out.len()))
                 .expect("read stream")
                 .expect("stream open");
-            self.buf.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+            self.buf
+                .push_str(std::str::from_utf8(&chunk).expect("utf-8"));
         }
         out
     }
 }
 
 fn summary(evs: &[Sse]) -> Vec<(String, String)> {
-    evs.iter().map(|e| (e.id.clone(), e.event.clone())).collect()
+    evs.iter()
+        .map(|e| (e.id.clone(), e.event.clone()))
+        .collect()
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -150,7 +173,10 @@ async fn stream_is_live_and_resumes_after_last_event_id() {
     // Offsets 1..=4; the heartbeat (4) is not streamed.
     append_each(&gw, &[position(10, 2.0), eta(), alert("a1"), device_event]).await;
     let evs = s.take(3).await;
-    assert_eq!(summary(&evs), pairs(&[("1", "position"), ("2", "eta"), ("3", "alert")]));
+    assert_eq!(
+        summary(&evs),
+        pairs(&[("1", "position"), ("2", "eta"), ("3", "alert")])
+    );
     assert_eq!(evs[0].data["lat"], 2.0);
     assert_eq!(evs[0].data["id"], DEVICE);
     assert_eq!(evs[0].data["time"], "2025-11-27T03:48:06.000Z");

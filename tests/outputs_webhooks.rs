@@ -195,7 +195,12 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
     let base = receiver(recv.clone()).await;
     let gw = server::start(config(None)).await.expect("start");
     let all = subscribe(&gw, &format!("{base}/hook/all"), json!({})).await;
-    let late = subscribe(&gw, &format!("{base}/hook/late"), json!({ "events": ["late"] })).await;
+    let late = subscribe(
+        &gw,
+        &format!("{base}/hook/late"),
+        json!({ "events": ["late"] }),
+    )
+    .await;
     let other = subscribe(
         &gw,
         &format!("{base}/hook/other"),
@@ -203,27 +208,62 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
     )
     .await;
 
-    append(&gw, &[alert("e1", "late", Some("sh1"), 0), alert("e2", "arrived", Some("sh1"), 10)]).await;
+    append(
+        &gw,
+        &[
+            alert("e1", "late", Some("sh1"), 0),
+            alert("e2", "arrived", Some("sh1"), 10),
+        ],
+    )
+    .await;
     append(&gw, &[alert("e3", "alarm_sos", None, 20)]).await;
 
     let d = wait_deliveries(&gw, &all, |d| all_status(d, 3, "delivered")).await;
     wait_deliveries(&gw, &late, |d| all_status(d, 1, "delivered")).await;
-    let (_, none) = http(&gw, "GET", &format!("/api/webhooks/{other}/deliveries"), None).await;
-    assert_eq!(none["deliveries"], json!([]), "device filter excludes every event");
+    let (_, none) = http(
+        &gw,
+        "GET",
+        &format!("/api/webhooks/{other}/deliveries"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        none["deliveries"],
+        json!([]),
+        "device filter excludes every event"
+    );
 
     let hits = recv.hits.lock().unwrap().clone();
     assert!(hits.iter().all(|h| h.signature_ok), "{hits:?}");
     assert_eq!(hits.iter().filter(|h| h.answered == 500).count(), 3);
-    for (hook, id, n) in [("all", "e1", 1), ("all", "e2", 1), ("all", "e3", 1), ("late", "e1", 1), ("late", "e2", 0)] {
-        let ok = hits.iter().filter(|h| h.hook == hook && h.event_id == id && h.answered == 200).count();
+    for (hook, id, n) in [
+        ("all", "e1", 1),
+        ("all", "e2", 1),
+        ("all", "e3", 1),
+        ("late", "e1", 1),
+        ("late", "e2", 0),
+    ] {
+        let ok = hits
+            .iter()
+            .filter(|h| h.hook == hook && h.event_id == id && h.answered == 200)
+            .count();
         assert_eq!(ok, n, "{hook}/{id} delivered {ok} times: {hits:?}");
     }
     // Ordering per shipment: nothing of e2 is sent before e1 was delivered.
-    let e1_done = hits.iter().position(|h| h.hook == "all" && h.event_id == "e1" && h.answered == 200).unwrap();
-    let e2_first = hits.iter().position(|h| h.hook == "all" && h.event_id == "e2").unwrap();
+    let e1_done = hits
+        .iter()
+        .position(|h| h.hook == "all" && h.event_id == "e1" && h.answered == 200)
+        .unwrap();
+    let e2_first = hits
+        .iter()
+        .position(|h| h.hook == "all" && h.event_id == "e2")
+        .unwrap();
     assert!(e2_first > e1_done, "{hits:?}");
     // The body is the documented payload.
-    let e3 = hits.iter().find(|h| h.event_id == "e3" && h.answered == 200).unwrap();
+    let e3 = hits
+        .iter()
+        .find(|h| h.event_id == "e3" && h.answered == 200)
+        .unwrap();
     assert_eq!(
         e3.body,
         json!({"id": "e3", "type": "alarm_sos", "state": "firing", "tier": null,
@@ -244,7 +284,12 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
     // The event history: filters and paging.
     let (s, v) = http(&gw, "GET", "/api/events", None).await;
     assert_eq!(s, 200);
-    let ids: Vec<_> = v["events"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect();
+    let ids: Vec<_> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
     assert_eq!(ids, [json!("e1"), json!("e2"), json!("e3")]);
     assert_eq!(v["next"], Value::Null);
     let (_, v) = http(&gw, "GET", "/api/events?type=late", None).await;
@@ -252,12 +297,29 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
     let (_, v) = http(&gw, "GET", "/api/events?shipment=sh1", None).await;
     assert_eq!(v["events"].as_array().unwrap().len(), 2);
     let (_, v) = http(&gw, "GET", "/api/events?since=2025-11-27T03:48:06Z", None).await;
-    let ids: Vec<_> = v["events"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect();
+    let ids: Vec<_> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
     assert_eq!(ids, [json!("e2"), json!("e3")]);
-    let (_, p1) = http(&gw, "GET", &format!("/api/events?device={DEVICE}&limit=2"), None).await;
+    let (_, p1) = http(
+        &gw,
+        "GET",
+        &format!("/api/events?device={DEVICE}&limit=2"),
+        None,
+    )
+    .await;
     assert_eq!(p1["events"].as_array().unwrap().len(), 2);
     let next = p1["next"].as_i64().expect("cursor");
-    let (_, p2) = http(&gw, "GET", &format!("/api/events?limit=2&after={next}"), None).await;
+    let (_, p2) = http(
+        &gw,
+        "GET",
+        &format!("/api/events?limit=2&after={next}"),
+        None,
+    )
+    .await;
     assert_eq!(p2["events"][0]["id"], "e3");
     assert_eq!(p2["events"].as_array().unwrap().len(), 1);
     let (s, _) = http(&gw, "GET", "/api/events?since=yesterday", None).await;
@@ -272,10 +334,22 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
     assert_eq!(s, 204);
     let (s, _) = http(&gw, "GET", &format!("/api/webhooks/{other}"), None).await;
     assert_eq!(s, 404);
-    let (s, v) = http(&gw, "POST", "/api/webhooks", Some(json!({"url": "https://x.example/h", "secret": "k"}))).await;
+    let (s, v) = http(
+        &gw,
+        "POST",
+        "/api/webhooks",
+        Some(json!({"url": "https://x.example/h", "secret": "k"})),
+    )
+    .await;
     assert_eq!(s, 400);
     assert!(v["error"].as_str().unwrap().contains("https"), "{v}");
-    let (s, _) = http(&gw, "POST", "/api/webhooks", Some(json!({"url": "http://x/h", "secret": ""}))).await;
+    let (s, _) = http(
+        &gw,
+        "POST",
+        "/api/webhooks",
+        Some(json!({"url": "http://x/h", "secret": ""})),
+    )
+    .await;
     assert_eq!(s, 400);
     gw.shutdown().await;
 }
@@ -315,7 +389,13 @@ async fn retry_budget_sends_to_dead_letters() {
     let d = wait_deliveries(&gw, &id, |d| all_status(d, 1, "dead")).await;
     let n = d[0]["attempts"].as_u64().unwrap();
     assert!(n >= 2, "retried before giving up: {d:?}");
-    assert!(d[0]["last_error"].as_str().unwrap().contains("retry budget"), "{d:?}");
+    assert!(
+        d[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("retry budget"),
+        "{d:?}"
+    );
     assert_eq!(recv.hits.lock().unwrap().len() as u64, n);
     gw.shutdown().await;
 }
@@ -334,7 +414,10 @@ async fn hanging_receiver_hits_the_timeout_then_delivers() {
     let hist = d[0]["history"].as_array().unwrap();
     assert_eq!(hist.len(), 2);
     assert_eq!(hist[0]["status"], Value::Null);
-    assert!(hist[0]["error"].as_str().unwrap().contains("timeout"), "{hist:?}");
+    assert!(
+        hist[0]["error"].as_str().unwrap().contains("timeout"),
+        "{hist:?}"
+    );
     assert!(hist[0]["duration_ms"].as_i64().unwrap() >= 300);
     assert_eq!(hist[1]["status"], 200);
     gw.shutdown().await;
@@ -346,10 +429,15 @@ async fn restart_mid_retry_still_delivers_once() {
     recv.status.store(503, Ordering::SeqCst);
     let base = receiver(recv.clone()).await;
     let dir = common::temp_dir("wh-restart");
-    let gw = server::start(config(Some(dir.clone()))).await.expect("start");
+    let gw = server::start(config(Some(dir.clone())))
+        .await
+        .expect("start");
     let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
     append(&gw, &[alert("r1", "late", Some("sh4"), 0)]).await;
-    wait_deliveries(&gw, &id, |d| d.len() == 1 && d[0]["attempts"].as_u64() >= Some(2)).await;
+    wait_deliveries(&gw, &id, |d| {
+        d.len() == 1 && d[0]["attempts"].as_u64() >= Some(2)
+    })
+    .await;
     gw.shutdown().await;
     recv.status.store(0, Ordering::SeqCst);
 
@@ -357,7 +445,11 @@ async fn restart_mid_retry_still_delivers_once() {
     let d = wait_deliveries(&gw, &id, |d| all_status(d, 1, "delivered")).await;
     assert_eq!(d[0]["event_id"], "r1");
     let hits = recv.hits.lock().unwrap().clone();
-    assert_eq!(hits.iter().filter(|h| h.answered == 200).count(), 1, "{hits:?}");
+    assert_eq!(
+        hits.iter().filter(|h| h.answered == 200).count(),
+        1,
+        "{hits:?}"
+    );
     assert_eq!(hits.last().unwrap().answered, 200);
     gw.shutdown().await;
 }

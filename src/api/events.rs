@@ -64,7 +64,9 @@ async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     };
     match o.store.events(q).await {
         Ok(rows) => {
-            let next = (rows.len() == limit).then(|| rows.last().map(|r| r.seq)).flatten();
+            let next = (rows.len() == limit)
+                .then(|| rows.last().map(|r| r.seq))
+                .flatten();
             let events: Vec<serde_json::Value> = rows
                 .iter()
                 .filter_map(|r| serde_json::from_str(&r.body).ok())
@@ -83,7 +85,10 @@ mod tests {
     fn since_forms() {
         assert_eq!(parse_since("1764215276"), Ok(1_764_215_276_000));
         assert_eq!(parse_since("2025-11-27T03:47:56Z"), Ok(1_764_215_276_000));
-        assert_eq!(parse_since("2025-11-27T04:47:56+01:00"), Ok(1_764_215_276_000));
+        assert_eq!(
+            parse_since("2025-11-27T04:47:56+01:00"),
+            Ok(1_764_215_276_000)
+        );
         assert!(parse_since("yesterday").unwrap_err().contains("yesterday"));
     }
 }

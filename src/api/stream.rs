@@ -53,9 +53,17 @@ struct Kinds {
 
 fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
     let Some(s) = s else {
-        return Ok(Kinds { position: true, eta: true, alert: true });
+        return Ok(Kinds {
+            position: true,
+            eta: true,
+            alert: true,
+        });
     };
-    let mut k = Kinds { position: false, eta: false, alert: false };
+    let mut k = Kinds {
+        position: false,
+        eta: false,
+        alert: false,
+    };
     for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         match t {
             "position" => k.position = true,
@@ -75,7 +83,12 @@ fn to_event(offset: u64, r: &Record, k: Kinds) -> Option<Event> {
         Record::Alert(a) if k.alert => ("alert", payload(a).to_string()),
         _ => return None,
     };
-    Some(Event::default().id(offset.to_string()).event(name).data(data))
+    Some(
+        Event::default()
+            .id(offset.to_string())
+            .event(name)
+            .data(data),
+    )
 }
 
 struct Client {
@@ -119,7 +132,9 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
         for r in batch {
             match decode_record(&r.data) {
                 Ok(rec) => c.queue.extend(to_event(r.offset, &rec, c.kinds)),
-                Err(e) => tracing::warn!(offset = r.offset, error = %e, "event stream: undecodable record skipped"),
+                Err(e) => {
+                    tracing::warn!(offset = r.offset, error = %e, "event stream: undecodable record skipped")
+                }
             }
         }
     }
@@ -141,11 +156,19 @@ async fn stream_handler(
         Ok(k) => k,
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
-    let last = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+    let last = match headers
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::trim))
+    {
         None => None,
         Some(Ok(v)) => match v.parse::<u64>() {
             Ok(n) => Some(n),
-            Err(_) => return error(StatusCode::BAD_REQUEST, format!("Last-Event-ID {v:?}: not a log offset")),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("Last-Event-ID {v:?}: not a log offset"),
+                )
+            }
         },
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "Last-Event-ID: not text"),
     };
@@ -174,10 +197,21 @@ mod tests {
 
     #[test]
     fn kinds_parse() {
-        assert_eq!(parse_kinds(None), Ok(Kinds { position: true, eta: true, alert: true }));
+        assert_eq!(
+            parse_kinds(None),
+            Ok(Kinds {
+                position: true,
+                eta: true,
+                alert: true
+            })
+        );
         assert_eq!(
             parse_kinds(Some("alert, eta")),
-            Ok(Kinds { position: false, eta: true, alert: true })
+            Ok(Kinds {
+                position: false,
+                eta: true,
+                alert: true
+            })
         );
         assert!(parse_kinds(Some("alerts")).unwrap_err().contains("alerts"));
     }

@@ -194,7 +194,10 @@ async fn deliveries(
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no webhook {id:?}")),
         Err(e) => return store_error(e),
     }
-    let limit = p.limit.unwrap_or(DELIVERIES_PAGE).clamp(1, MAX_DELIVERIES_PAGE);
+    let limit = p
+        .limit
+        .unwrap_or(DELIVERIES_PAGE)
+        .clamp(1, MAX_DELIVERIES_PAGE);
     match o.store.deliveries(id, limit).await {
         Ok(d) => Json(serde_json::json!({ "deliveries": d })).into_response(),
         Err(e) => store_error(e),

@@ -64,7 +64,10 @@ pub enum MqttSetupError {
 
 /// `(host, port)` of an `mqtt://` URL.
 pub fn parse_url(url: &str) -> Result<(String, u16), MqttSetupError> {
-    let rest = if let Some(r) = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")) {
+    let rest = if let Some(r) = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+    {
         r
     } else if url.starts_with("mqtts://") || url.starts_with("ssl://") {
         return Err(MqttSetupError::TlsNotBuilt(url.into()));
@@ -88,7 +91,13 @@ pub fn parse_url(url: &str) -> Result<(String, u16), MqttSetupError> {
 /// meaning, so `/`, `+`, `#` (and NUL) become `_`.
 pub fn topic_level(s: &str) -> String {
     s.chars()
-        .map(|c| if matches!(c, '/' | '+' | '#' | '\0') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '+' | '#' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -137,7 +146,11 @@ fn plan(
     records: &[Record],
     before: &Published,
     skipped: &mut u64,
-) -> (Vec<Message>, HashMap<String, i64>, HashMap<String, BTreeMap<String, EtaUpdate>>) {
+) -> (
+    Vec<Message>,
+    HashMap<String, i64>,
+    HashMap<String, BTreeMap<String, EtaUpdate>>,
+) {
     let mut out = Vec::new();
     let mut last: HashMap<String, i64> = HashMap::new();
     let mut newest_pos: BTreeMap<String, &Position> = BTreeMap::new();
@@ -186,7 +199,10 @@ fn plan(
     }
     for p in newest_pos.values() {
         out.push(Message {
-            topic: format!("{prefix}/devices/{}/position", topic_level(p.device.as_str())),
+            topic: format!(
+                "{prefix}/devices/{}/position",
+                topic_level(p.device.as_str())
+            ),
             retain: true,
             payload: position_json(p).to_string(),
         });
@@ -299,7 +315,10 @@ impl MqttPublisher {
             loop {
                 let s = *link.borrow_and_update();
                 if s.epoch != start.epoch || !s.connected {
-                    tracing::info!(messages = msgs.len(), "mqtt connection lost before all PUBACKs; publishing the batch again");
+                    tracing::info!(
+                        messages = msgs.len(),
+                        "mqtt connection lost before all PUBACKs; publishing the batch again"
+                    );
                     continue 'attempt;
                 }
                 if s.acked >= target {

@@ -4,7 +4,15 @@ use chrono::{TimeZone, Utc};
 
 fn pos(dev: &str, secs: i64, lat: f64) -> Record {
     let t = Utc.timestamp_opt(1_764_215_276 + secs, 0).unwrap();
-    Record::Position(Position::new(DeviceId::new(dev).unwrap(), "gt06", t, t, lat, 13.4, true))
+    Record::Position(Position::new(
+        DeviceId::new(dev).unwrap(),
+        "gt06",
+        t,
+        t,
+        lat,
+        13.4,
+        true,
+    ))
 }
 
 fn eta(ship: &str, stop: &str, secs: i64, planned: i64) -> Record {
@@ -29,13 +37,31 @@ fn eta(ship: &str, stop: &str, secs: i64, planned: i64) -> Record {
 
 #[test]
 fn url_forms() {
-    assert_eq!(parse_url("mqtt://127.0.0.1:1883").unwrap(), ("127.0.0.1".into(), 1883));
+    assert_eq!(
+        parse_url("mqtt://127.0.0.1:1883").unwrap(),
+        ("127.0.0.1".into(), 1883)
+    );
     assert_eq!(parse_url("mqtt://broker").unwrap(), ("broker".into(), 1883));
-    assert_eq!(parse_url("tcp://[::1]:1884/").unwrap(), ("::1".into(), 1884));
-    assert!(matches!(parse_url("mqtts://x:8883"), Err(MqttSetupError::TlsNotBuilt(_))));
-    assert!(matches!(parse_url("http://x"), Err(MqttSetupError::BadUrl(_))));
-    assert!(matches!(parse_url("mqtt://x:notaport"), Err(MqttSetupError::BadUrl(_))));
-    assert!(matches!(parse_url("mqtt://"), Err(MqttSetupError::BadUrl(_))));
+    assert_eq!(
+        parse_url("tcp://[::1]:1884/").unwrap(),
+        ("::1".into(), 1884)
+    );
+    assert!(matches!(
+        parse_url("mqtts://x:8883"),
+        Err(MqttSetupError::TlsNotBuilt(_))
+    ));
+    assert!(matches!(
+        parse_url("http://x"),
+        Err(MqttSetupError::BadUrl(_))
+    ));
+    assert!(matches!(
+        parse_url("mqtt://x:notaport"),
+        Err(MqttSetupError::BadUrl(_))
+    ));
+    assert!(matches!(
+        parse_url("mqtt://"),
+        Err(MqttSetupError::BadUrl(_))
+    ));
 }
 
 #[test]
@@ -46,7 +72,9 @@ fn topic_levels_lose_wildcards() {
 #[test]
 fn only_the_newest_position_per_device_is_published_and_backlog_is_skipped() {
     let mut before = Published::default();
-    before.last.insert("device:111".into(), (1_764_215_276 + 50) * 1000);
+    before
+        .last
+        .insert("device:111".into(), (1_764_215_276 + 50) * 1000);
     let recs = [
         pos("111", 10, 1.0), // older than published: skipped
         pos("222", 5, 2.0),
@@ -60,7 +88,10 @@ fn only_the_newest_position_per_device_is_published_and_backlog_is_skipped() {
     let topics: Vec<_> = msgs.iter().map(|m| (m.topic.as_str(), m.retain)).collect();
     assert_eq!(
         topics,
-        [("tg/devices/111/position", true), ("tg/devices/222/position", true)]
+        [
+            ("tg/devices/111/position", true),
+            ("tg/devices/222/position", true)
+        ]
     );
     let v: serde_json::Value = serde_json::from_str(&msgs[1].payload).unwrap();
     assert_eq!(v["lat"], 3.0);
@@ -71,7 +102,11 @@ fn only_the_newest_position_per_device_is_published_and_backlog_is_skipped() {
 #[test]
 fn eta_message_carries_every_stop_in_planned_order() {
     let before = Published::default();
-    let recs = [eta("sh1", "b", 10, 200), eta("sh1", "a", 10, 100), eta("sh1", "b", 20, 210)];
+    let recs = [
+        eta("sh1", "b", 10, 200),
+        eta("sh1", "a", 10, 100),
+        eta("sh1", "b", 20, 210),
+    ];
     let mut skipped = 0;
     let (msgs, _, etas) = plan("trackgate", &recs, &before, &mut skipped);
     assert_eq!(msgs.len(), 1);
@@ -103,7 +138,12 @@ fn alerts_go_to_event_topics_unretained() {
         message: "SOS".into(),
     };
     let mut skipped = 0;
-    let (msgs, _, _) = plan("tg", &[Record::Alert(a)], &Published::default(), &mut skipped);
+    let (msgs, _, _) = plan(
+        "tg",
+        &[Record::Alert(a)],
+        &Published::default(),
+        &mut skipped,
+    );
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].topic, "tg/events/alarm_sos/123456789012345");
     assert!(!msgs[0].retain);

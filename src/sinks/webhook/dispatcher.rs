@@ -95,7 +95,9 @@ impl Dispatcher {
                 Err(e) => tracing::error!(error = %e, "webhooks: outbox scan failed"),
             }
             if let Ok((pending, _, _)) = this.store.outbox_counts().await {
-                this.metrics.pending.set(pending.min(i64::MAX as u64) as i64);
+                this.metrics
+                    .pending
+                    .set(pending.min(i64::MAX as u64) as i64);
             }
             // Sleep until woken, an attempt ends, the next retry is due, or the poll interval.
             let mut nap = this.cfg.poll_interval;

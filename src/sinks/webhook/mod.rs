@@ -74,7 +74,9 @@ mod tests {
             kind: "late".into(),
             state: AlertState::Firing,
             tier: Some(15),
-            time: chrono::Utc.with_ymd_and_hms(2025, 11, 27, 3, 47, 56).unwrap(),
+            time: chrono::Utc
+                .with_ymd_and_hms(2025, 11, 27, 3, 47, 56)
+                .unwrap(),
             device: DeviceId::new("123456789012345").unwrap(),
             shipment: Some("sh1".into()),
             stop: Some("s2".into()),
@@ -89,7 +91,11 @@ mod tests {
             r#"{"alarm":null,"device":"123456789012345","id":"sh1:late:15:1764215276","message":"Shipment sh1 is 17 min late for stop s2","position":{"lat":52.52,"lon":13.405},"shipment":"sh1","state":"firing","stop":"s2","tier":15,"time":"2025-11-27T03:47:56Z","type":"late","value":17.0}"#
         );
         assert_eq!(order_key(&a), "shipment:sh1");
-        let b = Alert { shipment: None, alarm: Some(Alarm::Sos), ..a };
+        let b = Alert {
+            shipment: None,
+            alarm: Some(Alarm::Sos),
+            ..a
+        };
         assert_eq!(order_key(&b), "device:123456789012345");
         assert_eq!(payload(&b)["alarm"], "sos");
     }

@@ -42,8 +42,13 @@ pub async fn start_outputs(
     runner::spawn(wal.clone(), consumer, tracker, shutdown.clone())
         .await
         .map_err(|e| format!("webhooks consumer: {e}"))?;
-    let dispatcher = Dispatcher::new(store.clone(), cfg.webhooks.clone(), wake.clone(), om.clone())
-        .map_err(|e| format!("webhook http client: {e}"))?;
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        cfg.webhooks.clone(),
+        wake.clone(),
+        om.clone(),
+    )
+    .map_err(|e| format!("webhook http client: {e}"))?;
     tracker.spawn(dispatcher.run(shutdown.clone()));
 
     if let Some(mc) = &cfg.mqtt {
@@ -62,9 +67,16 @@ pub async fn start_outputs(
         tracing::info!(url = %mc.url, "mqtt publisher started");
     } else {
         // Nothing publishes: do not let a stale offset pin the log.
-        let _ = wal.unregister_consumer(crate::sinks::mqtt::CONSUMER_NAME).await;
+        let _ = wal
+            .unregister_consumer(crate::sinks::mqtt::CONSUMER_NAME)
+            .await;
     }
-    tracker.spawn(watch_lag(wal.clone(), om.clone(), LAG_SAMPLE, shutdown.clone()));
+    tracker.spawn(watch_lag(
+        wal.clone(),
+        om.clone(),
+        LAG_SAMPLE,
+        shutdown.clone(),
+    ));
     Ok(Outputs {
         store,
         wal: wal.clone(),

@@ -61,10 +61,7 @@ impl Subscription {
             .as_ref()
             .is_none_or(|t| t.iter().any(|t| t == kind))
             && self.device.as_deref().is_none_or(|d| d == device)
-            && self
-                .shipment
-                .as_deref()
-                .is_none_or(|s| Some(s) == shipment)
+            && self.shipment.as_deref().is_none_or(|s| Some(s) == shipment)
     }
 }
 
@@ -239,7 +236,11 @@ impl Store {
     /// Inserts events (ignoring ids already stored: replays after a crash) and, in the same
     /// transaction, one outbox row per matching subscription. Returns how many outbox rows
     /// were added.
-    pub async fn insert_events(&self, events: Vec<NewEvent>, now_ms: i64) -> Result<usize, StoreError> {
+    pub async fn insert_events(
+        &self,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
         self.run(move |c| {
             let tx = c.transaction()?;
             let subs = load_subscriptions(&tx)?;
@@ -286,7 +287,12 @@ impl Store {
                         q.shipment,
                         q.limit as i64
                     ],
-                    |r| Ok(EventRow { seq: r.get(0)?, body: r.get(1)? }),
+                    |r| {
+                        Ok(EventRow {
+                            seq: r.get(0)?,
+                            body: r.get(1)?,
+                        })
+                    },
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
@@ -297,11 +303,22 @@ impl Store {
     /// Stores a new subscription.
     pub async fn add_subscription(&self, s: Subscription) -> Result<(), StoreError> {
         self.run(move |c| {
-            let events = s.events.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default());
+            let events = s
+                .events
+                .as_ref()
+                .map(|e| serde_json::to_string(e).unwrap_or_default());
             c.execute(
                 "INSERT INTO subscriptions (id, url, secret, events, device, shipment, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![s.id, s.url, s.secret, events, s.device, s.shipment, s.created_ms],
+                params![
+                    s.id,
+                    s.url,
+                    s.secret,
+                    events,
+                    s.device,
+                    s.shipment,
+                    s.created_ms
+                ],
             )?;
             Ok(())
         })
@@ -469,11 +486,10 @@ impl Store {
     pub async fn outbox_counts(&self) -> Result<(u64, u64, u64), StoreError> {
         self.run(|c| {
             let n = |s: &str| -> Result<u64, rusqlite::Error> {
-                let v: i64 = c.query_row(
-                    "SELECT COUNT(*) FROM outbox WHERE status = ?1",
-                    [s],
-                    |r| r.get(0),
-                )?;
+                let v: i64 =
+                    c.query_row("SELECT COUNT(*) FROM outbox WHERE status = ?1", [s], |r| {
+                        r.get(0)
+                    })?;
                 Ok(v.max(0) as u64)
             };
             Ok((n("pending")?, n("delivered")?, n("dead")?))
@@ -484,8 +500,10 @@ impl Store {
     /// The stored body of one event.
     pub async fn event_body(&self, id: String) -> Result<Option<String>, StoreError> {
         self.run(move |c| {
-            Ok(c.query_row("SELECT body FROM events WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT body FROM events WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?,
+            )
         })
         .await
     }
