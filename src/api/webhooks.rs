@@ -69,10 +69,13 @@ pub fn store_error(e: StoreError) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "store error")
 }
 
-fn outputs(s: &ApiState) -> Result<&Outputs, Response> {
-    s.outputs
-        .as_ref()
-        .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "outputs not running"))
+fn outputs(s: &ApiState) -> Result<&Outputs, Box<Response>> {
+    s.outputs.as_ref().ok_or_else(|| {
+        Box::new(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "outputs not running",
+        ))
+    })
 }
 
 fn check(n: &NewSubscription) -> Result<(), String> {
@@ -116,7 +119,7 @@ async fn create(
 ) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Json(n) = match body {
         Ok(b) => b,
@@ -143,7 +146,7 @@ async fn create(
 async fn list(State(s): State<ApiState>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match o.store.subscriptions().await {
         Ok(v) => Json(v).into_response(),
@@ -154,7 +157,7 @@ async fn list(State(s): State<ApiState>) -> Response {
 async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match o.store.subscription(id.clone()).await {
         Ok(Some(v)) => Json(v).into_response(),
@@ -166,7 +169,7 @@ async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
 async fn remove(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match o.store.delete_subscription(id.clone()).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
@@ -187,7 +190,7 @@ async fn deliveries(
 ) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match o.store.subscription(id.clone()).await {
         Ok(Some(_)) => {}
@@ -207,7 +210,7 @@ async fn deliveries(
 async fn redrive(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match o.store.subscription(id.clone()).await {
         Ok(Some(_)) => {}

@@ -136,8 +136,11 @@ pub struct Message {
 #[derive(Default)]
 struct Published {
     last: HashMap<String, i64>,
-    etas: HashMap<String, BTreeMap<String, EtaUpdate>>,
+    etas: EtaMap,
 }
+
+/// Latest ETA per stop, per shipment.
+type EtaMap = HashMap<String, BTreeMap<String, EtaUpdate>>;
 
 /// Turns a batch into messages given what was published before; returns the messages and
 /// the state to keep once they are acknowledged.
@@ -146,15 +149,11 @@ fn plan(
     records: &[Record],
     before: &Published,
     skipped: &mut u64,
-) -> (
-    Vec<Message>,
-    HashMap<String, i64>,
-    HashMap<String, BTreeMap<String, EtaUpdate>>,
-) {
+) -> (Vec<Message>, HashMap<String, i64>, EtaMap) {
     let mut out = Vec::new();
     let mut last: HashMap<String, i64> = HashMap::new();
     let mut newest_pos: BTreeMap<String, &Position> = BTreeMap::new();
-    let mut etas: HashMap<String, BTreeMap<String, EtaUpdate>> = HashMap::new();
+    let mut etas: EtaMap = HashMap::new();
     let newer = |key: &str, ms: i64, last: &HashMap<String, i64>| {
         let prev = last.get(key).or_else(|| before.last.get(key));
         prev.is_none_or(|&p| ms > p)
