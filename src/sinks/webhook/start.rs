@@ -17,6 +17,28 @@ use tokio_util::task::TaskTracker;
 /// How often consumer lag is sampled for `/metrics`.
 const LAG_SAMPLE: Duration = Duration::from_secs(1);
 
+/// How often the store drops what is older than `storage.retention`.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes the store at start and then every [`PRUNE_EVERY`] until shutdown.
+async fn prune_loop(store: Store, retention: Duration, shutdown: CancellationToken) {
+    loop {
+        let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = chrono::Utc::now().timestamp_millis().saturating_sub(keep);
+        match store.prune(cutoff).await {
+            Ok((d, e)) if d + e > 0 => {
+                tracing::info!(deliveries = d, events = e, "outputs store pruned")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outputs store prune failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// Starts every live output; the returned handle feeds the API routes.
 pub async fn start_outputs(
     cfg: &Config,
@@ -71,6 +93,11 @@ pub async fn start_outputs(
             .unregister_consumer(crate::sinks::mqtt::CONSUMER_NAME)
             .await;
     }
+    tracker.spawn(prune_loop(
+        store.clone(),
+        cfg.storage.retention,
+        shutdown.clone(),
+    ));
     tracker.spawn(watch_lag(
         wal.clone(),
         om.clone(),

@@ -543,6 +543,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Deletes finished deliveries (and their attempts) done before `cutoff_ms`, and events
+    /// older than `cutoff_ms` that no pending delivery still needs; returns (deliveries,
+    /// events) deleted. Keeps the store bounded like the log (`storage.retention`).
+    pub async fn prune(&self, cutoff_ms: i64) -> Result<(usize, usize), StoreError> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM attempts WHERE outbox_seq IN
+                   (SELECT seq FROM outbox WHERE status != 'pending' AND done_ms < ?1)",
+                [cutoff_ms],
+            )?;
+            let d = tx.execute(
+                "DELETE FROM outbox WHERE status != 'pending' AND done_ms < ?1",
+                [cutoff_ms],
+            )?;
+            let e = tx.execute(
+                "DELETE FROM events WHERE time_ms < ?1
+                   AND id NOT IN (SELECT event_id FROM outbox)",
+                [cutoff_ms],
+            )?;
+            tx.commit()?;
+            Ok((d, e))
+        })
+        .await
+    }
+}
+
 fn load_subscriptions(c: &Connection) -> Result<Vec<Subscription>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT id, url, secret, events, device, shipment, created_ms FROM subscriptions ORDER BY created_ms, id",
@@ -563,3 +591,7 @@ fn load_subscriptions(c: &Connection) -> Result<Vec<Subscription>, StoreError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
