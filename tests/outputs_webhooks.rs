@@ -453,3 +453,57 @@ async fn restart_mid_retry_still_delivers_once() {
     assert_eq!(hits.last().unwrap().answered, 200);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn burst_is_delivered_exactly_once_per_event() {
+    const N: usize = 500;
+    let recv = Arc::new(Recv::default());
+    let base = receiver(recv.clone()).await;
+    let gw = server::start(config(None)).await.expect("start");
+    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let recs: Vec<Record> = (0..N)
+        .map(|i| {
+            alert(
+                &format!("n{i}"),
+                "late",
+                Some(&format!("sh{}", i % 50)),
+                i as i64,
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    append(&gw, &recs).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while recv.hits.lock().unwrap().len() < N {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "burst not delivered in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    wait_deliveries(&gw, &id, |d| {
+        d.len() == 100 && d.iter().all(|x| x["status"] == "delivered")
+    })
+    .await;
+    let hits = recv.hits.lock().unwrap().clone();
+    let mut ids: Vec<&str> = hits.iter().map(|h| h.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), N, "every event exactly once");
+    assert_eq!(hits.len(), N);
+    // Per shipment, in log order.
+    for s in 0..50 {
+        let seq: Vec<usize> = hits
+            .iter()
+            .filter(|h| h.body["shipment"] == format!("sh{s}"))
+            .map(|h| h.event_id[1..].parse().unwrap())
+            .collect();
+        assert!(seq.windows(2).all(|w| w[0] < w[1]), "sh{s}: {seq:?}");
+    }
+    eprintln!(
+        "webhook burst: {N} events delivered in {took:?} ({:.0}/s)",
+        N as f64 / took.as_secs_f64()
+    );
+    gw.shutdown().await;
+}
