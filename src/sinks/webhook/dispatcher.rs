@@ -66,6 +66,9 @@ impl Dispatcher {
         let mut per_url: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut in_flight: HashSet<i64> = HashSet::new();
         let mut tasks: JoinSet<i64> = JoinSet::new();
+        let mut last_count = Instant::now()
+            .checked_sub(this.cfg.poll_interval)
+            .unwrap_or_else(Instant::now);
         loop {
             let now = now_ms();
             let limit = this.cfg.max_in_flight + 256;
@@ -94,14 +97,18 @@ impl Dispatcher {
                 }
                 Err(e) => tracing::error!(error = %e, "webhooks: outbox scan failed"),
             }
-            if let Ok((pending, _, _)) = this.store.outbox_counts().await {
-                this.metrics
-                    .pending
-                    .set(pending.min(i64::MAX as u64) as i64);
+            // Counting is a scan: sampled at most once per poll interval.
+            if last_count.elapsed() >= this.cfg.poll_interval {
+                last_count = Instant::now();
+                if let Ok((pending, _, _)) = this.store.outbox_counts().await {
+                    this.metrics
+                        .pending
+                        .set(pending.min(i64::MAX as u64) as i64);
+                }
             }
             // Sleep until woken, an attempt ends, the next retry is due, or the poll interval.
             let mut nap = this.cfg.poll_interval;
-            if let Ok(Some(next)) = this.store.next_due_ms().await {
+            if let Ok(Some(next)) = this.store.next_due_ms(now).await {
                 let until = Duration::from_millis(next.saturating_sub(now_ms()).max(0) as u64);
                 nap = nap.min(until.max(Duration::from_millis(5)));
             }

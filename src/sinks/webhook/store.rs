@@ -384,12 +384,14 @@ impl Store {
         .await
     }
 
-    /// Earliest `next_ms` of any pending row (when the dispatcher should look again).
-    pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        self.run(|c| {
+    /// Earliest `next_ms` after `now_ms` of any pending row: when a waiting retry becomes
+    /// due. (Rows already due but not sent are in flight or wait for a slot or for their
+    /// predecessor, and an attempt ending wakes the dispatcher for those.)
+    pub async fn next_due_ms(&self, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        self.run(move |c| {
             Ok(c.query_row(
-                "SELECT MIN(next_ms) FROM outbox WHERE status = 'pending'",
-                [],
+                "SELECT MIN(next_ms) FROM outbox WHERE status = 'pending' AND next_ms > ?1",
+                [now_ms],
                 |r| r.get::<_, Option<i64>>(0),
             )?)
         })
