@@ -106,6 +106,22 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_section_parses_with_defaults_and_rejects_unknown_keys() {
+        let c = crate::config::Config::from_toml(
+            "[webhooks]\ntimeout = \"5s\"\nretry_budget = \"2h\"\ninitial_backoff = \"250ms\"\n",
+        )
+        .expect("valid");
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(5));
+        assert_eq!(c.webhooks.retry_budget, Duration::from_secs(7200));
+        assert_eq!(c.webhooks.initial_backoff, Duration::from_millis(250));
+        assert_eq!(c.webhooks.max_backoff, Duration::from_secs(3600));
+        let none = crate::config::Config::from_toml("").expect("defaults");
+        assert_eq!(none.webhooks, WebhookConfig::default());
+        let err = crate::config::Config::from_toml("[webhooks]\nretries = 3\n").unwrap_err();
+        assert!(err.to_string().contains("retries"), "{err}");
+    }
+
+    #[test]
     fn validate_names_the_bad_key() {
         let c = WebhookConfig {
             max_in_flight_per_endpoint: 0,
