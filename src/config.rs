@@ -35,6 +35,9 @@ pub struct Config {
     /// MQTT broker (device ingest and live publishing); absent: no MQTT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt: Option<MqttConfig>,
+    /// Customer webhooks: retry policy and limits (subscriptions are created via the API).
+    #[serde(default)]
+    pub webhooks: crate::sinks::webhook::WebhookConfig,
 }
 
 /// `[mqtt]`: the broker trackgate subscribes to (MQTT devices) and publishes to (live

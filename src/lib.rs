@@ -11,7 +11,9 @@
 //! session/    device session state machine, admission (devices.allow)
 //! pipeline/   durable stage (ACK released after it), fan-out to consumers
 //! state/      live positions (read by the API)
-//! api/        axum routes: health, metrics, devices
+//! api/        axum routes: health, metrics, devices, webhooks, events, stream (SSE)
+//! sinks/      log consumers: influx/, mqtt/ (publisher), webhook/ (event store, outbox,
+//!             dispatcher, signing)
 //! tools/      `trackgate decode`
 //! config.rs   serde structs, every field documented, validated once
 //! telemetry.rs  tracing + Prometheus metrics

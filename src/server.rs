@@ -49,6 +49,8 @@ pub struct Running {
     pub live: Arc<LiveState>,
     /// Process metrics.
     pub metrics: Arc<Metrics>,
+    /// The write-ahead log (tests and tools append derived records, e.g. alerts, to it).
+    pub wal: Wal,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     drain: Duration,
@@ -124,6 +126,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .unregister_consumer(crate::sinks::influx::consumer::CONSUMER_NAME)
             .await;
     }
+    // Live outputs: event history + webhooks (always), MQTT publisher (with [mqtt]).
+    let outputs =
+        crate::sinks::webhook::start_outputs(&cfg, &wal, &metrics, &tracker, shutdown.clone())
+            .await
+            .map_err(StartError::Sink)?;
     let stage = Arc::new(WalStage::new(wal.clone()));
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
@@ -222,6 +229,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let app = api::router(ApiState {
         live: live.clone(),
         metrics: metrics.clone(),
+        outputs: Some(outputs),
     });
     let token = shutdown.clone();
     tracker.spawn(async move {
@@ -238,6 +246,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         listeners,
         live,
         metrics,
+        wal,
         shutdown,
         tracker,
         drain: Duration::from_secs(cfg.pipeline.drain_secs),

@@ -2,6 +2,10 @@
 //!
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
 
+pub mod events;
+pub mod stream;
+pub mod webhooks;
+
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
 use axum::extract::{Path, State};
@@ -17,6 +21,8 @@ use std::sync::Arc;
 pub struct ApiState {
     pub live: Arc<LiveState>,
     pub metrics: Arc<Metrics>,
+    /// Event history, webhooks and the event stream (`None`: those routes answer 503).
+    pub outputs: Option<webhooks::Outputs>,
 }
 
 /// The router with every route.
@@ -26,6 +32,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/devices", get(list_devices))
         .route("/api/devices/{id}", get(get_device))
+        .merge(webhooks::routes())
+        .merge(events::routes())
+        .merge(stream::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -4,3 +4,5 @@
 //! and loses nothing: the log holds the records until the sink reports them delivered.
 
 pub mod influx;
+pub mod mqtt;
+pub mod webhook;

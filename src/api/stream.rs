@@ -1,0 +1,218 @@
+//! `GET /api/stream`: Server-Sent Events of positions, ETA updates and alerts.
+//!
+//! Each client reads the write-ahead log with a reader of its own, so the stream costs the
+//! rest of the gateway nothing: a client that reads slowly only falls behind in the log
+//! (TCP back-pressure stops its reader), and one more than [`MAX_LAG`] records behind is
+//! disconnected after an `event: lagged`. The SSE `id` of each event is its log offset, so a
+//! reconnecting client sends `Last-Event-ID` and continues right after it (as long as the
+//! log still holds it; otherwise it continues at the oldest stored record). A new client
+//! without `Last-Event-ID` starts at the live end; `?from=<offset>` starts at an offset.
+//! `?types=position,eta,alert` picks event types (default: all three).
+
+use super::{error, ApiState};
+use crate::model::Record;
+use crate::pipeline::wal::Reader;
+use crate::pipeline::wal_stage::decode_record;
+use crate::sinks::mqtt::position_json;
+use crate::sinks::webhook::metrics::OutputMetrics;
+use crate::sinks::webhook::payload;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures::stream::{self, Stream};
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+/// A client this many records behind the durable end of the log is disconnected.
+pub const MAX_LAG: u64 = 100_000;
+/// Records read from the log at once per client.
+const READ_BATCH: usize = 256;
+
+/// The routes of this module.
+pub fn routes() -> Router<ApiState> {
+    Router::new().route("/api/stream", get(stream_handler))
+}
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    from: Option<u64>,
+    types: Option<String>,
+}
+
+/// Which record kinds a client wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kinds {
+    position: bool,
+    eta: bool,
+    alert: bool,
+}
+
+fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
+    let Some(s) = s else {
+        return Ok(Kinds {
+            position: true,
+            eta: true,
+            alert: true,
+        });
+    };
+    let mut k = Kinds {
+        position: false,
+        eta: false,
+        alert: false,
+    };
+    for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        match t {
+            "position" => k.position = true,
+            "eta" => k.eta = true,
+            "alert" => k.alert = true,
+            other => return Err(format!("types: unknown {other:?} (position, eta, alert)")),
+        }
+    }
+    Ok(k)
+}
+
+/// The SSE event for a record, if the client wants it.
+fn to_event(offset: u64, r: &Record, k: Kinds) -> Option<Event> {
+    let (name, data) = match r {
+        Record::Position(p) if k.position => ("position", position_json(p).to_string()),
+        Record::Eta(e) if k.eta => ("eta", serde_json::to_string(e).ok()?),
+        Record::Alert(a) if k.alert => ("alert", payload(a).to_string()),
+        _ => return None,
+    };
+    Some(
+        Event::default()
+            .id(offset.to_string())
+            .event(name)
+            .data(data),
+    )
+}
+
+struct Client {
+    reader: Reader,
+    wal: crate::pipeline::wal::Wal,
+    kinds: Kinds,
+    queue: VecDeque<Event>,
+    metrics: OutputMetrics,
+    shutdown: tokio_util::sync::CancellationToken,
+    done: bool,
+}
+
+async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)> {
+    loop {
+        if let Some(e) = c.queue.pop_front() {
+            return Some((Ok(e), c));
+        }
+        if c.done {
+            return None;
+        }
+        let lag = c.wal.durable_end().saturating_sub(c.reader.position());
+        if lag > MAX_LAG {
+            c.metrics.sse_dropped.inc();
+            c.done = true;
+            let ev = Event::default()
+                .event("lagged")
+                .data(format!("{{\"behind\":{lag}}}"));
+            return Some((Ok(ev), c));
+        }
+        let read = tokio::select! {
+            _ = c.shutdown.cancelled() => return None,
+            r = c.reader.next_batch(READ_BATCH) => r,
+        };
+        let batch = match read {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "event stream: log read failed; closing");
+                return None;
+            }
+        };
+        for r in batch {
+            match decode_record(&r.data) {
+                Ok(rec) => c.queue.extend(to_event(r.offset, &rec, c.kinds)),
+                Err(e) => {
+                    tracing::warn!(offset = r.offset, error = %e, "event stream: undecodable record skipped")
+                }
+            }
+        }
+    }
+}
+
+fn event_stream(c: Client) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(c, next_event)
+}
+
+async fn stream_handler(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    let Some(o) = s.outputs.as_ref() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "outputs not running");
+    };
+    let kinds = match parse_kinds(p.types.as_deref()) {
+        Ok(k) => k,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    };
+    let last = match headers
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None => None,
+        Some(Ok(v)) => match v.parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("Last-Event-ID {v:?}: not a log offset"),
+                )
+            }
+        },
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "Last-Event-ID: not text"),
+    };
+    let start = match (last, p.from) {
+        (Some(id), _) => id.saturating_add(1),
+        (None, Some(f)) => f,
+        (None, None) => o.wal.durable_end(),
+    };
+    let client = Client {
+        reader: o.wal.reader(start),
+        wal: o.wal.clone(),
+        kinds,
+        queue: VecDeque::new(),
+        metrics: o.metrics.clone(),
+        shutdown: o.shutdown.clone(),
+        done: false,
+    };
+    Sse::new(event_stream(client))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse() {
+        assert_eq!(
+            parse_kinds(None),
+            Ok(Kinds {
+                position: true,
+                eta: true,
+                alert: true
+            })
+        );
+        assert_eq!(
+            parse_kinds(Some("alert, eta")),
+            Ok(Kinds {
+                position: false,
+                eta: true,
+                alert: true
+            })
+        );
+        assert!(parse_kinds(Some("alerts")).unwrap_err().contains("alerts"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Drives rumqttc's event loop and reports connection state and PUBACK counts.
+//!
+//! rumqttc cannot tie a PUBACK to the `publish()` call that caused it (rumqtt#349), so the
+//! driver only counts: `acked` grows by one per PUBACK, and `epoch` grows by one per CONNACK.
+//! The publisher compares these counts with how many messages it handed over in the same
+//! epoch (see `super` for what "delivered" means as a result).
+
+use rumqttc::{Event, EventLoop, Packet};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the publisher sees of the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Connected (CONNACK received, no error since).
+    pub connected: bool,
+    /// Number of CONNACKs so far: a change means the session (and its in-flight publishes)
+    /// was lost.
+    pub epoch: u64,
+    /// PUBACKs received in this epoch.
+    pub acked: u64,
+}
+
+/// Reconnect delays: 100 ms doubling to `max`, so a broker restart is picked up quickly and
+/// a long outage costs one connection attempt per `max`.
+fn backoff(failures: u32, max: Duration) -> Duration {
+    Duration::from_millis(100)
+        .saturating_mul(1u32 << failures.min(16))
+        .min(max)
+}
+
+/// Polls `eventloop` until shutdown, publishing [`LinkState`] on `tx`.
+pub async fn drive(
+    mut eventloop: EventLoop,
+    tx: watch::Sender<LinkState>,
+    max_backoff: Duration,
+    acked_metric: prometheus_client::metrics::counter::Counter,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        let ev = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            ev = eventloop.poll() => ev,
+        };
+        match ev {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                failures = 0;
+                tracing::info!("mqtt publisher connected");
+                tx.send_modify(|s| {
+                    s.connected = true;
+                    s.epoch += 1;
+                    s.acked = 0;
+                });
+            }
+            Ok(Event::Incoming(Packet::PubAck(_))) => {
+                acked_metric.inc();
+                tx.send_modify(|s| s.acked += 1);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if tx.borrow().connected {
+                    tracing::warn!(error = %e, "mqtt publisher disconnected; reconnecting");
+                } else {
+                    tracing::debug!(error = %e, "mqtt publisher cannot connect");
+                }
+                tx.send_modify(|s| s.connected = false);
+                let nap = backoff(failures, max_backoff);
+                failures = failures.saturating_add(1);
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(nap) => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let max = Duration::from_secs(5);
+        assert_eq!(backoff(0, max), Duration::from_millis(100));
+        assert_eq!(backoff(3, max), Duration::from_millis(800));
+        assert_eq!(backoff(6, max), Duration::from_secs(5));
+        assert_eq!(backoff(u32::MAX, max), Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,132 @@
+//! `[webhooks]`: retry policy and limits of the customer webhook dispatcher.
+
+use crate::config::duration_text;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Settings of the webhook dispatcher. Subscriptions themselves are data (created through
+/// `POST /api/webhooks` and kept in the embedded store), not configuration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// First retry delay after a failed attempt (429, 5xx, timeout, connection error); it
+    /// doubles per attempt up to `max_backoff`. Default `"1s"`.
+    #[serde(with = "duration_text")]
+    pub initial_backoff: Duration,
+    /// Ceiling of the retry delay. Default `"1h"`.
+    #[serde(with = "duration_text")]
+    pub max_backoff: Duration,
+    /// How long after an event was queued it is still retried; a retry that would start
+    /// later goes to the dead letters instead. Default `"24h"`.
+    #[serde(with = "duration_text")]
+    pub retry_budget: Duration,
+    /// Whole-request timeout of one delivery attempt (a hanging receiver counts as a
+    /// failure and is retried). Default `"10s"`.
+    #[serde(with = "duration_text")]
+    pub timeout: Duration,
+    /// Deliveries in flight at once to one endpoint URL, so one customer's slow receiver
+    /// cannot take every connection and a burst does not flood a small receiver. Default 4.
+    pub max_in_flight_per_endpoint: usize,
+    /// Deliveries in flight at once in total (bounds sockets and tasks). Default 64.
+    pub max_in_flight: usize,
+    /// Longest the dispatcher sleeps between scans of the outbox when nothing wakes it
+    /// (new events and finished attempts wake it at once). Default `"1s"`.
+    #[serde(with = "duration_text")]
+    pub poll_interval: Duration,
+    /// Largest response body read from a receiver (kept, truncated, for the delivery log).
+    /// Default 1024 bytes.
+    pub max_response_bytes: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(3600),
+            retry_budget: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(10),
+            max_in_flight_per_endpoint: 4,
+            max_in_flight: 64,
+            poll_interval: Duration::from_secs(1),
+            max_response_bytes: 1024,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the values that would make the dispatcher stall or spin.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.initial_backoff.is_zero() {
+            return Err("webhooks.initial_backoff must be > 0".into());
+        }
+        if self.max_backoff < self.initial_backoff {
+            return Err("webhooks.max_backoff must be >= webhooks.initial_backoff".into());
+        }
+        if self.timeout.is_zero() {
+            return Err("webhooks.timeout must be > 0".into());
+        }
+        if self.max_in_flight_per_endpoint == 0 || self.max_in_flight == 0 {
+            return Err("webhooks.max_in_flight(_per_endpoint) must be >= 1".into());
+        }
+        if self.poll_interval.is_zero() {
+            return Err("webhooks.poll_interval must be > 0".into());
+        }
+        Ok(())
+    }
+
+    /// Delay before attempt `attempt + 1` after `attempt` failures (1-based): exponential
+    /// from `initial_backoff`, capped at `max_backoff`, then "equal jitter": a uniform pick
+    /// in [d/2, d] so receivers recovering from an outage are not hit by every retry at once
+    /// while the delay still grows. `unit` is a random number in [0, 1).
+    pub fn backoff(&self, attempt: u32, unit: f64) -> Duration {
+        let exp = attempt.saturating_sub(1).min(40);
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp.min(31))
+            .min(self.max_backoff);
+        let half = base / 2;
+        half + half.mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_within_half() {
+        let c = WebhookConfig::default();
+        assert_eq!(c.backoff(1, 0.0), Duration::from_millis(500));
+        assert_eq!(c.backoff(1, 0.5), Duration::from_millis(750));
+        assert_eq!(c.backoff(2, 0.0), Duration::from_secs(1));
+        assert_eq!(c.backoff(3, 0.0), Duration::from_secs(2));
+        // 2^12 s > 1 h: capped
+        assert_eq!(c.backoff(13, 0.0), Duration::from_secs(1800));
+        assert_eq!(c.backoff(1000, 0.0), Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn webhooks_section_parses_with_defaults_and_rejects_unknown_keys() {
+        let c = crate::config::Config::from_toml(
+            "[webhooks]\ntimeout = \"5s\"\nretry_budget = \"2h\"\ninitial_backoff = \"250ms\"\n",
+        )
+        .expect("valid");
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(5));
+        assert_eq!(c.webhooks.retry_budget, Duration::from_secs(7200));
+        assert_eq!(c.webhooks.initial_backoff, Duration::from_millis(250));
+        assert_eq!(c.webhooks.max_backoff, Duration::from_secs(3600));
+        let none = crate::config::Config::from_toml("").expect("defaults");
+        assert_eq!(none.webhooks, WebhookConfig::default());
+        let err = crate::config::Config::from_toml("[webhooks]\nretries = 3\n").unwrap_err();
+        assert!(err.to_string().contains("retries"), "{err}");
+    }
+
+    #[test]
+    fn validate_names_the_bad_key() {
+        let c = WebhookConfig {
+            max_in_flight_per_endpoint: 0,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("max_in_flight"));
+    }
+}
