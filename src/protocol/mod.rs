@@ -10,9 +10,13 @@
 //! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
 //! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
 
+pub mod gl200;
 pub mod gt06;
 pub mod jt808;
+pub mod meitrack;
+pub mod suntech;
 pub mod teltonika;
+pub mod watch;
 pub mod wire;
 
 use crate::model::{DeviceId, Record};
@@ -21,7 +25,15 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// Every protocol trackgate speaks. The only list.
-pub static REGISTRY: &[&dyn Protocol] = &[&gt06::Gt06, &teltonika::Teltonika, &jt808::Jt808];
+pub static REGISTRY: &[&dyn Protocol] = &[
+    &gt06::Gt06,
+    &teltonika::Teltonika,
+    &jt808::Jt808,
+    &gl200::Gl200,
+    &meitrack::Meitrack,
+    &suntech::Suntech,
+    &watch::Watch,
+];
 
 /// Looks a protocol up by its registry name.
 pub fn find(name: &str) -> Option<&'static dyn Protocol> {
