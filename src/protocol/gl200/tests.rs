@@ -187,3 +187,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_truncation_of_valid_reports_decodes_or_errors_without_panic() {
+    for f in [FRI, HBD, "+RESP:GTSOS,DF0200,868487004358800,cv100,,00,1,1,0.0,0,138.0,114.015465,22.537372,20210714115224,0460,0001,25F8,061A7D02,,,20210714195224,20210714195224,03A6$"] {
+        for n in 0..=f.len() {
+            let _ = dec().decode(&f.as_bytes()[..n], &ctx());
+        }
+    }
+}

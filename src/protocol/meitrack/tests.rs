@@ -204,3 +204,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_truncation_of_valid_frames_decodes_or_errors_without_panic() {
+    let ccc = hex::decode(CCC).unwrap();
+    let cce = hex::decode("2424533232312c3836323331313036323737393431362c4343452c000000000100bb001c0006012305000600071f1500fe6961050800000900000a00000b00001aca000702a72c52030340a0c90004f3408b2c0ca80100000d238d08001c01000000fe37").unwrap();
+    for f in [AAA, &ccc[..], &cce[..]] {
+        for policy in [ChecksumPolicy::Verify, ChecksumPolicy::Ignore] {
+            let opts = DecoderOptions {
+                checksum: policy,
+                ..DecoderOptions::default()
+            };
+            let mut d = MeitrackDecoder::new(&opts).unwrap();
+            for n in 0..=f.len() {
+                let _ = d.decode(&f[..n], &ctx());
+            }
+        }
+    }
+}

@@ -187,3 +187,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_truncation_of_valid_reports_decodes_or_errors_without_panic() {
+    let bin = hex::decode(BIN).unwrap();
+    let alt = b"ALT;0950030205;3FFFFF;95;1.0.11;0;20221017;21:41:30;02F2F402;334;20;0F1D;45;+25.791061;-100.170745;0.00;0.00;18;1;00000101;00000000;42;2;";
+    let st910 = b"ST910;Alert;123456;410;20141018;18:30:12;+37.478774;+126.889690;000.000;000.00;0;4.0;1;6002";
+    let st4 = b"ST410STT;007272376;408;01;10217;732;103;-87;51511;1;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;3.8;1;2503;6;20181031;20:12:58;+04.741277;-074.048238;052.375;189.87;20;1";
+    let mut o = DecoderOptions::default();
+    for k in [
+        "hbm",
+        "include_adc",
+        "include_rpm",
+        "include_temp",
+        "protocol_type",
+    ] {
+        o.options.insert(k.into(), "true".into());
+    }
+    for f in [
+        SA200.as_bytes(),
+        UEX.as_bytes(),
+        &bin[..],
+        &alt[..],
+        &st910[..],
+        &st4[..],
+    ] {
+        for opts in [DecoderOptions::default(), o.clone()] {
+            let mut d = SuntechDecoder::new(&opts).unwrap();
+            for n in 0..=f.len() {
+                let _ = d.decode(&f[..n], &ctx());
+            }
+        }
+    }
+}

@@ -178,3 +178,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_truncation_of_valid_frames_decodes_or_errors_without_panic() {
+    let zj = "[ZJ*014111001350304*0038*008a*UD,070318,021027,V,00.000000,N,000.000000,E,0,0,0,0,100,18,1000,50,00000000,4,255,460,0,9346,5223,42,9346,5214,20,9784,4083,11,9346,5221,5]";
+    for f in [
+        LK,
+        UD,
+        AL,
+        zj,
+        "[3G*4700609403*0013*bphrt,120,79,73,,,,]",
+        "[3G*2104326058*000E*btemp2,1,35.29]",
+    ] {
+        for n in 0..=f.len() {
+            let _ = dec().decode(&f.as_bytes()[..n], &ctx());
+        }
+    }
+}
