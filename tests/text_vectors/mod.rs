@@ -261,6 +261,9 @@ pub fn check(v: &Value, res: &Result<Decoded, DecodeError>) -> Result<(), String
     }
 }
 
+/// One session's decoders: checksum verified, checksum ignored.
+type StrictAndLenient = (Box<dyn Decoder>, Box<dyn Decoder>);
+
 /// Replays every vector; `options` maps a vector's Traccar settings to trackgate options;
 /// `checksum_ok` says whether the capture's checksum is valid (None: the protocol has none).
 pub fn replay(
@@ -274,7 +277,7 @@ pub fn replay(
     let mut failures = vec![];
     let mut now_passing = vec![];
     let mut seen = BTreeSet::new();
-    let mut sessions: BTreeMap<String, (Box<dyn Decoder>, Box<dyn Decoder>)> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, StrictAndLenient> = BTreeMap::new();
     for v in vectors {
         let k = key(v);
         seen.insert(k.clone());

@@ -217,14 +217,13 @@ pub(super) fn decode_frame(frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, Dec
             p.historical = cmd == "UD2";
             records.push(Record::Position(p));
         }
-        _ if [
-            "pulse", "heart", "blood", "bphrt", "temp", "btemp2", "oxygen",
-        ]
-        .contains(&cmd.to_ascii_lowercase().as_str()) =>
+        _ if !args_raw.is_empty()
+            && [
+                "pulse", "heart", "blood", "bphrt", "temp", "btemp2", "oxygen",
+            ]
+            .contains(&cmd.to_ascii_lowercase().as_str()) =>
         {
-            if !args_raw.is_empty() {
-                records.push(Record::Event(health(&device, cmd, text()?, ctx)));
-            }
+            records.push(Record::Event(health(&device, cmd, text()?, ctx)));
         }
         // Voice/image uploads and everything else: identified, not stored, not answered.
         _ => {}
