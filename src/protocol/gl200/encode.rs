@@ -18,9 +18,11 @@ pub fn sack(count: &str) -> Bytes {
 /// One GNSS fix as a GTFRI report carries it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
+    /// Fix time, UTC.
     pub time: DateTime<Utc>,
     /// Decimal degrees; 6 decimals are written (≈ 0.1 m).
     pub lat: f64,
+    /// Longitude, degrees, west negative.
     pub lon: f64,
     /// km/h, one decimal written.
     pub speed_kmh: f64,

@@ -39,15 +39,21 @@ pub fn ccc_ack(flag: u8, imei: &str, n: usize) -> Bytes {
 /// One position as an `AAA` report carries it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
+    /// Meitrack event code (35 = periodic report, 1 = SOS …).
     pub event: u8,
+    /// Fix time, UTC.
     pub time: DateTime<Utc>,
     /// Decimal degrees, 6 decimals written.
     pub lat: f64,
+    /// Longitude, degrees, west negative.
     pub lon: f64,
+    /// The device reports the fix as valid.
     pub valid: bool,
+    /// Satellites used.
     pub satellites: u8,
     /// km/h, whole.
     pub speed_kmh: u16,
+    /// Course over ground, degrees.
     pub course: u16,
     /// Metres, whole.
     pub altitude_m: i32,
@@ -55,6 +61,7 @@ pub struct Fix {
     pub odometer_m: u32,
     /// Volts, written as hex centivolts.
     pub battery_v: f64,
+    /// External power, volts.
     pub power_v: f64,
 }
 

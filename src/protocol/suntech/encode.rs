@@ -6,20 +6,25 @@ use chrono::{DateTime, Utc};
 /// One fix as a legacy `ST300STT` report carries it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
+    /// Fix time, UTC.
     pub time: DateTime<Utc>,
     /// Decimal degrees, 6 decimals written with an explicit sign.
     pub lat: f64,
+    /// Longitude, degrees, west negative.
     pub lon: f64,
     /// km/h, 3 decimals written.
     pub speed_kmh: f64,
     /// Degrees, 2 decimals written.
     pub course: f64,
+    /// Satellites used.
     pub satellites: u8,
+    /// The device reports the fix as valid.
     pub valid: bool,
     /// Metres.
     pub odometer_m: u32,
     /// Volts, 2 decimals written.
     pub power_v: f64,
+    /// Ignition input state.
     pub ignition: bool,
 }
 

@@ -18,10 +18,13 @@ pub fn reply(maker: &str, id: &str, index: Option<&str>, content: &str) -> Bytes
 /// One fix as a `UD` / `UD2` / `AL` frame carries it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
+    /// Fix time, UTC.
     pub time: DateTime<Utc>,
+    /// The device reports the fix as valid.
     pub valid: bool,
     /// Decimal degrees, 6 decimals written with a hemisphere letter.
     pub lat: f64,
+    /// Longitude, degrees, west negative.
     pub lon: f64,
     /// km/h, 2 decimals written.
     pub speed_kmh: f64,
@@ -29,6 +32,7 @@ pub struct Fix {
     pub course: f64,
     /// Metres, 1 decimal written.
     pub altitude_m: f64,
+    /// Satellites used.
     pub satellites: u8,
     /// Battery, percent.
     pub battery: u8,
