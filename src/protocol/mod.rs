@@ -10,15 +10,19 @@
 //! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
 //! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
 
+pub mod gl200;
 pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
+pub mod meitrack;
 pub mod osmand;
 pub mod owntracks;
 pub mod ruptela;
+pub mod suntech;
 pub mod teltonika;
 pub mod tk103;
+pub mod watch;
 pub mod wire;
 
 use crate::model::{DeviceId, Record};
@@ -37,6 +41,10 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &ruptela::Ruptela,
     &osmand::OsmAnd,
     &owntracks::OwnTracks,
+    &gl200::Gl200,
+    &meitrack::Meitrack,
+    &suntech::Suntech,
+    &watch::Watch,
 ];
 
 /// Looks a protocol up by its registry name.
