@@ -35,6 +35,8 @@ pub struct Config {
     /// MQTT broker (device ingest and live publishing); absent: no MQTT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt: Option<MqttConfig>,
+    /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
+    pub tracking: crate::tracking::TrackingConfig,
 }
 
 /// `[mqtt]`: the broker trackgate subscribes to (MQTT devices) and publishes to (live

@@ -40,3 +40,4 @@ pub mod sinks;
 pub mod state;
 pub mod telemetry;
 pub mod tools;
+pub mod tracking;

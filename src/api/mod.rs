@@ -1,6 +1,10 @@
 //! HTTP API (axum): health, Prometheus metrics, live devices.
 //!
+//! Shipments live in `shipments.rs`.
+//!
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
+
+pub mod shipments;
 
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
@@ -17,6 +21,8 @@ use std::sync::Arc;
 pub struct ApiState {
     pub live: Arc<LiveState>,
     pub metrics: Arc<Metrics>,
+    /// Shipment tracking; `None` when `[tracking] enabled = false`.
+    pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
 }
 
 /// The router with every route.
@@ -26,6 +32,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/devices", get(list_devices))
         .route("/api/devices/{id}", get(get_device))
+        .merge(shipments::router())
         .fallback(not_found)
         .with_state(state)
 }
