@@ -1,2 +1,3 @@
 //! Operator tools run from the command line (`trackgate decode`, ...).
 pub mod decode;
+pub mod eval_eta;

@@ -36,3 +36,6 @@ pub use config::TrackingConfig;
 pub use engine::Engine;
 pub use handle::TrackingHandle;
 pub use shipment::ShipmentSpec;
+
+#[cfg(test)]
+mod tests;

@@ -204,3 +204,50 @@ impl ShipmentSpec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ShipmentSpec {
+        serde_json::from_value(serde_json::json!({
+            "id": "s1", "device": "123",
+            "route": {"type": "LineString", "coordinates": [[13.0, 52.0], [13.1, 52.0]]},
+            "stops": [
+                {"id": "a", "name": "A", "lat": 52.0, "lon": 13.0, "planned_arrival": "2026-03-02T06:00:00Z"},
+                {"id": "b", "name": "B", "lat": 52.0, "lon": 13.1, "planned_arrival": "2026-03-02T07:00:00Z"}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(spec().validate(), Ok(()));
+        let mut s = spec();
+        s.route.coordinates.truncate(1);
+        assert_eq!(s.validate().unwrap_err().field, "route.coordinates");
+        let mut s = spec();
+        s.route.coordinates[1] = [200.0, 52.0];
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "route.coordinates[1]: [200, 52] is not a valid [lon, lat]"
+        );
+        let mut s = spec();
+        s.stops[1].planned_arrival = s.stops[0].planned_arrival - chrono::Duration::seconds(1);
+        assert_eq!(s.validate().unwrap_err().field, "stops[1].planned_arrival");
+        let mut s = spec();
+        s.stops[0].lat = 0.0;
+        s.stops[0].lon = 0.0;
+        assert_eq!(s.validate().unwrap_err().field, "stops[0].lat");
+        let mut s = spec();
+        s.stops[1].id = "a".into();
+        assert_eq!(s.validate().unwrap_err().field, "stops[1].id");
+        let mut s = spec();
+        s.route.kind = "Point".into();
+        assert_eq!(s.validate().unwrap_err().field, "route.type");
+        let mut s = spec();
+        s.id = "a/b".into();
+        assert_eq!(s.validate().unwrap_err().field, "id");
+    }
+}
