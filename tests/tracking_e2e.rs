@@ -94,6 +94,119 @@ fn shipment(t0: DateTime<Utc>) -> Value {
     })
 }
 
+/// Sends GT06 location frames for `(seconds after t0, metres east)` and checks each ACK.
+async fn drive(
+    r: &trackgate::server::Running,
+    t0: DateTime<Utc>,
+    fixes: &[(i64, f64)],
+    serial: &mut u16,
+) {
+    let mut s = common::connect(r, "gt06").await;
+    *serial += 1;
+    common::send_expect(
+        &mut s,
+        &encode::login(IMEI, *serial).expect("imei"),
+        &encode::ack(0x01, *serial),
+    )
+    .await;
+    let cell = Cell {
+        mcc: 262,
+        mnc: 1,
+        lac: 1,
+        cid: 1,
+    };
+    for (sec, east) in fixes {
+        *serial += 1;
+        let fix = Fix {
+            time: t0 + Duration::seconds(*sec),
+            satellites: 9,
+            lat: LAT,
+            lon: lon_at(*east),
+            speed_kmh: 36,
+            course: 90,
+            valid: true,
+        };
+        common::send_expect(
+            &mut s,
+            &encode::location_12(&fix, &cell, *serial),
+            &encode::ack(0x12, *serial),
+        )
+        .await;
+    }
+    s.shutdown().await.ok();
+}
+
+async fn wait_view(r: &trackgate::server::Running, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, v) = common::get_json(r, "/api/shipments/sh-e2e").await;
+        if pred(&v) {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never matched: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_the_shipment_where_it_was() {
+    let cfg = common::test_config("");
+    let dir = cfg.storage.dir.clone();
+    let r = trackgate::server::start(cfg).await.expect("server starts");
+    let t0 = (Utc::now() - Duration::hours(1))
+        .duration_trunc(Duration::seconds(1))
+        .expect("trunc");
+    assert_eq!(post(&r, &shipment(t0)).await.0, 201);
+    let mut serial = 0;
+    // Depot 3 min, then to 900 m.
+    let first: Vec<(i64, f64)> = (0..=6)
+        .map(|k| (k * 30, 0.0))
+        .chain((1..=3).map(|k| (180 + k * 30, k as f64 * 300.0)))
+        .collect();
+    drive(&r, t0, &first, &mut serial).await;
+    let before = wait_view(&r, |v| {
+        v["last_fix"]
+            == json!(
+                (t0 + Duration::seconds(270)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+    })
+    .await;
+    // Left the depot at 210 s, but not 3 min ago yet: still "arrived" there.
+    assert_eq!(before["stops"][0]["status"], "arrived");
+    assert_eq!(
+        before["progress"].as_f64().map(|p| (p * 2_000.0).round()),
+        Some(900.0)
+    );
+    r.shutdown().await;
+
+    let mut cfg = common::test_config("");
+    cfg.storage.dir = dir;
+    let r = trackgate::server::start(cfg).await.expect("restart");
+    let (st, after) = common::get_json(&r, "/api/shipments/sh-e2e").await;
+    assert_eq!(st, 200);
+    for k in ["status", "progress", "last_fix", "motion"] {
+        assert_eq!(after[k], before[k], "{k}");
+    }
+    assert_eq!(after["stops"][0], before["stops"][0]);
+    // The rest of the trip after the restart completes it, with the arrival where it happened.
+    let rest: Vec<(i64, f64)> = (4..=7)
+        .map(|k| (180 + k * 30, f64::min(k as f64 * 300.0, 2_000.0)))
+        .chain((1..=6).map(|k| (390 + k * 30, 2_000.0)))
+        .collect();
+    drive(&r, t0, &rest, &mut serial).await;
+    let done = wait_view(&r, |v| v["status"] == "completed").await;
+    assert_eq!(
+        done["stops"][1]["arrived_at"],
+        json!((t0 + Duration::seconds(390)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    );
+    // The departure straddled the restart: outside since 210 s, announced at 390 s.
+    assert_eq!(
+        done["stops"][0]["departed_at"],
+        json!((t0 + Duration::seconds(210)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    );
+    r.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     let influx = services::influxd(0);
