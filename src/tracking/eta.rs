@@ -90,7 +90,12 @@ impl History {
         )
     }
 
-    /// Records one observed travel time, keeping the newest `max`.
+    /// Key of the dwell time at a stop location (rounded like link keys).
+    pub fn dwell_key(lat: f64, lon: f64) -> String {
+        format!("dwell@{lat:.3},{lon:.3}")
+    }
+
+    /// Records one observed travel (or dwell) time, keeping the newest `max`.
     pub fn record(&mut self, key: String, secs: f64, max: usize) {
         let v = self.links.entry(key).or_default();
         v.push(secs);

@@ -3,7 +3,7 @@
 
 use super::cleaning::Fix;
 use super::config::TrackingConfig;
-use super::eta::{add_secs, Links};
+use super::eta::{add_secs, History, Links};
 use super::exceptions::tier_of;
 use super::motion::Motion;
 use super::projection::distance_m;
@@ -102,7 +102,14 @@ impl Tracker {
         let mut changed = false;
         for i in 0..self.spec.stops.len() {
             let spec = self.spec.stops[i].clone();
-            let service = spec.service_s.unwrap_or(0) as f64;
+            // Dwell: the stop's observed median once known, else its planned service time.
+            let service = sh
+                .history
+                .median(
+                    &History::dwell_key(spec.lat, spec.lon),
+                    cfg.history_min_samples,
+                )
+                .unwrap_or(spec.service_s.unwrap_or(0) as f64);
             match self.state.stops[i].visit {
                 Visit::Departed | Visit::Skipped => continue,
                 Visit::Arrived => {

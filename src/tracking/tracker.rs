@@ -416,6 +416,14 @@ impl Tracker {
                 }
                 Some(StopEvent::Departed(at)) => {
                     any = true;
+                    if let Some(arrived) = self.state.stops[i].arrived_at {
+                        let dwell = (at - arrived).num_seconds();
+                        if dwell > 0 {
+                            let key = History::dwell_key(s.lat, s.lon);
+                            sh.history
+                                .record(key, dwell as f64, cfg.history_max_samples);
+                        }
+                    }
                     let t = self
                         .state
                         .rules
