@@ -10,8 +10,9 @@
 //! session/    device session state machine, admission (devices.allow)
 //! pipeline/   durable stage (ACK released after it), fan-out to consumers
 //! state/      live positions (read by the API)
+//! tracking/   shipments, route progress, ETA, exceptions: a log consumer + SQLite store
 //! api/        axum routes: health, metrics, devices
-//! tools/      `trackgate decode`
+//! tools/      `trackgate decode`, `trackgate eval-eta`
 //! config.rs   serde structs, every field documented, validated once
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline

@@ -165,3 +165,81 @@ impl Default for TrackingConfig {
         }
     }
 }
+
+impl TrackingConfig {
+    /// Rejects thresholds that would make a rule meaningless (checked once at start-up).
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("max_speed_mps", self.max_speed_mps),
+            ("window_speed_mps", self.window_speed_mps),
+            ("window_factor", self.window_factor),
+            ("stop_radius_m", self.stop_radius_m),
+            ("stop_motion_radius_m", self.stop_motion_radius_m),
+            ("default_speed_kmh", self.default_speed_kmh),
+            ("pace_min", self.pace_min),
+            ("off_route_m", self.off_route_m),
+            ("off_route_clear_m", self.off_route_clear_m),
+        ];
+        for (k, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("tracking.{k} must be a positive number, got {v}"));
+            }
+        }
+        if self.pace_max < self.pace_min {
+            return Err(format!(
+                "tracking.pace_max ({}) is below pace_min ({})",
+                self.pace_max, self.pace_min
+            ));
+        }
+        if self.off_route_clear_m > self.off_route_m {
+            return Err(
+                "tracking.off_route_clear_m must not exceed off_route_m (no hysteresis)".into(),
+            );
+        }
+        if self.late_clear_min > self.late_min {
+            return Err("tracking.late_clear_min must not exceed late_min (no hysteresis)".into());
+        }
+        if self.timer_secs == 0 {
+            return Err("tracking.timer_secs must be at least 1".into());
+        }
+        for (k, t) in [
+            ("late_tiers_min", &self.late_tiers_min),
+            ("long_stop_tiers_min", &self.long_stop_tiers_min),
+        ] {
+            if t.is_empty() || t.windows(2).any(|w| w[1] <= w[0]) {
+                return Err(format!(
+                    "tracking.{k} must be non-empty and strictly ascending"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(TrackingConfig::default().validate(), Ok(()));
+        let c = TrackingConfig {
+            pace_max: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            c.validate(),
+            Err("tracking.pace_max (0.5) is below pace_min (0.6)".into())
+        );
+        let c = TrackingConfig {
+            late_tiers_min: vec![60, 15],
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("late_tiers_min"));
+        let c = TrackingConfig {
+            stop_radius_m: f64::NAN,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("stop_radius_m"));
+    }
+}

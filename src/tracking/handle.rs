@@ -28,6 +28,15 @@ pub enum RequestError {
     Pipeline(#[from] Refused),
 }
 
+/// Why tracking could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Tracking service handle.
 pub struct TrackingHandle {
     engine: Mutex<Engine>,
