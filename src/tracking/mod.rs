@@ -31,6 +31,7 @@ pub mod stops;
 pub mod store;
 pub mod tracker;
 pub mod view;
+mod visits;
 
 pub use config::TrackingConfig;
 pub use engine::Engine;

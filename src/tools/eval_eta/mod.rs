@@ -126,24 +126,35 @@ pub fn actual_arrivals(
 }
 
 /// The trip's shipment: planned times (and windows) shifted to the trip's first fix.
-fn trip_spec(base: &ShipmentSpec, trip: &Trip) -> Option<ShipmentSpec> {
-    let first = trip.fixes.first()?.0;
-    let shift = first - base.stops.first()?.planned_arrival;
+fn trip_spec(base: &ShipmentSpec, trip: &Trip) -> Result<Option<ShipmentSpec>, EvalError> {
+    let (Some(first), Some(stop0)) = (trip.fixes.first(), base.stops.first()) else {
+        return Ok(None);
+    };
+    let shift = first.0 - stop0.planned_arrival;
     let mut s = base.clone();
     s.id = format!("{}-{}", base.id, trip.name);
-    s.device = DeviceId::new(
-        format!("eval-{}", trip.name)
-            .chars()
-            .take(60)
-            .collect::<String>(),
-    )
-    .ok()?;
+    // Trip names are free text; device ids may not hold '/', '+', '#' or whitespace.
+    let id: String = format!("eval-{}", trip.name)
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '+' | '#') || c.is_whitespace() || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(60)
+        .collect();
+    s.device = DeviceId::new(id).map_err(|e| EvalError::Csv {
+        line: 0,
+        message: format!("trip name {:?} cannot be a device id: {e}", trip.name),
+    })?;
     for st in &mut s.stops {
         st.planned_arrival += shift;
         st.window_start = st.window_start.map(|w| w + shift);
         st.window_end = st.window_end.map(|w| w + shift);
     }
-    Some(s)
+    Ok(Some(s))
 }
 
 /// Runs every trip and scores the result.
@@ -158,7 +169,7 @@ pub fn evaluate(
     let mut samples = Vec::new();
     let mut outcomes = Vec::new();
     for trip in trips {
-        let Some(spec) = trip_spec(base, trip) else {
+        let Some(spec) = trip_spec(base, trip)? else {
             continue;
         };
         let actual = actual_arrivals(&spec, &trip.fixes, cfg.stop_radius_m);
