@@ -38,6 +38,8 @@ pub struct Config {
     /// Customer webhooks: retry policy and limits (subscriptions are created via the API).
     #[serde(default)]
     pub webhooks: crate::sinks::webhook::WebhookConfig,
+    /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
+    pub tracking: crate::tracking::TrackingConfig,
 }
 
 /// `[mqtt]`: the broker trackgate subscribes to (MQTT devices) and publishes to (live

@@ -11,10 +11,11 @@
 //! session/    device session state machine, admission (devices.allow)
 //! pipeline/   durable stage (ACK released after it), fan-out to consumers
 //! state/      live positions (read by the API)
-//! api/        axum routes: health, metrics, devices, webhooks, events, stream (SSE)
+//! tracking/   shipments, route progress, ETA, exceptions: a log consumer + SQLite store
+//! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE)
 //! sinks/      log consumers: influx/, mqtt/ (publisher), webhook/ (event store, outbox,
 //!             dispatcher, signing)
-//! tools/      `trackgate decode`
+//! tools/      `trackgate decode`, `trackgate replay`, `trackgate eval-eta`
 //! config.rs   serde structs, every field documented, validated once
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
@@ -43,3 +44,4 @@ pub mod sinks;
 pub mod state;
 pub mod telemetry;
 pub mod tools;
+pub mod tracking;

@@ -75,6 +75,27 @@ enum Cmd {
         #[arg(long, default_value = "", env = "INFLUX_TOKEN")]
         token: String,
     },
+    /// Score tracking's ETAs and late alerts on recorded trips (see docs/tracking.md).
+    EvalEta {
+        /// Shipment JSON (same shape as POST /api/shipments).
+        #[arg(long, required_unless_present = "generate")]
+        shipment: Option<PathBuf>,
+        /// Trips CSV with header trip,time,lat,lon.
+        #[arg(long, required_unless_present = "generate")]
+        trips: Option<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Write a synthetic trip set (shipment.json, trips.csv) into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        generate: Option<PathBuf>,
+        /// Seed of the synthetic set.
+        #[arg(long, default_value_t = trackgate::tools::eval_eta::DEFAULT_SEED)]
+        seed: u64,
+        /// Trips in the synthetic set.
+        #[arg(long, default_value_t = trackgate::tools::eval_eta::DEFAULT_TRIPS)]
+        count: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -98,6 +119,14 @@ fn main() -> ExitCode {
             bucket,
             token,
         } => replay_cmd(config, to_influx, from, &api, database, org, bucket, token),
+        Cmd::EvalEta {
+            shipment,
+            trips,
+            json,
+            generate,
+            seed,
+            count,
+        } => eval_eta_cmd(shipment, trips, json, generate, seed, count),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
                 let t = p.transports();
@@ -303,4 +332,48 @@ fn config_and_runtime(
             ExitCode::FAILURE
         })?;
     Ok((cfg, rt))
+}
+fn eval_eta_cmd(
+    shipment: Option<PathBuf>,
+    trips: Option<PathBuf>,
+    json: bool,
+    generate: Option<PathBuf>,
+    seed: u64,
+    count: usize,
+) -> ExitCode {
+    use trackgate::tools::eval_eta;
+    if let Some(dir) = generate {
+        return match eval_eta::write_generated(&dir, seed, count) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("trackgate: {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let (Some(s), Some(t)) = (shipment, trips) else {
+        eprintln!("trackgate: --shipment and --trips are required");
+        return ExitCode::from(2);
+    };
+    let cfg = trackgate::tracking::TrackingConfig::default();
+    match eval_eta::run_files(&s, &t, &cfg) {
+        Ok(r) if json => match serde_json::to_string(&r) {
+            Ok(j) => {
+                println!("{j}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("trackgate: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(r) => {
+            print!("{}", r.text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

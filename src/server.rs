@@ -132,6 +132,34 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .await
             .map_err(StartError::Sink)?;
     let stage = Arc::new(WalStage::new(wal.clone()));
+    // Tracking: a log consumer that appends its ETAs/alerts back to the log, plus its timer.
+    let tracking = if cfg.tracking.enabled {
+        use crate::tracking::consumer::{run_timer, TrackingConsumer};
+        let h = crate::tracking::TrackingHandle::open(
+            cfg.tracking.clone(),
+            &cfg.storage.dir,
+            Pipeline::new(stage.clone()),
+            shutdown.clone(),
+        )
+        .map_err(|e| StartError::Sink(format!("tracking: {e}")))?;
+        let consumer: Arc<dyn LogConsumer> = Arc::new(TrackingConsumer(h.clone()));
+        runner::spawn(wal.clone(), consumer, &tracker, shutdown.clone())
+            .await
+            .map_err(|source| StartError::Wal {
+                dir: wal_dir.clone(),
+                source,
+            })?;
+        let period = Duration::from_secs(cfg.tracking.timer_secs);
+        tracker.spawn(run_timer(
+            h.clone(),
+            period,
+            chrono::Utc::now,
+            shutdown.clone(),
+        ));
+        Some(h)
+    } else {
+        None
+    };
     let ctx = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
@@ -230,6 +258,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         live: live.clone(),
         metrics: metrics.clone(),
         outputs: Some(outputs),
+        tracking,
     });
     let token = shutdown.clone();
     tracker.spawn(async move {

@@ -1,8 +1,11 @@
 //! HTTP API (axum): health, Prometheus metrics, live devices.
 //!
+//! Shipments live in `shipments.rs`.
+//!
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
 
 pub mod events;
+pub mod shipments;
 pub mod stream;
 pub mod webhooks;
 
@@ -23,6 +26,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Event history, webhooks and the event stream (`None`: those routes answer 503).
     pub outputs: Option<webhooks::Outputs>,
+    /// Shipment tracking; `None` when `[tracking] enabled = false`.
+    pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
 }
 
 /// The router with every route.
@@ -35,6 +40,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(webhooks::routes())
         .merge(events::routes())
         .merge(stream::routes())
+        .merge(shipments::router())
         .fallback(not_found)
         .with_state(state)
 }

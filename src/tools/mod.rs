@@ -1,3 +1,4 @@
 //! Operator tools run from the command line (`trackgate decode`, ...).
 pub mod decode;
+pub mod eval_eta;
 pub mod replay;
