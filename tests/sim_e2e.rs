@@ -45,7 +45,13 @@ async fn smoke_scenario_every_fix_acked_and_live() {
     let kinds: std::collections::BTreeSet<_> = report.devices.iter().map(|d| d.kind).collect();
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["gt06", "jt808_2013", "jt808_2019", "teltonika", "teltonika_udp"]
+        [
+            "gt06",
+            "jt808_2013",
+            "jt808_2019",
+            "teltonika",
+            "teltonika_udp"
+        ]
     );
     assert_eq!(report.devices.len(), 6);
     // UDP devices have no login; the five TCP devices log in at least once each.
@@ -83,8 +89,18 @@ async fn smoke_scenario_every_fix_acked_and_live() {
         // Wire resolutions: GT06 1/1,800,000°, JT/T 808 1e-6°, Teltonika 1e-7°.
         let lat = body["lat"].as_f64().expect("lat");
         let lon = body["lon"].as_f64().expect("lon");
-        assert!((lat - last.lat).abs() <= 1e-6, "{} lat {lat} vs {}", d.id, last.lat);
-        assert!((lon - last.lon).abs() <= 1e-6, "{} lon {lon} vs {}", d.id, last.lon);
+        assert!(
+            (lat - last.lat).abs() <= 1e-6,
+            "{} lat {lat} vs {}",
+            d.id,
+            last.lat
+        );
+        assert!(
+            (lon - last.lon).abs() <= 1e-6,
+            "{} lon {lon} vs {}",
+            d.id,
+            last.lon
+        );
     }
     gw.shutdown().await;
 }

@@ -432,3 +432,98 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<Option<Instant>>,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The session loop against a scripted GT06 server: a swallowed ACK is resent with the same
+    //! serial after the timeout, and a server hang-up leads to a new login and no lost fix.
+
+    use super::super::fleet;
+    use super::super::scenario::Scenario;
+    use bytes::BytesMut;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use trackgate::protocol::gt06::encode::ack;
+    use trackgate::protocol::{DecoderOptions, FrameResult};
+
+    #[derive(Default)]
+    struct Log {
+        logins: u32,
+        /// (serial, connection) of every position frame read.
+        positions: Vec<(u16, u32)>,
+    }
+
+    /// Answers logins; swallows the ACK of the 2nd position frame once; hangs up right after
+    /// ACKing the 4th.
+    async fn scripted_server(l: TcpListener, log: Arc<Mutex<Log>>) {
+        let gt06 = trackgate::protocol::find("gt06").expect("gt06 registered");
+        let mut conn_no = 0;
+        while let Ok((mut s, _)) = l.accept().await {
+            conn_no += 1;
+            let mut dec = gt06
+                .new_decoder(&DecoderOptions::default())
+                .expect("decoder");
+            let mut buf = BytesMut::new();
+            'conn: while s.read_buf(&mut buf).await.is_ok_and(|n| n > 0) {
+                while let FrameResult::Frame(f) = dec.frame(&mut buf) {
+                    let (proto, n) = (f[3], f.len());
+                    let serial = u16::from_be_bytes([f[n - 6], f[n - 5]]);
+                    let count = {
+                        let mut g = log.lock().expect("log");
+                        if proto == 0x01 {
+                            g.logins += 1;
+                            0
+                        } else {
+                            g.positions.push((serial, conn_no));
+                            g.positions.len()
+                        }
+                    };
+                    if count == 2 {
+                        continue; // swallowed: the device must resend
+                    }
+                    if s.write_all(&ack(proto, serial)).await.is_err() {
+                        break 'conn;
+                    }
+                    if count == 5 {
+                        break 'conn; // 4th distinct fix (the 2nd was sent twice): hang up
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn resends_on_ack_timeout_and_reconnects_after_hangup() {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let log = Arc::new(Mutex::new(Log::default()));
+        let server = tokio::spawn(scripted_server(l, log.clone()));
+        let mut sc = Scenario::from_toml(
+            "devices = 1\nspeedup = 600.0\nrecords = 6\nprogress_s = 0.0\n[mix]\ngt06 = 1\n\
+             [motion]\ngaps_per_hour = 0.0\njump_probability = 0.0\n\
+             [device]\nack_timeout_ms = 300\nretries = 2\nbackoff_min_ms = 10\ndrain_s = 5.0\n",
+        )
+        .expect("scenario");
+        sc.targets.insert("gt06".into(), addr);
+        let r = fleet::run(&sc, std::future::pending()).await.expect("runs");
+        server.abort();
+        let s = &r.stats;
+        assert_eq!((s.records_generated, s.records_acked), (6, 6), "{s:?}");
+        assert_eq!(s.resends, 1, "{s:?}");
+        assert_eq!(s.logins, 2, "{s:?}");
+        assert!(s.reconnects >= 1, "{s:?}");
+        let g = log.lock().expect("log");
+        assert_eq!(g.logins, 2);
+        // The swallowed frame came again with the same serial on the same connection.
+        assert_eq!(g.positions[1], g.positions[2]);
+        // After the hang-up, the remaining fixes arrive on connection 2.
+        assert!(
+            g.positions.iter().any(|&(_, c)| c == 2),
+            "{:?}",
+            g.positions
+        );
+        let distinct: std::collections::BTreeSet<_> = g.positions.iter().collect();
+        assert_eq!(distinct.len(), 6, "{:?}", g.positions);
+    }
+}

@@ -36,7 +36,10 @@ pub struct Report {
 }
 
 /// Runs `sc` until its bounds are reached or `external_stop` resolves.
-pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Result<Report, SimError> {
+pub async fn run(
+    sc: &Scenario,
+    external_stop: impl Future<Output = ()>,
+) -> Result<Report, SimError> {
     sc.validate()?;
     let kinds = sc.assign_kinds();
     let shared_route = match &sc.route.file {
@@ -58,7 +61,8 @@ pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Resu
     let mut devices = Vec::with_capacity(kinds.len());
     let mut plans = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
-        let mut rng = StdRng::seed_from_u64(sc.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            StdRng::seed_from_u64(sc.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let route = match &shared_route {
             Some(r) => r.clone(),
             None => Route::generate(&mut rng, sc.route.start, sc.route.length_km * 1000.0),
@@ -92,9 +96,15 @@ pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Resu
     let shipments = if sc.api.shipments {
         let o = shipments::create(&sc.api.url, &plans).await;
         if o.unsupported {
-            eprintln!("shipments: {} has no /api/shipments (404); continuing without", sc.api.url);
+            eprintln!(
+                "shipments: {} has no /api/shipments (404); continuing without",
+                sc.api.url
+            );
         } else if let Some(e) = &o.first_error {
-            eprintln!("shipments: {} created, {} failed (first: {e})", o.created, o.failed);
+            eprintln!(
+                "shipments: {} created, {} failed (first: {e})",
+                o.created, o.failed
+            );
         }
         Some(o)
     } else {
@@ -117,7 +127,10 @@ pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Resu
             tick.tick().await;
             loop {
                 tick.tick().await;
-                eprintln!("{name} {}", stats.snapshot().progress_line(n, started.elapsed()));
+                eprintln!(
+                    "{name} {}",
+                    stats.snapshot().progress_line(n, started.elapsed())
+                );
             }
         })
     });
@@ -138,14 +151,19 @@ pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Resu
     let deadline = Instant::now() + drain;
     // Receivers live in `sh` until every task ends, so the send cannot fail meaningfully.
     let _ = stop_tx.send(Some(deadline));
-    let _ = tokio::time::timeout_at(deadline + ABORT_GRACE, wait_all(&mut set, &mut outcomes)).await;
+    let _ =
+        tokio::time::timeout_at(deadline + ABORT_GRACE, wait_all(&mut set, &mut outcomes)).await;
     set.abort_all();
     if let Some(p) = progress {
         p.abort();
     }
     let snap = stats.snapshot();
     if sc.progress_s > 0.0 {
-        eprintln!("{} {} (done)", sc.name, snap.progress_line(n, started.elapsed()));
+        eprintln!(
+            "{} {} (done)",
+            sc.name,
+            snap.progress_line(n, started.elapsed())
+        );
     }
     Ok(Report {
         stats: snap,
@@ -168,10 +186,7 @@ pub async fn run(sc: &Scenario, external_stop: impl Future<Output = ()>) -> Resu
     })
 }
 
-async fn wait_all(
-    set: &mut JoinSet<(usize, DeviceOutcome)>,
-    out: &mut [Option<DeviceOutcome>],
-) {
+async fn wait_all(set: &mut JoinSet<(usize, DeviceOutcome)>, out: &mut [Option<DeviceOutcome>]) {
     while let Some(r) = set.join_next().await {
         if let Ok((i, o)) = r {
             out[i] = Some(o);

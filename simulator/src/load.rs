@@ -197,7 +197,10 @@ pub async fn load(a: &LoadArgs) -> Result<LoadReport, SimError> {
         .filter(|k| k.transport == proto::Transport::Tcp)
         .ok_or_else(|| SimError::Config(format!("--kind {}: not a TCP kind", a.kind)))?;
     if !a.target.ip().is_loopback() {
-        return Err(SimError::Config(format!("{}: loopback targets only", a.target)));
+        return Err(SimError::Config(format!(
+            "{}: loopback targets only",
+            a.target
+        )));
     }
     let c = Arc::new(Counters {
         frames: AtomicU64::new(0),
@@ -231,9 +234,20 @@ pub async fn load(a: &LoadArgs) -> Result<LoadReport, SimError> {
                 let mut buf = BytesMut::with_capacity(256);
                 if let Some(login) = p.login()? {
                     s.write_all(&login.bytes).await?;
-                    let ack = if a.ack == AckKind::None { AckKind::None } else { a.ack };
-                    read_ack(&mut s, &mut buf, p.as_mut(), &login, ack, Instant::now() + timeout)
-                        .await?;
+                    let ack = if a.ack == AckKind::None {
+                        AckKind::None
+                    } else {
+                        a.ack
+                    };
+                    read_ack(
+                        &mut s,
+                        &mut buf,
+                        p.as_mut(),
+                        &login,
+                        ack,
+                        Instant::now() + timeout,
+                    )
+                    .await?;
                 }
                 Ok::<_, SimError>((s, buf))
             }

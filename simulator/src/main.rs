@@ -9,7 +9,11 @@ use trackgate_sim::scenario::Scenario;
 use trackgate_sim::{fleet, load};
 
 #[derive(Parser)]
-#[command(name = "trackgate-sim", version, about = "Virtual tracker fleet for trackgate")]
+#[command(
+    name = "trackgate-sim",
+    version,
+    about = "Virtual tracker fleet for trackgate"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -125,8 +129,13 @@ async fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Kinds => {
             for k in proto::KINDS {
-                let t = proto::default_target(k).map(|a| a.to_string()).unwrap_or_default();
-                println!("{:<14} {:?} target {:<14} default {t}", k.name, k.transport, k.target);
+                let t = proto::default_target(k)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:<14} {:?} target {:<14} default {t}",
+                    k.name, k.transport, k.target
+                );
             }
             println!("not yet simulated: {}", proto::MISSING.join(", "));
             Ok(())

@@ -349,7 +349,10 @@ mod tests {
         trip.advance(700.0, &mut rng); // reach the end, dwell 600 s, then turn round
         let (_, heading) = trip.true_position();
         assert!(!trip.parked());
-        assert!((heading - 180.0).abs() < 0.01, "heading south, got {heading}");
+        assert!(
+            (heading - 180.0).abs() < 0.01,
+            "heading south, got {heading}"
+        );
     }
 
     #[test]
@@ -378,7 +381,10 @@ mod tests {
         );
         let f = jumpy.fix(Utc::now(), &mut rng);
         let d = super::super::route::haversine(p, [f.lon, f.lat]);
-        assert!((299.0..2001.0).contains(&d) && f.satellites <= 4, "jump {d} m");
+        assert!(
+            (299.0..2001.0).contains(&d) && f.satellites <= 4,
+            "jump {d} m"
+        );
     }
 
     #[test]

@@ -121,7 +121,9 @@ impl Route {
         let mut done = 0.0;
         let mut here = start;
         while done < length_m.max(100.0) {
-            let leg = rng.random_range(300.0..1500.0_f64).min(length_m.max(100.0) - done + 1.0);
+            let leg = rng
+                .random_range(300.0..1500.0_f64)
+                .min(length_m.max(100.0) - done + 1.0);
             heading = (heading + rng.random_range(-35.0..35.0) + 360.0) % 360.0;
             here = offset(here, heading, leg);
             points.push(here);
@@ -143,7 +145,10 @@ impl Route {
     pub fn at(&self, dist_m: f64) -> ([f64; 2], f64) {
         let d = dist_m.clamp(0.0, self.length());
         // First vertex whose cumulative distance is >= d, so segment i-1..i contains d.
-        let i = self.cumulative.partition_point(|&c| c < d).clamp(1, self.points.len() - 1);
+        let i = self
+            .cumulative
+            .partition_point(|&c| c < d)
+            .clamp(1, self.points.len() - 1);
         let (a, b) = (self.points[i - 1], self.points[i]);
         let seg = self.cumulative[i] - self.cumulative[i - 1];
         let t = if seg > 0.0 {
@@ -199,8 +204,9 @@ mod tests {
         assert_eq!(r.points, vec![[8.5, 47.3], [8.6, 47.4]]);
         assert!(Route::from_geojson(r#"{"type":"Point","coordinates":[1,2]}"#).is_err());
         assert!(Route::from_geojson(r#"{"type":"LineString","coordinates":[[1,2]]}"#).is_err());
-        assert!(Route::from_geojson(r#"{"type":"LineString","coordinates":[[1,200],[1,2]]}"#)
-            .is_err());
+        assert!(
+            Route::from_geojson(r#"{"type":"LineString","coordinates":[[1,200],[1,2]]}"#).is_err()
+        );
     }
 
     #[test]

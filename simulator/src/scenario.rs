@@ -226,7 +226,10 @@ impl Scenario {
     /// `mix`, or [`DEFAULT_MIX`] when it is empty.
     pub fn effective_mix(&self) -> BTreeMap<String, u32> {
         if self.mix.is_empty() {
-            DEFAULT_MIX.iter().map(|&(k, w)| (k.to_string(), w)).collect()
+            DEFAULT_MIX
+                .iter()
+                .map(|&(k, w)| (k.to_string(), w))
+                .collect()
         } else {
             self.mix.clone()
         }

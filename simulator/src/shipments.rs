@@ -101,7 +101,10 @@ mod tests {
             route,
             start_m: 0.0,
             speed_ms: len / 1000.0, // 1000 s to the end
-            start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("t"),
+            start: Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("t"),
         };
         let b = body(&plan);
         assert_eq!(b["id"], "sim-864717003283581");

@@ -28,7 +28,9 @@ impl Histogram {
         if us <= 1 {
             return 0;
         }
-        ((us as f64).ln() / GROWTH.ln()).ceil().min((BUCKETS - 1) as f64) as usize
+        ((us as f64).ln() / GROWTH.ln())
+            .ceil()
+            .min((BUCKETS - 1) as f64) as usize
     }
 
     /// Records one sample.

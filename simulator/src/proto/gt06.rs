@@ -2,8 +2,8 @@
 //! re-upload) or 0x12 (classic, odd indexes), heartbeat 0x13. Every frame waits for the
 //! standard ACK `78 78 05 PROTO SERIAL CRC 0D 0A`, matched on protocol number and serial.
 
-use super::{Answer, Frame, FrameKind, Identity, SimError, SimProtocol};
 use super::Fix;
+use super::{Answer, Frame, FrameKind, Identity, SimError, SimProtocol};
 use bytes::BytesMut;
 use trackgate::protocol::gt06::encode::{self as enc, Cell, Status};
 use trackgate::protocol::wire::crc16_x25;
@@ -193,7 +193,10 @@ mod tests {
             parse_ack(&unhex("787805010001d9dc0d0a")).expect("valid"),
             (0x01, 1)
         );
-        assert!(parse_ack(&unhex("787805010001d9dd0d0a")).is_err(), "bad CRC");
+        assert!(
+            parse_ack(&unhex("787805010001d9dd0d0a")).is_err(),
+            "bad CRC"
+        );
         assert!(parse_ack(&unhex("787805010001d9dc0d")).is_err(), "short");
     }
 
@@ -213,6 +216,9 @@ mod tests {
         assert_eq!(d.check_reply(&login, &cut).expect("ok"), Answer::Acked);
         // The ACK of serial 9 is someone else's.
         let other = unhex("78780501000955940d0a");
-        assert_eq!(d.check_reply(&login, &other).expect("ok"), Answer::Unrelated);
+        assert_eq!(
+            d.check_reply(&login, &other).expect("ok"),
+            Answer::Unrelated
+        );
     }
 }

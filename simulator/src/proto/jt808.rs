@@ -135,11 +135,17 @@ pub(crate) fn parse_reply(wire: &[u8]) -> Result<Reply, SimError> {
     }
     let id = u16::from_be_bytes([inner[0], inner[1]]);
     let attr = u16::from_be_bytes([inner[2], inner[3]]);
-    let (phone_at, phone_len) = if attr & (1 << 14) != 0 { (5, 10) } else { (4, 6) };
+    let (phone_at, phone_len) = if attr & (1 << 14) != 0 {
+        (5, 10)
+    } else {
+        (4, 6)
+    };
     let body_at = phone_at + phone_len + 2;
     let body_len = usize::from(attr & 0x03ff);
     if inner.len() != body_at + body_len {
-        return Err(bad(format!("body length {body_len} disagrees with the frame")));
+        return Err(bad(format!(
+            "body length {body_len} disagrees with the frame"
+        )));
     }
     Ok(Reply {
         id,
@@ -189,7 +195,13 @@ impl SimProtocol for Jt808Device {
     fn heartbeat(&mut self) -> Result<Option<Frame>, SimError> {
         let s = self.next_serial();
         let b = enc::heartbeat(&self.term, s).map_err(enc_err)?;
-        Ok(Some(self.frame(b, FrameKind::Heartbeat, 0, msg::HEARTBEAT, s)))
+        Ok(Some(self.frame(
+            b,
+            FrameKind::Heartbeat,
+            0,
+            msg::HEARTBEAT,
+            s,
+        )))
     }
 
     fn cut_reply(&self, _sent: &Frame, buf: &mut BytesMut) -> Result<Option<Vec<u8>>, SimError> {
@@ -212,7 +224,11 @@ impl SimProtocol for Jt808Device {
                 self.phone
             )));
         }
-        let word = |i: usize| r.body.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let word = |i: usize| {
+            r.body
+                .get(i..i + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
         match r.id {
             msg::REGISTER_RESPONSE if sent.msg == msg::REGISTER => {
                 let (Some(serial), Some(&result)) = (word(0), r.body.get(2)) else {
@@ -308,14 +324,17 @@ mod tests {
             ignition: true,
             odometer_m: 0.0,
         };
-        let p = d.positions(&[fix.clone()], false).expect("frame");
+        let p = d.positions(std::slice::from_ref(&fix), false).expect("frame");
         assert_eq!(p.msg, msg::LOCATION);
         let wrong_id = enc::general_response(&term, 1, 0, msg::HEARTBEAT, 0).expect("enc");
         assert_eq!(d.check_reply(&p, &wrong_id).expect("ok"), Answer::Unrelated);
         let right = enc::general_response(&term, 1, 0, msg::LOCATION, 0).expect("enc");
         assert_eq!(d.check_reply(&p, &right).expect("ok"), Answer::Acked);
         let failed = enc::general_response(&term, 1, 0, msg::LOCATION, 1).expect("enc");
-        assert!(matches!(d.check_reply(&p, &failed).expect("ok"), Answer::Retry(_)));
+        assert!(matches!(
+            d.check_reply(&p, &failed).expect("ok"),
+            Answer::Retry(_)
+        ));
         let batch = d.positions(&[fix.clone(), fix], true).expect("frame");
         assert_eq!((batch.msg, batch.records), (msg::LOCATION_BATCH, 2));
         let mut corrupt = right.clone();

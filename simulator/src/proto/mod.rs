@@ -196,7 +196,11 @@ pub fn default_target(k: &Kind) -> Option<SocketAddr> {
 
 /// A 15-digit IMEI: `prefix` (TAC-like digits), then the device number, then the Luhn digit.
 pub fn imei(prefix: &str, n: u64) -> String {
-    let digits: String = prefix.chars().filter(char::is_ascii_digit).take(8).collect();
+    let digits: String = prefix
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
     let body = format!("{digits}{n:0>width$}", width = 14 - digits.len());
     let body = &body[body.len() - 14..];
     format!("{body}{}", luhn(body))
@@ -240,7 +244,11 @@ mod tests {
     #[test]
     fn every_kind_has_a_default_target() {
         for k in KINDS {
-            assert!(default_target(k).is_some(), "{} has no gateway protocol", k.name);
+            assert!(
+                default_target(k).is_some(),
+                "{} has no gateway protocol",
+                k.name
+            );
         }
     }
 }

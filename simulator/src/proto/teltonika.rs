@@ -260,7 +260,11 @@ mod tests {
         .expect("device");
         assert_eq!(d.login().expect("ok"), None);
         let p = d.positions(&[fix()], false).expect("datagram");
-        assert_eq!(&p.bytes[2..6], &[0x00, 0x01, 0x01, 0x01], "packet id 1, avl id 1");
+        assert_eq!(
+            &p.bytes[2..6],
+            &[0x00, 0x01, 0x01, 0x01],
+            "packet id 1, avl id 1"
+        );
         let ack = enc::udp_ack(1, 1, 1);
         assert_eq!(d.check_reply(&p, &ack).expect("ok"), Answer::Acked);
         let stale = enc::udp_ack(0, 0, 1);
