@@ -136,22 +136,21 @@ async fn read_ack(
     f: &Frame,
     ack: AckKind,
     deadline: Instant,
-) -> Result<(), SimError> {
+) -> Result<Option<Frame>, SimError> {
     loop {
         match ack {
-            AckKind::None => return Ok(()),
+            AckKind::None => return Ok(None),
             AckKind::Fixed4 if buf.len() >= 4 => {
                 let _ = buf.split_to(4);
-                return Ok(());
+                return Ok(None);
             }
             AckKind::Protocol => {
                 if let Some(r) = p.cut_reply(f, buf)? {
                     match p.check_reply(f, &r)? {
-                        Answer::Acked => return Ok(()),
+                        Answer::Acked => return Ok(None),
+                        Answer::Next(next) => return Ok(Some(next)),
                         Answer::Unrelated => continue,
-                        Answer::Next(_) | Answer::Retry(_) => {
-                            return Err(SimError::BadReply("unexpected answer under load".into()))
-                        }
+                        Answer::Retry(why) => return Err(SimError::BadReply(why)),
                     }
                 }
             }
@@ -232,22 +231,12 @@ pub async fn load(a: &LoadArgs) -> Result<LoadReport, SimError> {
                 let mut s = TcpStream::connect(a.target).await?;
                 s.set_nodelay(true)?;
                 let mut buf = BytesMut::with_capacity(256);
-                if let Some(login) = p.login()? {
-                    s.write_all(&login.bytes).await?;
-                    let ack = if a.ack == AckKind::None {
-                        AckKind::None
-                    } else {
-                        a.ack
-                    };
-                    read_ack(
-                        &mut s,
-                        &mut buf,
-                        p.as_mut(),
-                        &login,
-                        ack,
-                        Instant::now() + timeout,
-                    )
-                    .await?;
+                // Login steps (JT/T 808: register, then authenticate) until the last is ACKed.
+                let mut step = p.login()?;
+                while let Some(f) = step {
+                    s.write_all(&f.bytes).await?;
+                    let deadline = Instant::now() + timeout;
+                    step = read_ack(&mut s, &mut buf, p.as_mut(), &f, a.ack, deadline).await?;
                 }
                 Ok::<_, SimError>((s, buf))
             }
@@ -316,8 +305,13 @@ pub async fn load(a: &LoadArgs) -> Result<LoadReport, SimError> {
         });
     }
     drop(ready_tx);
+    // Count exactly one report per connection: the tasks keep their senders while they wait
+    // for the start signal, so the channel never closes before it.
     let (mut ok, mut failed) = (0usize, 0usize);
-    while let Some(r) = ready_rx.recv().await {
+    while ok + failed < a.connections {
+        let Some(r) = ready_rx.recv().await else {
+            break;
+        };
         if r {
             ok += 1
         } else {

@@ -324,7 +324,9 @@ mod tests {
             ignition: true,
             odometer_m: 0.0,
         };
-        let p = d.positions(std::slice::from_ref(&fix), false).expect("frame");
+        let p = d
+            .positions(std::slice::from_ref(&fix), false)
+            .expect("frame");
         assert_eq!(p.msg, msg::LOCATION);
         let wrong_id = enc::general_response(&term, 1, 0, msg::HEARTBEAT, 0).expect("enc");
         assert_eq!(d.check_reply(&p, &wrong_id).expect("ok"), Answer::Unrelated);
