@@ -1,11 +1,161 @@
-//! `trackgate-sim`: virtual trackers for load tests and demos.
-//!
-//! Not built yet (issue "Fleet simulator"): today it only lists the protocols it will be able
-//! to speak, read from trackgate's protocol registry so the list can never drift.
+//! `trackgate-sim`: command line of the fleet simulator, load benchmark and baseline servers.
 
-fn main() {
-    println!("trackgate-sim is not implemented yet; protocols in the registry:");
-    for p in trackgate::protocol::REGISTRY {
-        println!("  {}", p.name());
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trackgate_sim::proto::{self, SimError};
+use trackgate_sim::scenario::Scenario;
+use trackgate_sim::{fleet, load};
+
+#[derive(Parser)]
+#[command(
+    name = "trackgate-sim",
+    version,
+    about = "Virtual tracker fleet for trackgate"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Runs a fleet scenario against a gateway on loopback.
+    Run(RunArgs),
+    /// Lists the protocol kinds the simulator speaks (and those it does not yet).
+    Kinds,
+    /// Closed-loop load benchmark: N connections, each sending a frame and waiting for its ACK.
+    Load(load::LoadArgs),
+    /// A baseline server for the benchmark: read-and-discard or fixed 4-byte ping-pong.
+    Baseline(load::BaselineArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario TOML file (simulator/scenarios/*.toml); defaults apply without one.
+    #[arg(long, short)]
+    scenario: Option<PathBuf>,
+    /// Number of devices (overrides the scenario).
+    #[arg(long)]
+    devices: Option<usize>,
+    /// Time compression: simulated seconds per real second.
+    #[arg(long)]
+    speedup: Option<f64>,
+    /// Stop after this many real seconds, then drain.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Stop after this many fixes in total, then drain.
+    #[arg(long)]
+    records: Option<u64>,
+    /// Random seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Protocol mix, e.g. `gt06=2,teltonika=1,jt808_2019=1` (overrides the scenario's).
+    #[arg(long)]
+    mix: Option<String>,
+    /// Target per key, e.g. `--target gt06=127.0.0.1:5023` (repeatable; loopback only).
+    #[arg(long = "target", value_parser = parse_target)]
+    targets: Vec<(String, SocketAddr)>,
+    /// Gateway API base URL, used with --shipments.
+    #[arg(long)]
+    api: Option<String>,
+    /// Create one shipment per device through `POST /api/shipments`.
+    #[arg(long)]
+    shipments: bool,
+    /// Print the final report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_target(s: &str) -> Result<(String, SocketAddr), String> {
+    let (k, a) = s.split_once('=').ok_or("expected KEY=ADDR")?;
+    let addr: SocketAddr = a.parse().map_err(|e| format!("{a}: {e}"))?;
+    Ok((k.to_string(), addr))
+}
+
+fn scenario(a: &RunArgs) -> Result<Scenario, SimError> {
+    let mut sc = match &a.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::default(),
+    };
+    if let Some(n) = a.devices {
+        sc.devices = n;
+    }
+    if let Some(x) = a.speedup {
+        sc.speedup = x;
+    }
+    if a.duration.is_some() {
+        sc.duration_s = a.duration;
+    }
+    if a.records.is_some() {
+        sc.records = a.records;
+    }
+    if let Some(s) = a.seed {
+        sc.seed = s;
+    }
+    if let Some(m) = &a.mix {
+        sc.mix.clear();
+        for part in m.split(',').filter(|p| !p.is_empty()) {
+            let (k, w) = part.split_once('=').unwrap_or((part, "1"));
+            let w = w
+                .parse()
+                .map_err(|_| SimError::Config(format!("--mix {part}: weight is not a number")))?;
+            sc.mix.insert(k.to_string(), w);
+        }
+    }
+    for (k, addr) in &a.targets {
+        sc.targets.insert(k.clone(), *addr);
+    }
+    if let Some(u) = &a.api {
+        sc.api.url = u.clone();
+    }
+    if a.shipments {
+        sc.api.shipments = true;
+    }
+    Ok(sc)
+}
+
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling available: only the scenario bounds stop the run.
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Kinds => {
+            for k in proto::KINDS {
+                let t = proto::default_target(k)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:<14} {:?} target {:<14} default {t}",
+                    k.name, k.transport, k.target
+                );
+            }
+            println!("not yet simulated: {}", proto::MISSING.join(", "));
+            Ok(())
+        }
+        Cmd::Run(a) => match scenario(&a) {
+            Err(e) => Err(e),
+            Ok(sc) => fleet::run(&sc, ctrl_c()).await.map(|r| {
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                }
+            }),
+        },
+        Cmd::Load(a) => load::run_load(a).await,
+        Cmd::Baseline(a) => load::run_baseline(a, ctrl_c()).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trackgate-sim: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
