@@ -87,7 +87,11 @@ fn pump(dec: &mut dyn Decoder, data: &[u8], chunks: &[usize], max_frame: usize) 
                     // be shorter than what it consumed, never longer.
                     let consumed = before - buf.len();
                     assert!(consumed > 0, "a frame that consumed nothing is no progress");
-                    assert!(f.len() <= consumed, "frame of {} from {consumed} bytes", f.len());
+                    assert!(
+                        f.len() <= consumed,
+                        "frame of {} from {consumed} bytes",
+                        f.len()
+                    );
                     let _ = dec.decode(&f, &ctx());
                 }
                 FrameResult::Skipped(k) => {

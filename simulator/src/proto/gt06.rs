@@ -18,7 +18,7 @@ const MAX_REPLY: usize = 1024;
 pub(super) fn build(id: &Identity) -> Result<Box<dyn SimProtocol>, SimError> {
     Ok(Box::new(Gt06Device {
         imei: id.imei.clone(),
-        gt06n: id.index % 2 == 0,
+        gt06n: id.index.is_multiple_of(2),
         serial: 0,
         cell: Cell {
             mcc: 228,
