@@ -107,7 +107,7 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
         let m = gw.metrics.encode();
         let lag = m
             .lines()
-            .find(|l| l.starts_with("trackgate_log_consumer_lag_records{consumer=\"mqtt\"}"))
+            .find(|l| l.starts_with("trackgate_wal_consumer_lag_records{consumer=\"mqtt\"}"))
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse::<u64>().ok());
         if lag.is_some_and(|n| n >= 6) {

@@ -1,15 +1,12 @@
-//! Prometheus metrics of the live outputs: webhook attempts by result, and the lag of every
-//! named log consumer (records durable in the log but not yet committed by that consumer),
-//! which is how a slow or dead consumer (webhook endpoint, broker down) shows up.
+//! Prometheus metrics of the live outputs: webhook attempts by result, MQTT publishes and
+//! SSE drops. The lag of every named log consumer (how a slow or dead webhook endpoint or
+//! broker shows up) is `trackgate_wal_consumer_lag_{records,seconds}`, kept by the log runner.
 
-use crate::pipeline::wal::Wal;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Outcome of one delivery attempt.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -29,13 +26,6 @@ pub struct AttemptLabels {
     pub result: AttemptResult,
 }
 
-/// Label set of `trackgate_log_consumer_lag_records`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ConsumerLabels {
-    /// The consumer's persisted name (`influx`, `mqtt`, `webhooks`, ...).
-    pub consumer: String,
-}
-
 /// Shared counters (cheap to clone).
 #[derive(Clone, Debug, Default)]
 pub struct OutputMetrics {
@@ -43,8 +33,6 @@ pub struct OutputMetrics {
     pub attempts: Family<AttemptLabels, Counter>,
     /// Outbox rows waiting for delivery (sampled by the dispatcher on each scan).
     pub pending: Gauge,
-    /// Records each named log consumer is behind the durable end of the log.
-    pub consumer_lag: Family<ConsumerLabels, Gauge>,
     /// MQTT publishes handed to the client.
     pub mqtt_published: Counter,
     /// PUBACKs received from the broker.
@@ -69,11 +57,6 @@ impl OutputMetrics {
             self.pending.clone(),
         );
         r.register(
-            "log_consumer_lag_records",
-            "Records durable in the log that a named consumer has not committed yet",
-            self.consumer_lag.clone(),
-        );
-        r.register(
             "mqtt_published",
             "MQTT messages handed to the client (QoS 1)",
             self.mqtt_published.clone(),
@@ -93,22 +76,5 @@ impl OutputMetrics {
             "Event-stream clients disconnected for lagging",
             self.sse_dropped.clone(),
         );
-    }
-}
-
-/// Samples every named consumer's lag each `every` until shutdown.
-pub async fn watch_lag(wal: Wal, m: OutputMetrics, every: Duration, shutdown: CancellationToken) {
-    loop {
-        let end = wal.durable_end();
-        for (name, offset) in wal.consumers() {
-            let lag = end.saturating_sub(offset).min(i64::MAX as u64) as i64;
-            m.consumer_lag
-                .get_or_create(&ConsumerLabels { consumer: name })
-                .set(lag);
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.cancelled() => return,
-        }
     }
 }

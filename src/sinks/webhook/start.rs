@@ -1,7 +1,8 @@
 //! Starts the live outputs: the embedded store, the `webhooks` consumer and dispatcher, the
-//! MQTT publisher (with `[mqtt]`) and the consumer-lag sampler. One call from `server.rs`.
+//! MQTT publisher (with `[mqtt]`); consumer lag is sampled by the log runner
+//! (`trackgate_wal_consumer_lag_*`). One call from `server.rs`.
 
-use super::metrics::{watch_lag, OutputMetrics};
+use super::metrics::OutputMetrics;
 use super::{Dispatcher, Store, WebhookConsumer, STORE_FILE};
 use crate::api::webhooks::Outputs;
 use crate::config::Config;
@@ -13,9 +14,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// How often consumer lag is sampled for `/metrics`.
-const LAG_SAMPLE: Duration = Duration::from_secs(1);
 
 /// How often the store drops what is older than `storage.retention`.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -96,12 +94,6 @@ pub async fn start_outputs(
     tracker.spawn(prune_loop(
         store.clone(),
         cfg.storage.retention,
-        shutdown.clone(),
-    ));
-    tracker.spawn(watch_lag(
-        wal.clone(),
-        om.clone(),
-        LAG_SAMPLE,
         shutdown.clone(),
     ));
     Ok(Outputs {
