@@ -9,7 +9,8 @@
 //! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
 //!             http.rs (OsmAnd, OwnTracks HTTP), mqtt.rs (rumqttc subscriber)
 //! session/    device session state machine, admission (devices.allow)
-//! pipeline/   durable stage (ACK released after it), fan-out to consumers
+//! pipeline/   write-ahead log (wal/), the durable stage the ACK waits on (wal_stage.rs),
+//!             log consumers each reading from their own persisted offset (runner.rs)
 //! state/      live positions (read by the API)
 //! tracking/   shipments, route progress, ETA, exceptions: a log consumer + SQLite store
 //! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE)
@@ -24,12 +25,14 @@
 //!
 //! # Data flow
 //! ```text
-//! tracker ─TCP/UDP─▶ ingest (Framed + protocol framer) ─▶ protocol decode (records + ACK plan)
-//!   ─▶ session (admission) ─▶ pipeline durable stage ─▶ ACK written to the device
-//!                                      └─▶ consumers: live state (API) …
+//! tracker ─TCP/UDP/HTTP/MQTT─▶ ingest ─▶ protocol decode (records + ACK plan)
+//!   ─▶ session (admission) ─▶ write-ahead log append + fsync ─▶ ACK written to the device
+//!
+//! write-ahead log ─▶ live state (API)             each consumer resumes from its own offset
+//!                 ─▶ tracking ─▶ Eta/Alert records appended back to the log
+//!                 ─▶ InfluxDB · MQTT publisher · webhooks/event store · SSE readers
 //! ```
-//! A device's ACK is a promise: it is written only after the pipeline's durable stage took
-//! the frame's records.
+//! A device's ACK is a promise: it is written only after the log fsynced the frame's records.
 
 pub mod api;
 pub mod config;
