@@ -185,30 +185,22 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let t = p.transports();
         if p.http() {
             // HTTP protocols (OsmAnd, OwnTracks HTTP mode) serve requests on `listen`.
-            let l = TcpListener::bind(tcp_addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: tcp_addr,
-                    what: format!("{} http", p.name()),
-                    source,
-                })?;
-            let bound = l.local_addr().unwrap_or(tcp_addr);
-            tracing::info!(protocol = p.name(), transport = "http", addr = %bound, "listening");
-            listeners.insert((p.name().to_string(), "http"), bound);
-            tracker.spawn(http_ingest::run(l, ctx.clone(), rt.clone()));
+            let what = format!("{} http", p.name());
+            if let Some(l) = bind_tcp(tcp_addr, pc.listen.is_some(), what).await? {
+                let bound = l.local_addr().unwrap_or(tcp_addr);
+                tracing::info!(protocol = p.name(), transport = "http", addr = %bound, "listening");
+                listeners.insert((p.name().to_string(), "http"), bound);
+                tracker.spawn(http_ingest::run(l, ctx.clone(), rt.clone()));
+            }
         }
         if t.tcp {
-            let l = TcpListener::bind(tcp_addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: tcp_addr,
-                    what: format!("{} tcp", p.name()),
-                    source,
-                })?;
-            let bound = l.local_addr().unwrap_or(tcp_addr);
-            tracing::info!(protocol = p.name(), transport = "tcp", addr = %bound, "listening");
-            listeners.insert((p.name().to_string(), "tcp"), bound);
-            tracker.spawn(tcp::run(l, ctx.clone(), rt.clone(), tracker.clone()));
+            let what = format!("{} tcp", p.name());
+            if let Some(l) = bind_tcp(tcp_addr, pc.listen.is_some(), what).await? {
+                let bound = l.local_addr().unwrap_or(tcp_addr);
+                tracing::info!(protocol = p.name(), transport = "tcp", addr = %bound, "listening");
+                listeners.insert((p.name().to_string(), "tcp"), bound);
+                tracker.spawn(tcp::run(l, ctx.clone(), rt.clone(), tracker.clone()));
+            }
         }
         if t.udp && pc.udp {
             // Same port as TCP by default (as Traccar does), also when TCP took port 0.
@@ -218,13 +210,21 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                     udp_addr.set_port(b.port());
                 }
             }
-            let s = UdpSocket::bind(udp_addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: udp_addr,
-                    what: format!("{} udp", p.name()),
-                    source,
-                })?;
+            let explicit = pc.udp_listen.is_some() || pc.listen.is_some();
+            let s = match UdpSocket::bind(udp_addr).await {
+                Ok(s) => s,
+                Err(source) if explicit => {
+                    return Err(StartError::Bind {
+                        addr: udp_addr,
+                        what: format!("{} udp", p.name()),
+                        source,
+                    })
+                }
+                Err(e) => {
+                    default_port_busy(udp_addr, &format!("{} udp", p.name()), &e);
+                    continue;
+                }
+            };
             let bound = s.local_addr().unwrap_or(udp_addr);
             tracing::info!(protocol = p.name(), transport = "udp", addr = %bound, "listening");
             listeners.insert((p.name().to_string(), "udp"), bound);
@@ -280,4 +280,31 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         tracker,
         drain: Duration::from_secs(cfg.pipeline.drain_secs),
     })
+}
+
+/// Binds a device listener. A port the operator configured must be free (start fails and
+/// says which); a *default* port that is taken only disables that listener, loudly, so one
+/// busy Traccar port on a shared host does not keep every other protocol down.
+async fn bind_tcp(
+    addr: SocketAddr,
+    explicit: bool,
+    what: String,
+) -> Result<Option<TcpListener>, StartError> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => Ok(Some(l)),
+        Err(source) if explicit => Err(StartError::Bind { addr, what, source }),
+        Err(e) => {
+            default_port_busy(addr, &what, &e);
+            Ok(None)
+        }
+    }
+}
+
+fn default_port_busy(addr: SocketAddr, what: &str, e: &std::io::Error) {
+    tracing::error!(
+        listener = what,
+        %addr,
+        error = %e,
+        "default port unavailable: this listener is not served (set its `listen` or `enabled = false`)"
+    );
 }
