@@ -25,6 +25,9 @@ pub mod tk103;
 pub mod watch;
 pub mod wire;
 
+#[cfg(test)]
+pub(crate) mod test_util;
+
 use crate::model::{DeviceId, Record};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};

@@ -18,21 +18,7 @@ fn dec() -> Gl200Decoder {
 
 /// Feeds `bytes` in chunks of `step` and collects every frame.
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    let mut d = dec();
-    let mut buf = BytesMut::new();
-    let mut out = vec![];
-    for chunk in bytes.chunks(step.max(1)) {
-        buf.extend_from_slice(chunk);
-        loop {
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => out.push(f.to_vec()),
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore => break,
-                FrameResult::Fatal(e) => panic!("{e}"),
-            }
-        }
-    }
-    out
+    crate::protocol::test_util::frames(&mut dec(), bytes, step)
 }
 
 /// A report as the framer hands it on: without its `$`.

@@ -17,21 +17,7 @@ fn dec() -> SuntechDecoder {
 }
 
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    let mut d = dec();
-    let mut buf = BytesMut::new();
-    let mut out = vec![];
-    for chunk in bytes.chunks(step.max(1)) {
-        buf.extend_from_slice(chunk);
-        loop {
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => out.push(f.to_vec()),
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore => break,
-                FrameResult::Fatal(e) => panic!("{e}"),
-            }
-        }
-    }
-    out
+    crate::protocol::test_util::frames(&mut dec(), bytes, step)
 }
 
 /// Traccar `SuntechProtocolDecoderTest` (asserts 2012-07-18T15:37:12Z, valid, -15.61876, -56.08324).
