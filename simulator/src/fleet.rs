@@ -88,8 +88,13 @@ pub async fn run(
             device: p.device_id(),
             route: trip.route().clone(),
             start_m,
-            speed_ms: trip.cruise_ms(),
+            speed_ms: trip.expected_ms(),
             start: clock.time_at(0.0),
+            twist: if sc.api.exceptions {
+                shipments::Twist::for_index(i)
+            } else {
+                shipments::Twist::None
+            },
         });
         devices.push((*kind, p, target, trip, rng));
     }

@@ -5,6 +5,7 @@
 //! Layout (data flows top to bottom):
 //! ```text
 //! scenario.rs   TOML scenario: fleet size, protocol mix, routes, motion, targets, bounds
+//! demo.rs       `trackgate-sim demo`: the gateway in-process + the embedded demo fleet
 //! fleet.rs      builds the devices, optional shipments, progress line, stop and drain
 //! device.rs     one device's session loop: report timer, gap buffer, connect/login with
 //!               backoff, upload + wait for each ACK with resend on timeout
@@ -18,6 +19,7 @@
 //! Every path inside this crate is written relative (`super::`), never `crate::`: the
 //! gateway's `tests/sim_e2e.rs` compiles these sources as a module of its own test crate.
 
+pub mod demo;
 pub mod device;
 pub mod fleet;
 pub mod load;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use trackgate_sim::proto::{self, SimError};
 use trackgate_sim::scenario::Scenario;
-use trackgate_sim::{fleet, load};
+use trackgate_sim::{demo, fleet, load};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,9 @@ struct Cli {
 enum Cmd {
     /// Runs a fleet scenario against a gateway on loopback.
     Run(RunArgs),
+    /// Starts trackgate in-process (embedded defaults, API on 127.0.0.1:8080) with a demo
+    /// fleet driving shipments, some of them late or off route. Nothing else to install.
+    Demo(demo::DemoArgs),
     /// Lists the protocol kinds the simulator speaks (and those it does not yet).
     Kinds,
     /// Closed-loop load benchmark: N connections, each sending a frame and waiting for its ACK.
@@ -147,6 +150,13 @@ async fn main() -> ExitCode {
                     println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                 }
             }),
+        },
+        Cmd::Demo(a) => match demo::start(&a).await {
+            Err(e) => Err(e),
+            Ok(d) => {
+                println!("{}", demo::banner(&d));
+                demo::run(d, a.summary, ctrl_c()).await.map(|_| ())
+            }
         },
         Cmd::Load(a) => load::run_load(a).await,
         Cmd::Baseline(a) => load::run_baseline(a, ctrl_c()).await,

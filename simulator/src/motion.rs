@@ -141,9 +141,23 @@ impl Trip {
         &self.route
     }
 
-    /// This truck's free-flow speed, m/s (what its shipment is planned with).
+    /// This truck's free-flow speed, m/s.
     pub fn cruise_ms(&self) -> f64 {
         self.cruise
+    }
+
+    /// This truck's expected average speed over a long drive, m/s: free flow slowed by the
+    /// expected stops (mean 70 s plus the climb back to cruise at `ACCEL`) and slow-downs
+    /// (mean 600 m at 20–50 km/h, whose mean time per metre is ln(50/20)/(30 km/h)). Shipments
+    /// are planned with it: planning at free-flow speed would make every truck "late".
+    pub fn expected_ms(&self) -> f64 {
+        let c = self.cruise;
+        let (lo, hi): (f64, f64) = (20.0 / 3.6, 50.0 / 3.6);
+        let slow_s_per_m = (hi / lo).ln() / (hi - lo);
+        let s_per_m = 1.0 / c
+            + self.cfg.stops_per_km / 1000.0 * (70.0 + c / (2.0 * ACCEL))
+            + self.cfg.slowdowns_per_km / 1000.0 * 600.0 * (slow_s_per_m - 1.0 / c).max(0.0);
+        1.0 / s_per_m
     }
 
     /// Advances the truck by `dt` simulated seconds (in 1 s steps: speed changes and random
@@ -340,6 +354,33 @@ mod tests {
         assert_eq!((f.speed_kmh, f.ignition), (0.0, false));
         assert!((f.lat - 47.1).abs() < 1e-9, "at the end: {}", f.lat);
         assert!((f.odometer_m - trip.route().length()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn expected_speed_matches_long_drives() {
+        // 200 km due north, default stops and slow-downs, no gaps; drive to the end.
+        let route =
+            Route::new(vec![[8.0, 47.0], [8.0, 47.0 + 200_000.0 / 111_195.08]]).expect("route");
+        for seed in 0..4 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let cfg = MotionConfig {
+                gaps_per_hour: 0.0,
+                ..MotionConfig::default()
+            };
+            let mut trip = Trip::new(route.clone(), cfg, 0.0, &mut rng);
+            let expected = route.length() / trip.expected_ms();
+            let mut t = 0.0;
+            while !matches!(trip.phase, Phase::Parked { .. }) {
+                trip.advance(10.0, &mut rng);
+                t += 10.0;
+            }
+            let ratio = t / expected;
+            assert!(
+                (0.92..1.08).contains(&ratio),
+                "seed {seed}: {t} s vs {expected} s"
+            );
+            assert!(trip.expected_ms() < 0.8 * trip.cruise_ms());
+        }
     }
 
     #[test]

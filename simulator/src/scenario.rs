@@ -95,6 +95,10 @@ pub struct ApiConfig {
     /// POST one shipment per device (route + stops) so ETAs are live. A gateway without the
     /// endpoint (404) is tolerated and reported once. Default false.
     pub shipments: bool,
+    /// Give some plans a twist so exceptions show: one device in four gets a schedule it
+    /// cannot keep (late), one in four a planned line that leaves its road (off route); see
+    /// `shipments::Twist::for_index`. Default false (every plan fair).
+    pub exceptions: bool,
 }
 
 impl Default for Scenario {
@@ -147,6 +151,7 @@ impl Default for ApiConfig {
         ApiConfig {
             url: "http://127.0.0.1:8080".into(),
             shipments: false,
+            exceptions: false,
         }
     }
 }
