@@ -75,7 +75,7 @@ pub struct TrackingConfig {
     pub late_min: i64,
     /// Late must hold this long before firing (s). Default 600.
     pub late_hold_secs: i64,
-    /// Late clears when below this many minutes late... Default 5.
+    /// Late clears when the pessimistic (P90) ETA is below this many minutes late... Default 5.
     pub late_clear_min: i64,
     /// ...for this long (s). Default 900.
     pub late_clear_hold_secs: i64,

@@ -146,7 +146,10 @@ impl Tracker {
                 .step(
                     now,
                     late_s > cfg.late_min * 60,
-                    late_s < cfg.late_clear_min * 60,
+                    // Clears on the pessimistic (P90) estimate: "back on time" is only said
+                    // when even that is on time, so a far stop whose P50 wobbles around the
+                    // threshold does not clear and re-fire (flap).
+                    late_s as f64 + hi < (cfg.late_clear_min * 60) as f64,
                     tier,
                     cfg.late_hold_secs,
                     cfg.late_clear_hold_secs,

@@ -558,3 +558,60 @@ fn cancel_resolves_open_exceptions() {
         "a cancelled shipment is not followed"
     );
 }
+
+#[test]
+fn late_clears_only_when_the_pessimistic_eta_is_back_on_time() {
+    // 60 km, S2 at the end planned at the default 50 km/h (+180 s start).
+    let mut spec = straight();
+    spec.route.coordinates[1] = [lon_at(60_000.0), LAT];
+    spec.stops[2] = stop("S2", 60_000.0, 180 + 4_320);
+    let mut e = engine_with(spec);
+    // Stuck 25 min at 2 km (S2 becomes late), then twice the planned speed: the ETA recovers.
+    let out = Drive::new()
+        .wait(180)
+        .drive_to(2_000.0, 10.0, flat)
+        .wait(1_500)
+        .drive_to(60_000.0, 27.0, flat)
+        .run(&mut e);
+    // (fix second, P50 minutes late vs planned, P90 minutes late) for S2.
+    let s2: Vec<(i64, i64, i64)> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Eta(u) if u.stop == "S2" && u.status != StopStatus::Arrived => Some((
+                (u.fix_time - t(0)).num_seconds(),
+                (u.eta - u.planned).num_seconds(),
+                (u.eta_p90 - u.planned).num_seconds(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let late: Vec<_> = alerts(&out)
+        .into_iter()
+        .filter(|a| a.0 == "late" && a.2.as_deref() == Some("S2"))
+        .map(|a| (a.1, a.3))
+        .collect();
+    assert_eq!(
+        late.first().map(|a| a.0),
+        Some(AlertState::Firing),
+        "{late:?}"
+    );
+    let fired = late[0].1;
+    // P50 back under 5 min late while P90 is not: the P50 rule would start clearing here.
+    let p50_clear = s2
+        .iter()
+        .find(|(s, p50, p90)| *s > fired && *p50 < 300 && *p90 >= 300);
+    assert!(p50_clear.is_some(), "{s2:?}");
+    // Whenever it resolves, P90 was under 5 min late through the whole 15-min clear hold.
+    for &(state, at) in &late[1..] {
+        assert_eq!(state, AlertState::Resolved);
+        let hold: Vec<_> = s2
+            .iter()
+            .filter(|(s, ..)| (at - 900..at).contains(s))
+            .collect();
+        assert!(hold.iter().all(|(_, _, p90)| *p90 < 300), "{at}: {hold:?}");
+    }
+    assert!(
+        late.len() <= 2,
+        "fired once, resolved at most once: {late:?}"
+    );
+}
