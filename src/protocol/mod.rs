@@ -31,6 +31,7 @@ pub(crate) mod test_util;
 use crate::model::{DeviceId, Record};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Every protocol trackgate speaks. The only list.
@@ -235,8 +236,9 @@ pub enum FrameError {
 /// A decoded frame: what it was, what it carried, and how to answer it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Decoded {
-    /// Short label of the message type, e.g. `login`, `location 0x22`, `codec 8`.
-    pub kind: String,
+    /// Short label of the message type, e.g. `login`, `location 0x22`, `codec 8`. Mostly a
+    /// static label: `Cow` spares a heap allocation per frame on the hot path.
+    pub kind: Cow<'static, str>,
     /// Set when this frame (newly or again) identifies the device: login, IMEI handshake,
     /// every JT/T 808 header. The session runs admission on it before storing anything.
     pub identity: Option<DeviceId>,

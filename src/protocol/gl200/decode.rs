@@ -163,7 +163,8 @@ pub(super) fn decode_frame(
                 Envelope::Buff => "buffered ",
                 Envelope::Ack => "ack ",
             }
-        ),
+        )
+        .into(),
         identity: Some(device.clone()),
         records: vec![],
         ack: AckPlan::default(),

@@ -117,7 +117,7 @@ pub(super) fn decode_frame(
         standard(device, &msg, ctx)?
     };
     Ok(Decoded {
-        kind: out.kind.to_string(),
+        kind: out.kind.into(),
         identity: None,
         records: out.records,
         ack: out.ack,

@@ -123,9 +123,9 @@ fn text(dec: &mut H02Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, 
     };
     Ok(Decoded {
         kind: if out.kind == "position" {
-            format!("position {typ}")
+            format!("position {typ}").into()
         } else {
-            out.kind.to_string()
+            out.kind.into()
         },
         identity,
         records: out.records,

@@ -215,7 +215,7 @@ pub(super) fn decode_unescaped(
             None => {
                 let ack = ack(d, &h, Reply::General, ctx)?;
                 return Ok(Decoded {
-                    kind: format!("package {index}/{total} of {:#06x}", h.msg_id),
+                    kind: format!("package {index}/{total} of {:#06x}", h.msg_id).into(),
                     identity: Some(device),
                     records: Vec::new(),
                     ack,
@@ -288,7 +288,7 @@ pub(super) fn decode_unescaped(
     };
     let ack = ack(d, &h, reply, ctx)?;
     Ok(Decoded {
-        kind: format!("{label} {:#06x}", h.msg_id),
+        kind: format!("{label} {:#06x}", h.msg_id).into(),
         identity: Some(device),
         records,
         ack,

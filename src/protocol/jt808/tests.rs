@@ -546,7 +546,7 @@ proptest! {
             (encode::logout(&term, serial).unwrap(), "logout 0x0003"),
         ] {
             let out = dec().decode(&bytes, &ctx()).unwrap();
-            prop_assert_eq!(out.kind.as_str(), kind);
+            prop_assert_eq!(out.kind.as_ref(), kind);
             prop_assert!(out.records.is_empty());
             let width = if v19 { 20 } else { 12 };
             let id = out.identity.clone().unwrap();

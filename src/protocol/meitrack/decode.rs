@@ -119,7 +119,7 @@ pub(super) fn decode_frame(
         }
     };
     Ok(Decoded {
-        kind,
+        kind: kind.into(),
         identity: Some(device),
         records,
         ack,

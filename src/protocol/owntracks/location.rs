@@ -68,7 +68,11 @@ pub fn decode(device: DeviceId, payload: &[u8], ctx: &DecodeCtx) -> Result<Decod
         _ => Vec::new(),
     };
     Ok(Decoded {
-        kind: if kind.is_empty() { "untyped" } else { kind }.to_string(),
+        kind: if kind.is_empty() {
+            "untyped".into()
+        } else {
+            kind.to_string().into()
+        },
         identity: Some(device),
         records,
         ..Decoded::default()

@@ -115,7 +115,7 @@ pub fn decode(
             e.attributes
                 .insert("payload".into(), IoValue::Text(hex::encode(r.rest())));
             Decoded {
-                kind: format!("command {other}"),
+                kind: format!("command {other}").into(),
                 records: vec![Record::Event(e)],
                 ..Decoded::default()
             }
@@ -135,7 +135,7 @@ fn command_result(device: &DeviceId, ctx: &DecodeCtx, command: u8, text: String)
     e.attributes
         .insert("command".into(), IoValue::Int(command.into()));
     Decoded {
-        kind: format!("command reply {command}"),
+        kind: format!("command reply {command}").into(),
         records: vec![Record::Event(e)],
         ..Decoded::default()
     }

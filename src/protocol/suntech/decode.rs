@@ -58,7 +58,7 @@ impl<'a> Fields<'a> {
 
 fn finish(kind: String, device: DeviceId, records: Vec<Record>) -> Decoded {
     Decoded {
-        kind,
+        kind: kind.into(),
         identity: Some(device),
         records,
         // Suntech devices expect no answer (Traccar sends none).

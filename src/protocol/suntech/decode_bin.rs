@@ -111,7 +111,7 @@ pub(super) fn decode(frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeErr
         );
     }
     Ok(Decoded {
-        kind: format!("binary {kind:#04x}"),
+        kind: format!("binary {kind:#04x}").into(),
         identity: Some(device),
         records: vec![Record::Position(p)],
         ack: AckPlan::default(),

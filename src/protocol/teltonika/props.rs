@@ -264,7 +264,7 @@ proptest! {
         let mut buf = BytesMut::from(&packet[..]);
         let FrameResult::Frame(f) = d.frame(&mut buf) else { panic!("not framed") };
         let out = d.decode(&f, &ctx()).unwrap();
-        prop_assert_eq!(out.kind.as_str(), "codec 7 (gh3000)");
+        prop_assert_eq!(out.kind.as_ref(), "codec 7 (gh3000)");
         prop_assert_eq!(out.ack.accepted.as_deref(), Some(&(records.len() as u32).to_be_bytes()[..]));
         for (r, rec) in records.iter().zip(&out.records) {
             let time = 1_167_609_600 + i64::from(r.seconds_since_2007);

@@ -53,7 +53,7 @@ pub(super) fn decode_frame(
     let device = DeviceId::new(id)?;
     dec.device = Some(device.clone());
     let done = |kind: String, records: Vec<Record>, ack: AckPlan| Decoded {
-        kind,
+        kind: kind.into(),
         identity: Some(device.clone()),
         records,
         ack,

@@ -229,7 +229,7 @@ pub(super) fn decode_frame(frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, Dec
         _ => {}
     }
     Ok(Decoded {
-        kind: cmd.to_string(),
+        kind: cmd.to_string().into(),
         identity: Some(device),
         records,
         ack,

@@ -141,7 +141,7 @@ pub(super) fn decode_udp(
         AckPlan::default()
     };
     Ok(Decoded {
-        kind: format!("udp {}", body.codec.label()),
+        kind: format!("udp {}", body.codec.label()).into(),
         identity: Some(imei),
         records: body.records,
         ack,
