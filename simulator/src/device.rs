@@ -2,9 +2,14 @@
 //! signal gaps, connect and log in with backoff, upload backlog, and wait for every ACK
 //! (resending on timeout, as trackers do). The protocol specifics are behind
 //! [`SimProtocol`]; this file owns the socket, the clock and the retries.
+//!
+//! Four socket kinds share the loop: TCP and UDP carry protocol bytes; HTTP sends one request
+//! per frame (the status is the reply); MQTT publishes with QoS 1 on the device's own client
+//! session (the broker's PUBACK is the reply). Frames the protocol never answers (Coban
+//! positions) are written once and counted as unconfirmed, never as ACKed.
 
 use super::motion::{Fix, Trip};
-use super::proto::{Answer, Frame, Kind, SimError, SimProtocol, Transport};
+use super::proto::{self, Answer, Frame, Kind, SimError, SimProtocol, Transport};
 use super::scenario::DeviceConfig;
 use super::stats::Stats;
 use bytes::BytesMut;
@@ -81,11 +86,14 @@ pub struct DeviceOutcome {
     pub kind: &'static str,
     /// Fixes produced.
     pub generated: u64,
-    /// Fixes acknowledged by the gateway.
+    /// Fixes acknowledged (by the gateway; for MQTT kinds by the broker's PUBACK). Fixes of
+    /// protocols that never answer positions (gps103) are not counted here but in
+    /// [`Stats::records_unconfirmed`](super::stats::Stats::records_unconfirmed).
     pub acked: u64,
     /// Fixes dropped because the buffer was full.
     pub dropped: u64,
-    /// The newest ACKed fix (by fix time): where the gateway must show the device.
+    /// The newest fix handed over (by fix time): ACKed, or written when the protocol has no
+    /// reply for it. Where the gateway must show the device.
     pub last: Option<LastFix>,
 }
 
@@ -100,13 +108,48 @@ pub struct LastFix {
     pub lon: f64,
 }
 
+/// Keep-alive of a simulated MQTT session. The client is only driven while the device waits
+/// for a PUBACK, so this must exceed the longest real pause between reports (a parked
+/// truck's interval divided by the speedup); a broker that drops an idle session anyway
+/// costs one reconnect and no fix.
+const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(1200);
+/// Requests the MQTT client may queue; a device has at most one publish (and its resends)
+/// outstanding.
+const MQTT_QUEUE: usize = 16;
+
 enum Conn {
     Tcp { s: TcpStream, buf: BytesMut },
     Udp(UdpSocket),
+    Http(HttpConn),
+    Mqtt(Box<MqttConn>),
+}
+
+/// One HTTP "session": a client bound to the gateway's listener and the request to send.
+struct HttpConn {
+    client: reqwest::Client,
+    /// `http://host:port`, without a trailing slash (frames start with `/`).
+    base: String,
+    /// Request target written by the last [`Conn::write`], sent by [`Conn::reply`].
+    pending: Option<String>,
+}
+
+/// One MQTT client session of one device.
+struct MqttConn {
+    client: rumqttc::AsyncClient,
+    events: rumqttc::EventLoop,
+    topic: String,
+    /// The frame (serial) whose publishes are outstanding, and their packet ids: a PUBACK for
+    /// any copy (first send or resend) acknowledges the frame.
+    frame: u32,
+    pkids: Vec<u16>,
+}
+
+fn io_other(e: impl std::fmt::Display) -> SimError {
+    SimError::Io(std::io::Error::other(e.to_string()))
 }
 
 impl Conn {
-    async fn open(t: Transport, target: SocketAddr) -> Result<Conn, SimError> {
+    async fn open(t: Transport, target: SocketAddr, p: &dyn SimProtocol) -> Result<Conn, SimError> {
         Ok(match t {
             Transport::Tcp => {
                 let s = TcpStream::connect(target).await?;
@@ -126,14 +169,34 @@ impl Conn {
                 u.connect(target).await?;
                 Conn::Udp(u)
             }
+            Transport::Http => Conn::Http(HttpConn {
+                client: reqwest::Client::builder()
+                    .build()
+                    .map_err(|e| SimError::Config(format!("HTTP client: {e}")))?,
+                base: format!("http://{target}"),
+                pending: None,
+            }),
+            Transport::Mqtt => Conn::Mqtt(Box::new(MqttConn::open(target, p).await?)),
         })
     }
 
-    async fn write(&mut self, b: &[u8]) -> Result<(), SimError> {
+    async fn write(&mut self, f: &Frame) -> Result<(), SimError> {
+        let b = &f.bytes;
         match self {
             Conn::Tcp { s, .. } => s.write_all(b).await?,
             Conn::Udp(u) => {
                 u.send(b).await?;
+            }
+            Conn::Http(h) => h.pending = Some(String::from_utf8_lossy(b).into_owned()),
+            Conn::Mqtt(m) => {
+                if m.frame != f.serial {
+                    m.frame = f.serial;
+                    m.pkids.clear();
+                }
+                m.client
+                    .publish(m.topic.clone(), rumqttc::QoS::AtLeastOnce, false, b.clone())
+                    .await
+                    .map_err(io_other)?;
             }
         }
         Ok(())
@@ -169,19 +232,112 @@ impl Conn {
                     Ok(Err(e)) => Err(e.into()),
                 }
             }
+            Conn::Http(h) => {
+                let Some(target) = h.pending.take() else {
+                    // The one reply to the last request was consumed: nothing else comes.
+                    tokio::time::sleep_until(deadline).await;
+                    return Ok(None);
+                };
+                let url = format!("{}{target}", h.base);
+                let request = async {
+                    let r = h.client.post(url).send().await?;
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, body))
+                };
+                match tokio::time::timeout_at(deadline, request).await {
+                    Err(_) => Ok(None),
+                    Ok(Err(e)) => Err(io_other(e)),
+                    Ok(Ok((status, body))) => {
+                        let mut r = format!("{status} ").into_bytes();
+                        r.extend_from_slice(&body);
+                        Ok(Some(r))
+                    }
+                }
+            }
+            Conn::Mqtt(m) => m.puback(deadline).await,
         }
     }
 }
 
+impl MqttConn {
+    /// Connects a clean session as `sim-<device id>` and waits for the broker's CONNACK.
+    async fn open(target: SocketAddr, p: &dyn SimProtocol) -> Result<MqttConn, SimError> {
+        use rumqttc::{Event, Packet};
+        let topic = p.topic().ok_or_else(|| {
+            SimError::Config(format!("{}: MQTT kind without a topic", p.device_id()))
+        })?;
+        let mut o = rumqttc::MqttOptions::new(
+            format!("sim-{}", p.device_id()),
+            target.ip().to_string(),
+            target.port(),
+        );
+        o.set_keep_alive(MQTT_KEEP_ALIVE).set_clean_session(true);
+        let (client, mut events) = rumqttc::AsyncClient::new(o, MQTT_QUEUE);
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => break,
+                Ok(_) => {}
+                Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
+                    return Err(SimError::Refused(format!("MQTT CONNACK {code:?}")))
+                }
+                Err(e) => return Err(io_other(e)),
+            }
+        }
+        Ok(MqttConn {
+            client,
+            events,
+            topic,
+            frame: 0,
+            pkids: Vec::new(),
+        })
+    }
+
+    /// Drives the client until the PUBACK of an outstanding publish (as the packet's bytes),
+    /// or `None` at `deadline`.
+    async fn puback(&mut self, deadline: Instant) -> Result<Option<Vec<u8>>, SimError> {
+        use rumqttc::{Event, Outgoing, Packet};
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.poll()).await {
+                Err(_) => return Ok(None),
+                Ok(Err(e)) => return Err(io_other(e)),
+                Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => self.pkids.push(pkid),
+                Ok(Ok(Event::Incoming(Packet::PubAck(a)))) if self.pkids.contains(&a.pkid) => {
+                    return Ok(Some(proto::puback(a.pkid)))
+                }
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// How a frame was handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Its reply arrived.
+    Acked,
+    /// Written; the protocol has no reply for it.
+    Unconfirmed,
+}
+
 /// Writes `frame` and waits for its ACK, resending after each timeout (`cfg.retries` times).
-/// A login step answered with [`Answer::Next`] continues with the next frame.
+/// A login step answered with [`Answer::Next`] continues with the next frame. A frame the
+/// protocol never answers is written once and reported [`Delivery::Unconfirmed`].
 async fn exchange(
     conn: &mut Conn,
     p: &mut dyn SimProtocol,
     mut frame: Frame,
     sh: &Shared,
-) -> Result<(), SimError> {
+) -> Result<Delivery, SimError> {
     let timeout = Duration::from_millis(sh.cfg.ack_timeout_ms);
+    if !p.expects_reply(&frame) {
+        if sh.stop.borrow().is_some_and(|d| Instant::now() >= d) {
+            return Err(SimError::Stopped);
+        }
+        sh.stats.frames_sent.fetch_add(1, Relaxed);
+        conn.write(&frame).await?;
+        return Ok(Delivery::Unconfirmed);
+    }
     let mut attempt = 0;
     'send: loop {
         attempt += 1;
@@ -201,7 +357,7 @@ async fn exchange(
             &sh.stats.resends
         };
         counter.fetch_add(1, Relaxed);
-        conn.write(&frame.bytes).await?;
+        conn.write(&frame).await?;
         let sent_at = Instant::now();
         let mut deadline = sent_at + timeout;
         if let Some(d) = drain_deadline {
@@ -214,7 +370,7 @@ async fn exchange(
             match p.check_reply(&frame, &reply) {
                 Ok(Answer::Acked) => {
                     sh.stats.ack_latency.record(sent_at.elapsed());
-                    return Ok(());
+                    return Ok(Delivery::Acked);
                 }
                 Ok(Answer::Next(next)) => {
                     sh.stats.ack_latency.record(sent_at.elapsed());
@@ -246,7 +402,7 @@ async fn connect_and_login(
 ) -> Result<Conn, SimError> {
     let mut conn = tokio::time::timeout(
         Duration::from_millis(sh.cfg.ack_timeout_ms),
-        Conn::open(kind.transport, target),
+        Conn::open(kind.transport, target, &*p),
     )
     .await
     .map_err(|_| SimError::Timeout {
@@ -392,7 +548,7 @@ async fn upload(
         let first = buffer.iter().take(n).filter(|x| !x.sent).count() as u64;
         buffer.iter_mut().take(n).for_each(|x| x.sent = true);
         sh.stats.records_sent.fetch_add(first, Relaxed);
-        exchange(c, p, frame, sh).await?;
+        let delivery = exchange(c, p, frame, sh).await?;
         for f in &fixes {
             if out.last.as_ref().is_none_or(|l| f.time > l.time) {
                 out.last = Some(LastFix {
@@ -403,15 +559,23 @@ async fn upload(
             }
         }
         buffer.drain(..n);
-        out.acked += n as u64;
-        sh.stats.records_acked.fetch_add(n as u64, Relaxed);
+        match delivery {
+            Delivery::Acked => {
+                out.acked += n as u64;
+                sh.stats.records_acked.fetch_add(n as u64, Relaxed);
+            }
+            Delivery::Unconfirmed => {
+                sh.stats.records_unconfirmed.fetch_add(n as u64, Relaxed);
+            }
+        }
         if backlog {
             sh.stats.records_backlog.fetch_add(n as u64, Relaxed);
         }
     }
     if let Some(hb) = heartbeat.take() {
-        exchange(c, p, hb, sh).await?;
-        sh.stats.heartbeats.fetch_add(1, Relaxed);
+        if exchange(c, p, hb, sh).await? == Delivery::Acked {
+            sh.stats.heartbeats.fetch_add(1, Relaxed);
+        }
     }
     Ok(())
 }
