@@ -1,18 +1,18 @@
 //! One simulated device's life: drive, report on its motion-dependent period, buffer during
 //! signal gaps, connect and log in with backoff, upload backlog, and wait for every ACK
 //! (resending on timeout, as trackers do). The protocol specifics are behind
-//! [`SimProtocol`]; this file owns the socket, the clock and the retries.
+//! [`SimProtocol`] and the socket behind `link.rs`; this file owns the clock and the retries.
 //!
 //! Four socket kinds share the loop: TCP and UDP carry protocol bytes; HTTP sends one request
 //! per frame (the status is the reply); MQTT publishes with QoS 1 on the device's own client
 //! session (the broker's PUBACK is the reply). Frames the protocol never answers (Coban
 //! positions) are written once and counted as unconfirmed, never as ACKed.
 
+use super::link::Conn;
 use super::motion::{Fix, Trip};
-use super::proto::{self, Answer, Frame, Kind, SimError, SimProtocol, Transport};
+use super::proto::{Answer, Frame, Kind, SimError, SimProtocol};
 use super::scenario::DeviceConfig;
 use super::stats::Stats;
-use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::RngExt;
@@ -21,8 +21,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
@@ -106,209 +105,6 @@ pub struct LastFix {
     pub lat: f64,
     /// Degrees.
     pub lon: f64,
-}
-
-/// Keep-alive of a simulated MQTT session. The client is only driven while the device waits
-/// for a PUBACK, so this must exceed the longest real pause between reports (a parked
-/// truck's interval divided by the speedup); a broker that drops an idle session anyway
-/// costs one reconnect and no fix.
-const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(1200);
-/// Requests the MQTT client may queue; a device has at most one publish (and its resends)
-/// outstanding.
-const MQTT_QUEUE: usize = 16;
-
-enum Conn {
-    Tcp { s: TcpStream, buf: BytesMut },
-    Udp(UdpSocket),
-    Http(HttpConn),
-    Mqtt(Box<MqttConn>),
-}
-
-/// One HTTP "session": a client bound to the gateway's listener and the request to send.
-struct HttpConn {
-    client: reqwest::Client,
-    /// `http://host:port`, without a trailing slash (frames start with `/`).
-    base: String,
-    /// Request target written by the last [`Conn::write`], sent by [`Conn::reply`].
-    pending: Option<String>,
-}
-
-/// One MQTT client session of one device.
-struct MqttConn {
-    client: rumqttc::AsyncClient,
-    events: rumqttc::EventLoop,
-    topic: String,
-    /// The frame (serial) whose publishes are outstanding, and their packet ids: a PUBACK for
-    /// any copy (first send or resend) acknowledges the frame.
-    frame: u32,
-    pkids: Vec<u16>,
-}
-
-fn io_other(e: impl std::fmt::Display) -> SimError {
-    SimError::Io(std::io::Error::other(e.to_string()))
-}
-
-impl Conn {
-    async fn open(t: Transport, target: SocketAddr, p: &dyn SimProtocol) -> Result<Conn, SimError> {
-        Ok(match t {
-            Transport::Tcp => {
-                let s = TcpStream::connect(target).await?;
-                s.set_nodelay(true)?;
-                Conn::Tcp {
-                    s,
-                    buf: BytesMut::with_capacity(256),
-                }
-            }
-            Transport::Udp => {
-                let bind: SocketAddr = if target.is_ipv4() {
-                    ([127, 0, 0, 1], 0).into()
-                } else {
-                    (std::net::Ipv6Addr::LOCALHOST, 0).into()
-                };
-                let u = UdpSocket::bind(bind).await?;
-                u.connect(target).await?;
-                Conn::Udp(u)
-            }
-            Transport::Http => Conn::Http(HttpConn {
-                client: reqwest::Client::builder()
-                    .build()
-                    .map_err(|e| SimError::Config(format!("HTTP client: {e}")))?,
-                base: format!("http://{target}"),
-                pending: None,
-            }),
-            Transport::Mqtt => Conn::Mqtt(Box::new(MqttConn::open(target, p).await?)),
-        })
-    }
-
-    async fn write(&mut self, f: &Frame) -> Result<(), SimError> {
-        let b = &f.bytes;
-        match self {
-            Conn::Tcp { s, .. } => s.write_all(b).await?,
-            Conn::Udp(u) => {
-                u.send(b).await?;
-            }
-            Conn::Http(h) => h.pending = Some(String::from_utf8_lossy(b).into_owned()),
-            Conn::Mqtt(m) => {
-                if m.frame != f.serial {
-                    m.frame = f.serial;
-                    m.pkids.clear();
-                }
-                m.client
-                    .publish(m.topic.clone(), rumqttc::QoS::AtLeastOnce, false, b.clone())
-                    .await
-                    .map_err(io_other)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The next reply, or `None` at `deadline`.
-    async fn reply(
-        &mut self,
-        p: &dyn SimProtocol,
-        sent: &Frame,
-        deadline: Instant,
-    ) -> Result<Option<Vec<u8>>, SimError> {
-        match self {
-            Conn::Tcp { s, buf } => loop {
-                if let Some(r) = p.cut_reply(sent, buf)? {
-                    return Ok(Some(r));
-                }
-                match tokio::time::timeout_at(deadline, s.read_buf(buf)).await {
-                    Err(_) => return Ok(None),
-                    Ok(Ok(0)) => return Err(SimError::Closed),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Err(e.into()),
-                }
-            },
-            Conn::Udp(u) => {
-                let mut b = vec![0u8; 2048];
-                match tokio::time::timeout_at(deadline, u.recv(&mut b)).await {
-                    Err(_) => Ok(None),
-                    Ok(Ok(n)) => {
-                        b.truncate(n);
-                        Ok(Some(b))
-                    }
-                    Ok(Err(e)) => Err(e.into()),
-                }
-            }
-            Conn::Http(h) => {
-                let Some(target) = h.pending.take() else {
-                    // The one reply to the last request was consumed: nothing else comes.
-                    tokio::time::sleep_until(deadline).await;
-                    return Ok(None);
-                };
-                let url = format!("{}{target}", h.base);
-                let request = async {
-                    let r = h.client.post(url).send().await?;
-                    let status = r.status().as_u16();
-                    let body = r.bytes().await?;
-                    Ok::<_, reqwest::Error>((status, body))
-                };
-                match tokio::time::timeout_at(deadline, request).await {
-                    Err(_) => Ok(None),
-                    Ok(Err(e)) => Err(io_other(e)),
-                    Ok(Ok((status, body))) => {
-                        let mut r = format!("{status} ").into_bytes();
-                        r.extend_from_slice(&body);
-                        Ok(Some(r))
-                    }
-                }
-            }
-            Conn::Mqtt(m) => m.puback(deadline).await,
-        }
-    }
-}
-
-impl MqttConn {
-    /// Connects a clean session as `sim-<device id>` and waits for the broker's CONNACK.
-    async fn open(target: SocketAddr, p: &dyn SimProtocol) -> Result<MqttConn, SimError> {
-        use rumqttc::{Event, Packet};
-        let topic = p.topic().ok_or_else(|| {
-            SimError::Config(format!("{}: MQTT kind without a topic", p.device_id()))
-        })?;
-        let mut o = rumqttc::MqttOptions::new(
-            format!("sim-{}", p.device_id()),
-            target.ip().to_string(),
-            target.port(),
-        );
-        o.set_keep_alive(MQTT_KEEP_ALIVE).set_clean_session(true);
-        let (client, mut events) = rumqttc::AsyncClient::new(o, MQTT_QUEUE);
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => break,
-                Ok(_) => {}
-                Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
-                    return Err(SimError::Refused(format!("MQTT CONNACK {code:?}")))
-                }
-                Err(e) => return Err(io_other(e)),
-            }
-        }
-        Ok(MqttConn {
-            client,
-            events,
-            topic,
-            frame: 0,
-            pkids: Vec::new(),
-        })
-    }
-
-    /// Drives the client until the PUBACK of an outstanding publish (as the packet's bytes),
-    /// or `None` at `deadline`.
-    async fn puback(&mut self, deadline: Instant) -> Result<Option<Vec<u8>>, SimError> {
-        use rumqttc::{Event, Outgoing, Packet};
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.poll()).await {
-                Err(_) => return Ok(None),
-                Ok(Err(e)) => return Err(io_other(e)),
-                Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => self.pkids.push(pkid),
-                Ok(Ok(Event::Incoming(Packet::PubAck(a)))) if self.pkids.contains(&a.pkid) => {
-                    return Ok(Some(proto::puback(a.pkid)))
-                }
-                Ok(Ok(_)) => {}
-            }
-        }
-    }
 }
 
 /// How a frame was handed over.
