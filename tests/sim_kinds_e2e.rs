@@ -155,6 +155,9 @@ async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
     // = e^(-20 × 8 × 300/3600) ≈ 2e-6, so backlog was uploaded.
     assert!(s.records_backlog > 0, "{s:?}");
     assert!(s.acks > 0 && s.p99_us.is_some());
+    // 4 km routes at ~80 km/h end within ~4 of the 5 simulated minutes, then trucks park and
+    // h02 / gps103 send heartbeats every 60 s, each answered (HTBT echo, `ON`).
+    assert!(s.heartbeats > 0, "{s:?}");
 
     // The API lists each device at its newest fix sent. Wire times are whole seconds
     // (truncated); positions: ddmm.mmmm (h02, gps103) is within 1e-6°, the JSON and query

@@ -3,7 +3,9 @@
 //! in `device.rs` owns the socket, the timers and the retries.
 //!
 //! Adding a protocol to the simulator = one file here implementing [`SimProtocol`] (built on
-//! `trackgate::protocol::<p>::encode`) + one line in [`KINDS`].
+//! `trackgate::protocol::<p>::encode`) + one line in [`KINDS`]. The gateway has no uplink
+//! encoder for the phone apps (OsmAnd query, OwnTracks JSON), so `osmand.rs` and
+//! `owntracks.rs` build them from `protocol-docs/<p>.md`, with exact-output tests.
 
 mod gps103;
 mod gt06;
