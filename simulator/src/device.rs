@@ -21,7 +21,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
