@@ -1,13 +1,18 @@
 //! One simulated device's life: drive, report on its motion-dependent period, buffer during
 //! signal gaps, connect and log in with backoff, upload backlog, and wait for every ACK
 //! (resending on timeout, as trackers do). The protocol specifics are behind
-//! [`SimProtocol`]; this file owns the socket, the clock and the retries.
+//! [`SimProtocol`] and the socket behind `link.rs`; this file owns the clock and the retries.
+//!
+//! Four socket kinds share the loop: TCP and UDP carry protocol bytes; HTTP sends one request
+//! per frame (the status is the reply); MQTT publishes with QoS 1 on the device's own client
+//! session (the broker's PUBACK is the reply). Frames the protocol never answers (Coban
+//! positions) are written once and counted as unconfirmed, never as ACKed.
 
+use super::link::Conn;
 use super::motion::{Fix, Trip};
-use super::proto::{Answer, Frame, Kind, SimError, SimProtocol, Transport};
+use super::proto::{Answer, Frame, Kind, SimError, SimProtocol};
 use super::scenario::DeviceConfig;
 use super::stats::Stats;
-use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::RngExt;
@@ -16,8 +21,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
@@ -81,11 +84,14 @@ pub struct DeviceOutcome {
     pub kind: &'static str,
     /// Fixes produced.
     pub generated: u64,
-    /// Fixes acknowledged by the gateway.
+    /// Fixes acknowledged (by the gateway; for MQTT kinds by the broker's PUBACK). Fixes of
+    /// protocols that never answer positions (gps103) are not counted here but in
+    /// [`Stats::records_unconfirmed`](super::stats::Stats::records_unconfirmed).
     pub acked: u64,
     /// Fixes dropped because the buffer was full.
     pub dropped: u64,
-    /// The newest ACKed fix (by fix time): where the gateway must show the device.
+    /// The newest fix handed over (by fix time): ACKed, or written when the protocol has no
+    /// reply for it. Where the gateway must show the device.
     pub last: Option<LastFix>,
 }
 
@@ -100,88 +106,33 @@ pub struct LastFix {
     pub lon: f64,
 }
 
-enum Conn {
-    Tcp { s: TcpStream, buf: BytesMut },
-    Udp(UdpSocket),
-}
-
-impl Conn {
-    async fn open(t: Transport, target: SocketAddr) -> Result<Conn, SimError> {
-        Ok(match t {
-            Transport::Tcp => {
-                let s = TcpStream::connect(target).await?;
-                s.set_nodelay(true)?;
-                Conn::Tcp {
-                    s,
-                    buf: BytesMut::with_capacity(256),
-                }
-            }
-            Transport::Udp => {
-                let bind: SocketAddr = if target.is_ipv4() {
-                    ([127, 0, 0, 1], 0).into()
-                } else {
-                    (std::net::Ipv6Addr::LOCALHOST, 0).into()
-                };
-                let u = UdpSocket::bind(bind).await?;
-                u.connect(target).await?;
-                Conn::Udp(u)
-            }
-        })
-    }
-
-    async fn write(&mut self, b: &[u8]) -> Result<(), SimError> {
-        match self {
-            Conn::Tcp { s, .. } => s.write_all(b).await?,
-            Conn::Udp(u) => {
-                u.send(b).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The next reply, or `None` at `deadline`.
-    async fn reply(
-        &mut self,
-        p: &dyn SimProtocol,
-        sent: &Frame,
-        deadline: Instant,
-    ) -> Result<Option<Vec<u8>>, SimError> {
-        match self {
-            Conn::Tcp { s, buf } => loop {
-                if let Some(r) = p.cut_reply(sent, buf)? {
-                    return Ok(Some(r));
-                }
-                match tokio::time::timeout_at(deadline, s.read_buf(buf)).await {
-                    Err(_) => return Ok(None),
-                    Ok(Ok(0)) => return Err(SimError::Closed),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Err(e.into()),
-                }
-            },
-            Conn::Udp(u) => {
-                let mut b = vec![0u8; 2048];
-                match tokio::time::timeout_at(deadline, u.recv(&mut b)).await {
-                    Err(_) => Ok(None),
-                    Ok(Ok(n)) => {
-                        b.truncate(n);
-                        Ok(Some(b))
-                    }
-                    Ok(Err(e)) => Err(e.into()),
-                }
-            }
-        }
-    }
+/// How a frame was handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Its reply arrived.
+    Acked,
+    /// Written; the protocol has no reply for it.
+    Unconfirmed,
 }
 
 /// Writes `frame` and waits for its ACK, resending after each timeout (`cfg.retries` times).
-/// A login step answered with [`Answer::Next`] continues with the next frame.
+/// A login step answered with [`Answer::Next`] continues with the next frame. A frame the
+/// protocol never answers is written once and reported [`Delivery::Unconfirmed`].
 async fn exchange(
     conn: &mut Conn,
     p: &mut dyn SimProtocol,
     mut frame: Frame,
     sh: &Shared,
-) -> Result<(), SimError> {
+) -> Result<Delivery, SimError> {
     let timeout = Duration::from_millis(sh.cfg.ack_timeout_ms);
+    if !p.expects_reply(&frame) {
+        if sh.stop.borrow().is_some_and(|d| Instant::now() >= d) {
+            return Err(SimError::Stopped);
+        }
+        sh.stats.frames_sent.fetch_add(1, Relaxed);
+        conn.write(&frame).await?;
+        return Ok(Delivery::Unconfirmed);
+    }
     let mut attempt = 0;
     'send: loop {
         attempt += 1;
@@ -201,7 +152,7 @@ async fn exchange(
             &sh.stats.resends
         };
         counter.fetch_add(1, Relaxed);
-        conn.write(&frame.bytes).await?;
+        conn.write(&frame).await?;
         let sent_at = Instant::now();
         let mut deadline = sent_at + timeout;
         if let Some(d) = drain_deadline {
@@ -214,7 +165,7 @@ async fn exchange(
             match p.check_reply(&frame, &reply) {
                 Ok(Answer::Acked) => {
                     sh.stats.ack_latency.record(sent_at.elapsed());
-                    return Ok(());
+                    return Ok(Delivery::Acked);
                 }
                 Ok(Answer::Next(next)) => {
                     sh.stats.ack_latency.record(sent_at.elapsed());
@@ -246,7 +197,7 @@ async fn connect_and_login(
 ) -> Result<Conn, SimError> {
     let mut conn = tokio::time::timeout(
         Duration::from_millis(sh.cfg.ack_timeout_ms),
-        Conn::open(kind.transport, target),
+        Conn::open(kind.transport, target, &*p),
     )
     .await
     .map_err(|_| SimError::Timeout {
@@ -392,7 +343,7 @@ async fn upload(
         let first = buffer.iter().take(n).filter(|x| !x.sent).count() as u64;
         buffer.iter_mut().take(n).for_each(|x| x.sent = true);
         sh.stats.records_sent.fetch_add(first, Relaxed);
-        exchange(c, p, frame, sh).await?;
+        let delivery = exchange(c, p, frame, sh).await?;
         for f in &fixes {
             if out.last.as_ref().is_none_or(|l| f.time > l.time) {
                 out.last = Some(LastFix {
@@ -403,15 +354,23 @@ async fn upload(
             }
         }
         buffer.drain(..n);
-        out.acked += n as u64;
-        sh.stats.records_acked.fetch_add(n as u64, Relaxed);
+        match delivery {
+            Delivery::Acked => {
+                out.acked += n as u64;
+                sh.stats.records_acked.fetch_add(n as u64, Relaxed);
+            }
+            Delivery::Unconfirmed => {
+                sh.stats.records_unconfirmed.fetch_add(n as u64, Relaxed);
+            }
+        }
         if backlog {
             sh.stats.records_backlog.fetch_add(n as u64, Relaxed);
         }
     }
     if let Some(hb) = heartbeat.take() {
-        exchange(c, p, hb, sh).await?;
-        sh.stats.heartbeats.fetch_add(1, Relaxed);
+        if exchange(c, p, hb, sh).await? == Delivery::Acked {
+            sh.stats.heartbeats.fetch_add(1, Relaxed);
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! fleet.rs      builds the devices, optional shipments, progress line, stop and drain
 //! device.rs     one device's session loop: report timer, gap buffer, connect/login with
 //!               backoff, upload + wait for each ACK with resend on timeout
+//! link.rs       the session's socket: TCP, UDP, HTTP (status = reply), MQTT (PUBACK = reply)
 //! proto/        SimProtocol (sans-IO device side of a protocol) + KINDS, one file each
 //! motion.rs     truck on a route: speed profile, stops, parking, GPS noise/jumps, gaps
 //! route.rs      polylines: GeoJSON LineString or generated; distance lookups
@@ -22,6 +23,7 @@
 pub mod demo;
 pub mod device;
 pub mod fleet;
+mod link;
 pub mod load;
 pub mod motion;
 pub mod proto;

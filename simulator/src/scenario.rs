@@ -41,8 +41,10 @@ pub struct Scenario {
     pub motion: MotionConfig,
     /// Device firmware behaviour: timeouts, retries, backoff.
     pub device: DeviceConfig,
-    /// Gateway listener per target key (`gt06`, `teltonika`, `teltonika_udp`, `jt808`).
-    /// Default: 127.0.0.1 on the protocol's default port. Loopback addresses only.
+    /// Gateway listener per target key (`gt06`, `teltonika`, `teltonika_udp`, `jt808`,
+    /// `h02`, `gps103`; `osmand` is the gateway's OsmAnd HTTP listener; `owntracks` is the
+    /// MQTT broker the gateway subscribes through). Default: 127.0.0.1 on the protocol's
+    /// default port (OwnTracks: the MQTT port 1883). Loopback addresses only.
     pub targets: BTreeMap<String, SocketAddr>,
     /// The gateway's HTTP API, for creating shipments.
     pub api: ApiConfig,

@@ -82,6 +82,9 @@ pub struct Stats {
     pub records_sent: AtomicU64,
     /// Fixes the gateway acknowledged (each counted once).
     pub records_acked: AtomicU64,
+    /// Fixes written to a protocol that never answers them (Coban positions): handed over
+    /// but unconfirmed, so never counted as ACKed; only the gateway's API can confirm them.
+    pub records_unconfirmed: AtomicU64,
     /// Fixes uploaded as backlog after a signal gap or a reconnect.
     pub records_backlog: AtomicU64,
     /// Heartbeats acknowledged.
@@ -111,6 +114,8 @@ pub struct Snapshot {
     pub records_sent: u64,
     /// See [`Stats::records_acked`].
     pub records_acked: u64,
+    /// See [`Stats::records_unconfirmed`].
+    pub records_unconfirmed: u64,
     /// See [`Stats::records_backlog`].
     pub records_backlog: u64,
     /// See [`Stats::heartbeats`].
@@ -142,6 +147,7 @@ impl Stats {
             records_generated: self.records_generated.load(Relaxed),
             records_sent: self.records_sent.load(Relaxed),
             records_acked: self.records_acked.load(Relaxed),
+            records_unconfirmed: self.records_unconfirmed.load(Relaxed),
             records_backlog: self.records_backlog.load(Relaxed),
             heartbeats: self.heartbeats.load(Relaxed),
             bad_acks: self.bad_acks.load(Relaxed),
@@ -164,8 +170,17 @@ pub fn fmt_us(us: Option<u64>) -> String {
 impl Snapshot {
     /// The one-line progress summary printed while a run goes on.
     pub fn progress_line(&self, devices: usize, elapsed: Duration) -> String {
+        // Only fleets with a protocol that has no position reply show the unconfirmed count.
+        let unconfirmed = if self.records_unconfirmed > 0 {
+            format!(
+                " unconfirmed {} (no reply exists)",
+                self.records_unconfirmed
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "[{:>5.1}s] devices {}/{} connected | records sent {} acked {} (backlog {}) | \
+            "[{:>5.1}s] devices {}/{} connected | records sent {} acked {}{unconfirmed} (backlog {}) | \
              frames {} resent {} | heartbeats {} | ack p50 {} p99 {}",
             elapsed.as_secs_f64(),
             self.connected,

@@ -3,11 +3,19 @@
 //! in `device.rs` owns the socket, the timers and the retries.
 //!
 //! Adding a protocol to the simulator = one file here implementing [`SimProtocol`] (built on
-//! `trackgate::protocol::<p>::encode`) + one line in [`KINDS`].
+//! `trackgate::protocol::<p>::encode`) + one line in [`KINDS`]. The gateway has no uplink
+//! encoder for the phone apps (OsmAnd query, OwnTracks JSON), so `osmand.rs` and
+//! `owntracks.rs` build them from `protocol-docs/<p>.md`, with exact-output tests.
 
+mod gps103;
 mod gt06;
+mod h02;
 mod jt808;
+mod osmand;
+mod owntracks;
 mod teltonika;
+
+pub use owntracks::puback;
 
 use super::motion::Fix;
 use bytes::BytesMut;
@@ -20,7 +28,17 @@ pub enum Transport {
     Tcp,
     /// Datagrams from one UDP socket per device.
     Udp,
+    /// One HTTP request per frame; [`Frame::bytes`] is the request target (path and query)
+    /// and the reply the device sees is the status code followed by the body (`"200 "`).
+    Http,
+    /// QoS 1 publishes on one MQTT session per device to [`SimProtocol::topic`]; the reply
+    /// the device sees is the broker's PUBACK packet for that publish.
+    Mqtt,
 }
+
+/// The broker port an MQTT kind talks to by default (the IANA MQTT port; the gateway
+/// subscribes through the same broker, so its own registry port does not apply).
+pub const MQTT_PORT: u16 = 1883;
 
 /// What a frame is, for the counters and for the session loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +142,16 @@ pub trait SimProtocol: Send + Sync {
     fn cut_reply(&self, sent: &Frame, buf: &mut BytesMut) -> Result<Option<Vec<u8>>, SimError>;
     /// Checks one reply (a cut TCP reply or a whole UDP datagram) against `sent`.
     fn check_reply(&mut self, sent: &Frame, reply: &[u8]) -> Result<Answer, SimError>;
+    /// Whether the server answers `frame` at all. Coban positions get no reply, so the
+    /// session writes them and moves on: they count as sent but unconfirmed (only the
+    /// gateway's API can confirm them), never as ACKed.
+    fn expects_reply(&self, _frame: &Frame) -> bool {
+        true
+    }
+    /// The MQTT topic frames are published to ([`Transport::Mqtt`] kinds only).
+    fn topic(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A protocol variant the fleet can mix in.
@@ -177,19 +205,51 @@ pub static KINDS: &[Kind] = &[
         transport: Transport::Tcp,
         build: jt808::build_2019,
     },
+    Kind {
+        name: "h02",
+        target: "h02",
+        protocol: "h02",
+        transport: Transport::Tcp,
+        build: h02::build,
+    },
+    Kind {
+        name: "gps103",
+        target: "gps103",
+        protocol: "gps103",
+        transport: Transport::Tcp,
+        build: gps103::build,
+    },
+    Kind {
+        name: "osmand",
+        target: "osmand",
+        protocol: "osmand",
+        transport: Transport::Http,
+        build: osmand::build,
+    },
+    Kind {
+        name: "owntracks",
+        target: "owntracks",
+        protocol: "owntracks",
+        transport: Transport::Mqtt,
+        build: owntracks::build,
+    },
 ];
 
-/// Protocols named in issue 7 that the simulator does not speak yet (their gateway decoders
-/// are being written in parallel); listed by `trackgate-sim kinds`.
-pub const MISSING: &[&str] = &["h02", "gps103", "osmand (HTTP)", "owntracks (MQTT)"];
+/// Protocols named in issue 7 that the simulator does not speak yet; listed by
+/// `trackgate-sim kinds`. Empty: every kind the issue names is in [`KINDS`].
+pub const MISSING: &[&str] = &[];
 
 /// Looks a kind up by name.
 pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
 }
 
-/// The default target of a kind: loopback on the gateway protocol's default port.
+/// The default target of a kind: loopback on the gateway protocol's default port, or on
+/// [`MQTT_PORT`] for MQTT kinds (they talk to the broker, not to the gateway).
 pub fn default_target(k: &Kind) -> Option<SocketAddr> {
+    if k.transport == Transport::Mqtt {
+        return Some(SocketAddr::from(([127, 0, 0, 1], MQTT_PORT)));
+    }
     trackgate::protocol::find(k.protocol)
         .map(|p| SocketAddr::from(([127, 0, 0, 1], p.default_port())))
 }
@@ -239,6 +299,26 @@ mod tests {
         assert_eq!(imei("49015420", 323751), "490154203237518");
         assert_eq!(imei("35", 1), "350000000000014");
         assert_eq!(imei("35", 1).len(), 15);
+    }
+
+    #[test]
+    fn new_kinds_default_to_the_documented_ports() {
+        let port = |name: &str| {
+            kind(name)
+                .and_then(default_target)
+                .map(|a| a.port())
+                .expect("kind with a target")
+        };
+        // design.md: h02 5013, gps103 5001, osmand 5055 (HTTP); OwnTracks goes to the broker.
+        assert_eq!(
+            ["h02", "gps103", "osmand", "owntracks"].map(port),
+            [5013, 5001, 5055, MQTT_PORT]
+        );
+        assert_eq!(kind("osmand").map(|k| k.transport), Some(Transport::Http));
+        assert_eq!(
+            kind("owntracks").map(|k| k.transport),
+            Some(Transport::Mqtt)
+        );
     }
 
     #[test]

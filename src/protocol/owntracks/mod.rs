@@ -138,7 +138,7 @@ impl Decoder for OwnTracksDecoder {
                 payload.len()
             )));
         }
-        let out = if let Some(m) = self.mappings.iter().find(|m| m.matches(topic)) {
+        let mut out = if let Some(m) = self.mappings.iter().find(|m| m.matches(topic)) {
             m.decode(topic, payload, ctx)?
         } else {
             let levels: Vec<&str> = topic.split('/').collect();
@@ -150,6 +150,11 @@ impl Decoder for OwnTracksDecoder {
             let id = device_id(levels[1], levels[2])?;
             location::decode(id, payload, ctx)?
         };
+        // The MQTT ACK is the PUBACK, sent by `ingest/mqtt.rs` when the accepted ACK is
+        // released (after the records are durable); it has no bytes of its own. Without an
+        // accepted ACK the message would never be acknowledged, and the broker stops
+        // delivering once its in-flight window (Mosquitto: 20) is full of them.
+        out.ack.accepted = Some(Bytes::new());
         if let Some(id) = &out.identity {
             self.device = Some(id.clone());
         }

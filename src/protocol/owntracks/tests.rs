@@ -15,6 +15,9 @@ fn location_exact() {
     let mut d = OwnTracksDecoder::default();
     let out = d.decode_mqtt("owntracks/jane/phone", LOC, &ctx()).unwrap();
     assert_eq!(out.identity.as_ref().unwrap().as_str(), "jane.phone");
+    // Released after the durable write as the PUBACK (no bytes); refusal stays silent.
+    assert_eq!(out.ack.accepted.as_deref(), Some(&b""[..]));
+    assert_eq!(out.ack.refused, None);
     let Record::Position(p) = &out.records[0] else {
         panic!()
     };

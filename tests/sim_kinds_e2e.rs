@@ -1,0 +1,190 @@
+//! The simulator's `all-kinds` scenario (h02, gps103, osmand over HTTP, owntracks over MQTT)
+//! end to end against an in-process gateway on port 0 and a private real Mosquitto: every
+//! fix of an acknowledged kind is ACKed exactly once, Coban fixes (no reply exists) are
+//! counted as unconfirmed and never as ACKed, backlog from signal gaps is uploaded, and each
+//! device's live position in the API is its newest fix sent.
+
+mod common;
+mod support;
+
+// The simulator crate's sources, compiled into this test (the gateway package cannot depend
+// on the workspace member that depends on it); they only use `super::` paths for this reason.
+#[path = "../simulator/src/lib.rs"]
+#[allow(dead_code)]
+mod sim;
+
+use chrono::{DateTime, Utc};
+use sim::scenario::Scenario;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::services;
+use trackgate::config::{Config, MqttConfig};
+use trackgate::server::Running;
+
+/// Kinds whose fixes the protocol acknowledges (h02 `V4`, HTTP 200, broker PUBACK).
+const ACKED: &[&str] = &["h02", "osmand", "owntracks"];
+/// Kinds whose positions have no reply at all.
+const UNCONFIRMED: &[&str] = &["gps103"];
+
+async fn gateway(broker: &services::Service) -> Running {
+    let mut cfg = common::test_config("");
+    let toml = format!(
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"tg-kinds\"\n[mqtt.ingest]\nreconnect_min_ms = 50\n",
+        broker.url
+    );
+    let m: MqttConfig = Config::from_toml(&toml)
+        .expect("mqtt config")
+        .mqtt
+        .expect("[mqtt] set");
+    cfg.mqtt = Some(m);
+    trackgate::server::start(cfg).await.expect("server starts")
+}
+
+/// Publishes a probe location until the gateway shows it: the gateway subscribes
+/// asynchronously after it starts, and a message published before the subscription exists
+/// is not queued for it, so the fleet must not start before this.
+async fn wait_subscribed(gw: &Running, port: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let st = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
+            .args(["-t", "owntracks/probe/ready"])
+            .args([
+                "-m",
+                r#"{"_type":"location","tst":1795757400,"lat":1.5,"lon":2.5}"#,
+            ])
+            .status()
+            .expect("mosquitto_pub (apt-get install mosquitto-clients)");
+        assert!(st.success(), "mosquitto_pub failed");
+        for _ in 0..10 {
+            let (status, _) = common::get_json(gw, "/api/devices/probe.ready").await;
+            if status == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway never subscribed to owntracks/+/+"
+        );
+    }
+}
+
+fn scenario(gw: &Running, broker_port: u16) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulator/scenarios/all-kinds.toml");
+    let mut sc = Scenario::load(&path).expect("all-kinds scenario loads");
+    for (key, proto, transport) in [
+        ("h02", "h02", "tcp"),
+        ("gps103", "gps103", "tcp"),
+        ("osmand", "osmand", "http"),
+    ] {
+        let addr = gw.addr(proto, transport).expect("listener bound");
+        sc.targets.insert(key.into(), addr);
+    }
+    sc.targets.insert(
+        "owntracks".into(),
+        SocketAddr::from(([127, 0, 0, 1], broker_port)),
+    );
+    sc.api.url = format!("http://{}", gw.http_addr);
+    sc
+}
+
+/// Polls `/api/devices/{id}` until its fix time is `second` (Unix s) or 5 s pass; returns
+/// the last body either way so the caller's assertion names both values.
+async fn wait_time(gw: &Running, id: &str, second: i64) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = common::get_json(gw, &format!("/api/devices/{id}")).await;
+        let t = body["time"]
+            .as_str()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        if (status == 200 && t.is_some_and(|t| t.timestamp() == second))
+            || tokio::time::Instant::now() > deadline
+        {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
+    let broker = services::mosquitto();
+    let gw = gateway(&broker).await;
+    wait_subscribed(&gw, broker.port).await;
+    let sc = scenario(&gw, broker.port);
+    let report = sim::fleet::run(&sc, std::future::pending())
+        .await
+        .expect("scenario runs");
+    let s = &report.stats;
+
+    let kinds: std::collections::BTreeSet<_> = report.devices.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["gps103", "h02", "osmand", "owntracks"]
+    );
+    assert_eq!(report.devices.len(), 8);
+    assert_eq!(s.bad_acks, 0, "every reply parsed and matched: {s:?}");
+    assert_eq!(s.connected, 0, "all sessions closed after the drain");
+
+    // Acknowledged kinds: every fix ACKed once, none dropped. gps103: none ACKed (no reply
+    // exists), every fix written and counted as unconfirmed.
+    let mut unconfirmed = 0;
+    for d in &report.devices {
+        assert!(d.generated > 0, "{d:?}");
+        assert_eq!(d.dropped, 0, "{d:?}");
+        if ACKED.contains(&d.kind) {
+            assert_eq!(d.acked, d.generated, "{d:?}");
+        } else {
+            assert!(UNCONFIRMED.contains(&d.kind), "{d:?}");
+            assert_eq!(d.acked, 0, "{d:?}");
+            unconfirmed += d.generated;
+        }
+    }
+    assert!(unconfirmed > 0);
+    assert_eq!(s.records_unconfirmed, unconfirmed, "{s:?}");
+    assert_eq!(
+        s.records_acked + s.records_unconfirmed,
+        s.records_generated,
+        "{s:?}"
+    );
+    assert_eq!(s.records_sent, s.records_generated, "{s:?}");
+    // 5 s at 60x is 300 simulated s per device at 20 gaps/h: P(no gap in the whole fleet)
+    // = e^(-20 × 8 × 300/3600) ≈ 2e-6, so backlog was uploaded.
+    assert!(s.records_backlog > 0, "{s:?}");
+    assert!(s.acks > 0 && s.p99_us.is_some());
+    // 4 km routes at ~80 km/h end within ~4 of the 5 simulated minutes, then trucks park and
+    // h02 / gps103 send heartbeats every 60 s, each answered (HTBT echo, `ON`).
+    assert!(s.heartbeats > 0, "{s:?}");
+
+    // The API lists each device at its newest fix sent. Wire times are whole seconds
+    // (truncated); positions: ddmm.mmmm (h02, gps103) is within 1e-6°, the JSON and query
+    // forms carry the full value.
+    for d in &report.devices {
+        let last = d.last.clone().expect("fixes handed over");
+        let second = last.time.timestamp();
+        let body = wait_time(&gw, &d.id, second).await;
+        assert_eq!(
+            body["time"].as_str(),
+            Some(last.time.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str()),
+            "{} ({}): newest sent {last:?}, API {body}",
+            d.id,
+            d.kind
+        );
+        let lat = body["lat"].as_f64().expect("lat");
+        let lon = body["lon"].as_f64().expect("lon");
+        assert!(
+            (lat - last.lat).abs() <= 1e-5 && (lon - last.lon).abs() <= 1e-5,
+            "{} ({}) at {lat},{lon}, sent {},{}",
+            d.id,
+            d.kind,
+            last.lat,
+            last.lon
+        );
+        // Every kind's name is its gateway protocol's registry name.
+        assert_eq!(body["protocol"], d.kind, "{body}");
+    }
+    gw.shutdown().await;
+}
