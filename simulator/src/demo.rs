@@ -115,6 +115,9 @@ pub async fn start(a: &DemoArgs) -> Result<Demo, SimError> {
         let transport = match k.transport {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
+            Transport::Http => "http",
+            // MQTT kinds need a broker; the demo installs nothing, so it has none.
+            Transport::Mqtt => continue,
         };
         if let Some(addr) = gateway.addr(k.protocol, transport) {
             sc.targets.insert(k.target.to_string(), addr);

@@ -140,7 +140,9 @@ async fn main() -> ExitCode {
                     k.name, k.transport, k.target
                 );
             }
-            println!("not yet simulated: {}", proto::MISSING.join(", "));
+            if !proto::MISSING.is_empty() {
+                println!("not yet simulated: {}", proto::MISSING.join(", "));
+            }
             Ok(())
         }
         Cmd::Run(a) => match scenario(&a) {
