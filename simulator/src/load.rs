@@ -12,11 +12,9 @@
 //! ```
 //! The scripts in `bench/` start the gateway and the baselines and run all of these.
 
-mod conns;
+pub mod conns;
 pub mod net;
 pub mod procfs;
-
-pub use conns::{run_conns, ConnsArgs, ConnsScenario, IdleReport, StormReport};
 
 use super::motion::Fix;
 use super::proto::{self, Answer, Frame, Identity, SimError, SimProtocol};

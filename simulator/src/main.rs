@@ -30,7 +30,7 @@ enum Cmd {
     /// A baseline server for the benchmark: read-and-discard or fixed 4-byte ping-pong.
     Baseline(load::BaselineArgs),
     /// Many logged-in connections: idle soak (gateway RSS/CPU) or reconnect storm.
-    Conns(load::ConnsArgs),
+    Conns(load::conns::ConnsArgs),
 }
 
 #[derive(clap::Args)]
@@ -152,7 +152,7 @@ async fn main() -> ExitCode {
         },
         Cmd::Load(a) => load::run_load(a).await,
         Cmd::Baseline(a) => load::run_baseline(a, ctrl_c()).await,
-        Cmd::Conns(a) => load::run_conns(a).await,
+        Cmd::Conns(a) => load::conns::run_conns(a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

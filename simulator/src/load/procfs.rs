@@ -88,9 +88,8 @@ pub fn per_connection_bytes(before_kib: u64, after_kib: u64, n: usize) -> Option
 /// CPU use over a window as a percentage of one core.
 pub fn cpu_percent(ticks_before: u64, ticks_after: u64, window: Duration) -> Option<f64> {
     let secs = window.as_secs_f64();
-    (secs > 0.0).then(|| {
-        ticks_after.saturating_sub(ticks_before) as f64 / USER_HZ as f64 / secs * 100.0
-    })
+    (secs > 0.0)
+        .then(|| ticks_after.saturating_sub(ticks_before) as f64 / USER_HZ as f64 / secs * 100.0)
 }
 
 #[cfg(test)]
