@@ -28,7 +28,7 @@ else
   FLUSH_CONNS=${FLUSH_CONNS:-1000}; FLUSH_RECORDS=${FLUSH_RECORDS:-2000}
   # trackgate and the client each have a 20k fd limit (ulimit -n); keep headroom for the
   # gateway's own files (log, listeners, HTTP) and the warm-up connections.
-  IDLE_CONNS=${IDLE_CONNS:-19000}; IDLE_HOLD=${IDLE_HOLD:-30}
+  IDLE_CONNS=${IDLE_CONNS:-19500}; IDLE_HOLD=${IDLE_HOLD:-30}
   STORM_CONNS=${STORM_CONNS:-10000}; STORM_WINDOW=${STORM_WINDOW:-10}
 fi
 KINDS=${KINDS:-"gt06 jt808_2013"}
@@ -115,13 +115,23 @@ start_baseline() {
   wait_port "${BL_PORT[$proto]}"
 }
 
-# Runs one trackgate-sim command, saving its JSON line as $RES/$name.json.
+# SYNs dropped because a listen queue was full, machine-wide (TcpExt ListenDrops): a dropped
+# SYN costs the client a 1 s retransmit, which shows up as ~1 s login/ACK latency outliers.
+listen_drops() {
+  awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 }
+                    else print $(n["ListenDrops"]) }' /proc/net/netstat
+}
+
+# Runs one trackgate-sim command, saving its JSON line as $RES/$name.json, the load average
+# before it as $name.load and the listen drops during it as $name.drops.
 run() {
-  local name=$1; shift
+  local name=$1 d0; shift
   log "$name: trackgate-sim $*"
-  echo "$(uptime | sed 's/.*load average: //')" >"$RES/$name.load"
+  uptime | sed 's/.*load average: //' >"$RES/$name.load"
+  d0=$(listen_drops)
   timeout "$STEP_LIMIT" "$SIM" "$@" >"$RES/$name.json" 2>"$RES/$name.err" || {
     echo "$name failed:" >&2; cat "$RES/$name.err" >&2; return 1; }
+  echo $(( $(listen_drops) - d0 )) >"$RES/$name.drops"
   cat "$RES/$name.err" >&2
 }
 

@@ -113,6 +113,9 @@ pub struct IdleReport {
     pub rss_after_kib: Option<u64>,
     /// `(rss_after − rss_before) / connections`, bytes.
     pub rss_per_conn_bytes: Option<f64>,
+    /// Gateway RSS `--settle` seconds after every session was closed, KiB: what falls back
+    /// is per-connection memory; what stays is per-device state plus allocator retention.
+    pub rss_after_close_kib: Option<u64>,
     /// Hold (CPU window), s.
     pub hold_s: f64,
     /// Gateway CPU during the hold, % of one core.
@@ -164,12 +167,13 @@ pub async fn run_conns(a: ConnsArgs) -> Result<(), SimError> {
         ConnsScenario::Idle => {
             let r = idle(&a).await?;
             eprintln!(
-                "{} idle x{}: rss {:?} -> {:?} KiB, {} B/conn, cpu {} % over {:.0}s \
-                 ({} connect failures, {} still open, ramp {:.1}s)",
+                "{} idle x{}: rss {:?} -> {:?} KiB ({:?} after close), {} B/conn, cpu {} % \
+                 over {:.0}s ({} connect failures, {} still open, ramp {:.1}s)",
                 r.kind,
                 r.connections,
                 r.rss_before_kib,
                 r.rss_after_kib,
+                r.rss_after_close_kib,
                 r.rss_per_conn_bytes
                     .map_or("-".into(), |b| format!("{b:.0}")),
                 r.idle_cpu_percent.map_or("-".into(), |c| format!("{c:.2}")),
@@ -322,19 +326,27 @@ async fn idle(a: &ConnsArgs) -> Result<IdleReport, SimError> {
         None => tokio::time::sleep(hold).await,
     }
     let still_open = open.iter().filter(|s| is_open(s)).count();
+    let held = open.len();
+    drop(open);
+    let mut rss_after_close = None;
+    if let Some(pid) = a.server_pid {
+        tokio::time::sleep(settle).await;
+        rss_after_close = Some(rss(pid)?);
+    }
     let per_conn = match (rss_before, rss_after) {
-        (Some(b), Some(x)) => procfs::per_connection_bytes(b, x, open.len()),
+        (Some(b), Some(x)) => procfs::per_connection_bytes(b, x, held),
         _ => None,
     };
     Ok(IdleReport {
         kind: kind.name.to_string(),
-        connections: open.len(),
+        connections: held,
         connect_failures,
         still_open,
         ramp_s,
         rss_before_kib: rss_before,
         rss_after_kib: rss_after,
         rss_per_conn_bytes: per_conn,
+        rss_after_close_kib: rss_after_close,
         hold_s: a.hold,
         idle_cpu_percent: cpu,
     })
