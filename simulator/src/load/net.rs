@@ -107,7 +107,8 @@ mod tests {
         let third = connect(5, 2, target).await.expect("connect");
         let (_b, peer1) = l.accept().await.expect("accept");
         assert_eq!(peer0.ip(), first.local_addr().expect("addr").ip());
-        assert_eq!(peer1.ip(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4)));
+        // Connection 5 with 2 per address is in block 2: 127.0.0.3.
+        assert_eq!(peer1.ip(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)));
         assert_eq!(third.local_addr().expect("addr").ip(), peer1.ip());
     }
 }
