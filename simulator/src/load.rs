@@ -3,6 +3,18 @@
 //! baseline servers the gateway is compared with: read-and-discard and a ping-pong server
 //! answering every frame with a fixed 4-byte ACK. Baselines frame the stream with trackgate's
 //! own framer (no decode, no log), on the same tokio runtime settings as the gateway.
+//!
+//! ```text
+//! load.rs          closed loop and flush (`load`), baseline servers (`baseline`)
+//! load/conns.rs    many logged-in connections (`conns`): idle soak, reconnect storm
+//! load/net.rs      source-address spreading over 127.0.0.x, even spacing in time
+//! load/procfs.rs   the gateway's RSS and CPU time from /proc/<pid>
+//! ```
+//! The scripts in `bench/` start the gateway and the baselines and run all of these.
+
+pub mod conns;
+pub mod net;
+pub mod procfs;
 
 use super::motion::Fix;
 use super::proto::{self, Answer, Frame, Identity, SimError, SimProtocol};
@@ -228,7 +240,7 @@ pub async fn load(a: &LoadArgs) -> Result<LoadReport, SimError> {
             let timeout = Duration::from_millis(a.ack_timeout_ms);
             let opened = async {
                 let _permit = gate.acquire().await;
-                let mut s = TcpStream::connect(a.target).await?;
+                let mut s = net::connect(i, net::DEFAULT_PER_SOURCE_IP, a.target).await?;
                 s.set_nodelay(true)?;
                 let mut buf = BytesMut::with_capacity(256);
                 // Login steps (JT/T 808: register, then authenticate) until the last is ACKed.

@@ -32,6 +32,8 @@ enum Cmd {
     Load(load::LoadArgs),
     /// A baseline server for the benchmark: read-and-discard or fixed 4-byte ping-pong.
     Baseline(load::BaselineArgs),
+    /// Many logged-in connections: idle soak (gateway RSS/CPU) or reconnect storm.
+    Conns(load::conns::ConnsArgs),
 }
 
 #[derive(clap::Args)]
@@ -162,6 +164,7 @@ async fn main() -> ExitCode {
         },
         Cmd::Load(a) => load::run_load(a).await,
         Cmd::Baseline(a) => load::run_baseline(a, ctrl_c()).await,
+        Cmd::Conns(a) => load::conns::run_conns(a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
