@@ -13,6 +13,9 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
+/// Initial read and write buffer of a device connection, bytes (see the use in `serve`).
+const CONN_BUFFER: usize = 256;
+
 /// Serves one connection until the device hangs up, idles out, misbehaves or shutdown.
 ///
 /// Frames are handled strictly one after another: frame N's ACK is written before frame N+1
@@ -39,7 +42,10 @@ pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, pee
         }
     };
     let codec = FrameCodec::new(decoder, rt.name(), rt.config.max_frame, ctx.metrics.clone());
-    let mut framed = Framed::with_capacity(stream, codec, 2048);
+    // Small initial buffers (read and write each): most trackers send frames of 20–300 bytes
+    // and sit idle between them, and idle connections are what a gateway holds by the
+    // thousand; the buffers grow (doubling) for a Teltonika backlog packet when one comes.
+    let mut framed = Framed::with_capacity(stream, codec, CONN_BUFFER);
     let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
     let idle = rt.config.idle_timeout();
     loop {
