@@ -6,7 +6,7 @@
 //! keeps no offset and replays the retained log at start-up, which rebuilds it.
 
 use super::wal::{Wal, WalRecord};
-use super::wal_stage::decode_record;
+use super::wal_stage::{decode_record, record_kind};
 use crate::model::Record;
 use futures::future::BoxFuture;
 use std::sync::Arc;
@@ -31,6 +31,13 @@ pub trait LogConsumer: Send + Sync + 'static {
     /// (zero: hand over whatever is there).
     fn linger(&self) -> Duration {
         Duration::ZERO
+    }
+    /// Whether records of this kind (`position`, `event`, `eta`, `alert`: the `record` tag of
+    /// the stored JSON) are wanted. Unwanted ones are skipped before they are decoded: every
+    /// consumer reads every record, and decoding JSON it would throw away was a visible share
+    /// of the gateway's CPU under load. Default: all.
+    fn wants(&self, _kind: &str) -> bool {
+        true
     }
     /// Processes one batch, in order. Returns only when the batch is done (written or, for
     /// bad data, isolated and counted); `Err(Stopped)` leaves it uncommitted.
@@ -173,6 +180,9 @@ async fn run(
         };
         let mut records = Vec::with_capacity(batch.len());
         for r in &batch {
+            if record_kind(&r.data).is_some_and(|k| !consumer.wants(k)) {
+                continue;
+            }
             match decode_record(&r.data) {
                 Ok(rec) => records.push(rec),
                 Err(e) => {

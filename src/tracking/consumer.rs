@@ -16,6 +16,11 @@ pub const CONSUMER_NAME: &str = "tracking";
 pub struct TrackingConsumer(pub Arc<TrackingHandle>);
 
 impl LogConsumer for TrackingConsumer {
+    /// Fixes and device events; ETAs and alerts are tracking's own output.
+    fn wants(&self, kind: &str) -> bool {
+        matches!(kind, "position" | "event")
+    }
+
     fn name(&self) -> Option<&str> {
         Some(CONSUMER_NAME)
     }

@@ -341,6 +341,11 @@ impl LogConsumer for MqttPublisher {
         Some(CONSUMER_NAME)
     }
 
+    /// Device events are not published (alarms reach MQTT as tracking's alerts).
+    fn wants(&self, kind: &str) -> bool {
+        kind != "event"
+    }
+
     fn max_batch(&self) -> usize {
         500
     }

@@ -36,6 +36,11 @@ impl LogConsumer for WebhookConsumer {
         Some(CONSUMER_NAME)
     }
 
+    /// Only alerts become events and deliveries.
+    fn wants(&self, kind: &str) -> bool {
+        kind == "alert"
+    }
+
     fn process<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<(), Stopped>> {
         Box::pin(async move {
             let events: Vec<NewEvent> = records
