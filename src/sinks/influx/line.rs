@@ -203,11 +203,16 @@ impl<'b> Fields<'b> {
     }
 
     fn io(mut self, attrs: &BTreeMap<String, IoValue>, dropped: &mut usize) -> Self {
+        // One buffer for the prefixed keys of the whole record (no allocation per field).
+        let mut prefixed = String::new();
         for (key, value) in attrs {
-            let key: Cow<'_, str> = if key.starts_with(IO_PREFIX) {
-                Cow::Borrowed(key)
+            let key: &str = if key.starts_with(IO_PREFIX) {
+                key
             } else {
-                Cow::Owned(format!("{IO_PREFIX}{key}"))
+                prefixed.clear();
+                prefixed.push_str(IO_PREFIX);
+                prefixed.push_str(key);
+                &prefixed
             };
             if let Err(problem) = check_ident(&key) {
                 *dropped += 1;
