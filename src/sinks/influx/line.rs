@@ -214,16 +214,16 @@ impl<'b> Fields<'b> {
                 prefixed.push_str(key);
                 &prefixed
             };
-            if let Err(problem) = check_ident(&key) {
+            if let Err(problem) = check_ident(key) {
                 *dropped += 1;
                 tracing::warn!(field = %key, %problem, "influx: IO key left out");
                 continue;
             }
             self = match value {
-                IoValue::Bool(b) => self.put(&key, *b),
-                IoValue::Int(i) => self.put(&key, *i),
-                IoValue::Float(f) => self.float(&key, *f, dropped),
-                IoValue::Text(t) => self.string(&key, t, dropped),
+                IoValue::Bool(b) => self.put(key, *b),
+                IoValue::Int(i) => self.put(key, *i),
+                IoValue::Float(f) => self.float(key, *f, dropped),
+                IoValue::Text(t) => self.string(key, t, dropped),
             };
         }
         self
