@@ -311,12 +311,12 @@ async fn events(api: &str, kind: &str) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_shows_devices_etas_and_late_and_off_route_exceptions() {
+async fn demo_shows_devices_etas_arrivals_and_late_and_off_route_exceptions() {
     let args = sim::demo::DemoArgs {
         http: "127.0.0.1:0".parse().expect("addr"),
         data: Some(common::temp_dir("demo")),
         devices: Some(8),
-        speedup: Some(60.0),
+        speedup: Some(120.0),
         duration: None,
         summary: 0.0,
     };
@@ -340,16 +340,23 @@ async fn demo_shows_devices_etas_and_late_and_off_route_exceptions() {
     }));
 
     // Twists by index (shipments::Twist::for_index): 1 and 5 late, 3 and 7 off route.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let (mut late, mut off) = (Vec::new(), Vec::new());
+    // Trucks reach their midway depot after 25–35 simulated minutes (13–18 s at 120x).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let (mut late, mut off, mut arrived) = (Vec::new(), Vec::new(), Vec::new());
     while tokio::time::Instant::now() < deadline {
         late = events(&api, "late").await;
         off = events(&api, "off_route").await;
-        if !late.is_empty() && !off.is_empty() {
+        arrived = events(&api, "arrived").await;
+        if !late.is_empty() && !off.is_empty() && !arrived.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // Trucks stop at their midway depot, so the tracker sees them arrive there.
+    assert!(
+        arrived.iter().any(|e| e["stop"] == "mid"),
+        "no arrival at a midway depot: {arrived:?}"
+    );
     let shipments_of = |ev: &[Value]| -> std::collections::BTreeSet<String> {
         ev.iter()
             .filter_map(|e| e["shipment"].as_str().map(str::to_string))

@@ -72,7 +72,13 @@ pub async fn run(
         } else {
             0.0
         };
+        let mid_m = shipments::mid_stop_m(start_m, route.length());
         let trip = Trip::new(route, sc.motion.clone(), start_m, &mut rng);
+        let trip = if sc.api.shipments {
+            trip.with_depots(&[mid_m])
+        } else {
+            trip
+        };
         let id = Identity {
             imei: proto::imei(&sc.imei_prefix, i as u64 + 1),
             index: i,
@@ -90,6 +96,11 @@ pub async fn run(
             start_m,
             speed_ms: trip.expected_ms(),
             start: clock.time_at(0.0),
+            dwell_s: if sc.api.shipments {
+                sc.motion.depot_dwell_s
+            } else {
+                0.0
+            },
             twist: if sc.api.exceptions {
                 shipments::Twist::for_index(i)
             } else {

@@ -39,6 +39,10 @@ pub struct MotionConfig {
     pub gaps_per_hour: f64,
     /// Gap length range, simulated seconds. Default [60, 600].
     pub gap_s: [f64; 2],
+    /// Time spent at each depot of a trip (see [`Trip::with_depots`]: the shipment's
+    /// midway stop), loading with the engine on and reporting as when moving, simulated
+    /// seconds. Default 0 (trucks drive through their stops).
+    pub depot_dwell_s: f64,
 }
 
 impl Default for MotionConfig {
@@ -55,6 +59,7 @@ impl Default for MotionConfig {
             jump_probability: 0.003,
             gaps_per_hour: 0.5,
             gap_s: [60.0, 600.0],
+            depot_dwell_s: 0.0,
         }
     }
 }
@@ -92,6 +97,8 @@ enum Phase {
     Stopped { until_s: f64, since_s: f64 },
     /// Trip finished; drives the route back after the dwell.
     Parked { until_s: f64, since_s: f64 },
+    /// Loading at a depot until the given simulated second: engine on, reporting as moving.
+    Depot { until_s: f64 },
 }
 
 /// The state of one truck on its route.
@@ -110,6 +117,9 @@ pub struct Trip {
     t: f64,
     odometer: f64,
     gap_until_s: Option<f64>,
+    /// Depots, metres from the route's start (forward direction), and whether this leg
+    /// has stopped at each yet.
+    depots: Vec<(f64, bool)>,
 }
 
 const ACCEL: f64 = 1.0; // m/s², a loaded truck
@@ -132,8 +142,18 @@ impl Trip {
             t: 0.0,
             odometer: 0.0,
             gap_until_s: None,
+            depots: Vec::new(),
             cfg,
         }
+    }
+
+    /// Adds depots (metres from the route's start) where the truck stops for
+    /// `depot_dwell_s` on every leg that passes them; none when that is 0.
+    pub fn with_depots(mut self, at_m: &[f64]) -> Trip {
+        if self.cfg.depot_dwell_s > 0.0 {
+            self.depots = at_m.iter().map(|&m| (m, false)).collect();
+        }
+        self
     }
 
     /// The route being driven.
@@ -182,15 +202,22 @@ impl Trip {
             self.gap_until_s = Some(self.t + rng.random_range(lo.min(hi)..=hi.max(lo)));
         }
         match self.phase.clone() {
-            Phase::Stopped { until_s, .. } | Phase::Parked { until_s, .. } if self.t < until_s => {
+            Phase::Stopped { until_s, .. }
+            | Phase::Parked { until_s, .. }
+            | Phase::Depot { until_s }
+                if self.t < until_s =>
+            {
                 self.speed = 0.0;
             }
             Phase::Parked { .. } => {
                 self.reverse = !self.reverse;
                 self.along = 0.0;
+                for d in &mut self.depots {
+                    d.1 = false;
+                }
                 self.phase = self.driving();
             }
-            Phase::Stopped { .. } => self.phase = self.driving(),
+            Phase::Stopped { .. } | Phase::Depot { .. } => self.phase = self.driving(),
             Phase::Driving {
                 target,
                 slow_until_m,
@@ -207,10 +234,23 @@ impl Trip {
                 };
                 // The last step ends exactly at the route's end: the odometer stays honest.
                 let moved = (self.speed * h).min(self.route.length() - self.along);
+                let before = self.along;
                 self.along += moved;
                 self.odometer += moved;
                 let km = moved / 1000.0;
-                if self.along >= self.route.length() {
+                let len = self.route.length();
+                let reverse = self.reverse;
+                let depot = self.depots.iter_mut().find(|(m, done)| {
+                    let at = if reverse { len - *m } else { *m };
+                    !*done && before < at && at <= self.along
+                });
+                if let Some(d) = depot {
+                    d.1 = true;
+                    self.speed = 0.0;
+                    self.phase = Phase::Depot {
+                        until_s: self.t + self.cfg.depot_dwell_s,
+                    };
+                } else if self.along >= self.route.length() {
                     self.along = self.route.length();
                     self.speed = 0.0;
                     self.phase = Phase::Parked {
@@ -260,7 +300,7 @@ impl Trip {
         match self.phase {
             Phase::Parked { .. } => true,
             Phase::Stopped { since_s, .. } => self.t - since_s >= self.cfg.parked_after_s,
-            Phase::Driving { .. } => false,
+            Phase::Driving { .. } | Phase::Depot { .. } => false,
         }
     }
 
@@ -381,6 +421,33 @@ mod tests {
             );
             assert!(trip.expected_ms() < 0.8 * trip.cruise_ms());
         }
+    }
+
+    #[test]
+    fn stops_at_a_depot_for_the_dwell_reporting_as_moving() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let cfg = MotionConfig {
+            depot_dwell_s: 300.0,
+            ..calm()
+        };
+        let mut trip = Trip::new(straight(), cfg, 0.0, &mut rng).with_depots(&[5_000.0]);
+        let mut at_depot = 0.0;
+        let mut t = 0.0;
+        while t < 3_600.0 && !trip.parked() {
+            trip.advance(1.0, &mut rng);
+            t += 1.0;
+            if matches!(trip.phase, Phase::Depot { .. }) {
+                at_depot += 1.0;
+                assert!((trip.along - 5_000.0).abs() < 30.0, "{}", trip.along);
+                assert_eq!(trip.interval(), 15.0, "reports as moving");
+            }
+        }
+        // The step that reaches the depot starts the dwell; 300 steps later it drives on.
+        assert_eq!(at_depot, 300.0);
+        assert!(trip.parked(), "reached the end after the depot");
+        // Without a dwell configured, depots are ignored.
+        let trip = Trip::new(straight(), calm(), 0.0, &mut rng).with_depots(&[5_000.0]);
+        assert!(trip.depots.is_empty());
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Plan {
     pub start: DateTime<Utc>,
     /// How the plan differs from what the truck will do.
     pub twist: Twist,
+    /// Time the truck spends at the midway stop, seconds (its `service_s`; 0: none).
+    pub dwell_s: f64,
 }
 
 /// How a plan is made to disagree with the drive, so exceptions are raised on purpose.
@@ -73,7 +75,7 @@ pub fn planned_line(p: &Plan) -> Vec<[f64; 2]> {
     }
     let len = p.route.length();
     let from = p.start_m + DETOUR_LEAD_M;
-    let to = (from + DETOUR_LEN_M).min(mid_stop_m(p) - DETOUR_LEAD_M);
+    let to = (from + DETOUR_LEN_M).min(mid_stop_m(p.start_m, len) - DETOUR_LEAD_M);
     if to - from < 2.0 * DETOUR_STEP_M {
         return p.route.points.clone(); // route too short for a detour
     }
@@ -92,9 +94,10 @@ pub fn planned_line(p: &Plan) -> Vec<[f64; 2]> {
     line
 }
 
-/// Where the midway stop is, metres along the route.
-fn mid_stop_m(p: &Plan) -> f64 {
-    p.start_m + (p.route.length() - p.start_m) / 2.0
+/// Where the midway stop is, metres along the route: half-way from the truck's start to
+/// the end (the truck's depot, see `Trip::with_depots`).
+pub fn mid_stop_m(start_m: f64, route_len_m: f64) -> f64 {
+    start_m + (route_len_m - start_m) / 2.0
 }
 
 /// The request body: a midway stop and the destination, planned at `speed_ms` plus 10 %
@@ -106,20 +109,27 @@ pub fn body(p: &Plan) -> Value {
         .collect();
     let len = p.route.length();
     let factor = if p.twist == Twist::Late { 0.4 } else { 1.1 };
+    let mid = mid_stop_m(p.start_m, len);
     let stop = |id: &str, name: &str, at_m: f64| {
         let ([lon, lat], _) = p.route.at(at_m);
-        let secs = (at_m - p.start_m).max(0.0) / p.speed_ms.max(0.1) * factor;
+        let mut secs = (at_m - p.start_m).max(0.0) / p.speed_ms.max(0.1) * factor;
+        if at_m > mid {
+            secs += p.dwell_s;
+        }
         let planned = p.start + chrono::Duration::seconds(secs.round() as i64);
-        json!({
+        let mut s = json!({
             "id": id,
             "name": name,
             "lat": lat,
             "lon": lon,
             "planned_arrival": planned.to_rfc3339_opts(SecondsFormat::Secs, true),
             "radius_m": 150,
-        })
+        });
+        if at_m == mid && p.dwell_s > 0.0 {
+            s["service_s"] = json!(p.dwell_s.round() as i64);
+        }
+        s
     };
-    let mid = mid_stop_m(p);
     json!({
         "id": format!("sim-{}", p.device),
         "device": p.device,
@@ -187,6 +197,7 @@ mod tests {
                 .single()
                 .expect("t"),
             twist: Twist::None,
+            dwell_s: 0.0,
         };
         let b = body(&plan);
         assert_eq!(b["id"], "sim-864717003283581");
@@ -206,6 +217,16 @@ mod tests {
         });
         assert_eq!(late["stops"][1]["planned_arrival"], "2026-01-01T00:06:40Z");
         assert_eq!(late["route"], b["route"], "same line");
+
+        // A 10-min dwell at the midway stop: its service time, and the destination later.
+        let dwell = body(&Plan {
+            dwell_s: 600.0,
+            ..plan.clone()
+        });
+        assert_eq!(dwell["stops"][0]["service_s"], 600);
+        assert_eq!(dwell["stops"][0]["planned_arrival"], "2026-01-01T00:09:10Z");
+        assert_eq!(dwell["stops"][1]["planned_arrival"], "2026-01-01T00:28:20Z");
+        assert!(b["stops"][0].get("service_s").is_none());
     }
 
     #[test]
@@ -220,6 +241,7 @@ mod tests {
             speed_ms: 20.0,
             start: Utc::now(),
             twist: Twist::OffRoute,
+            dwell_s: 0.0,
         };
         let line = Route::new(planned_line(&plan)).expect("line");
         // Distance of a planned vertex from the straight road = its east offset.
