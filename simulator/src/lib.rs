@@ -11,14 +11,16 @@
 //!               backoff, upload + wait for each ACK with resend on timeout
 //! link.rs       the session's socket: TCP, UDP, HTTP (status = reply), MQTT (PUBACK = reply)
 //! proto/        SimProtocol (sans-IO device side of a protocol) + KINDS, one file each
-//! motion.rs     truck on a route: speed profile, stops, parking, GPS noise/jumps, gaps
+//! motion.rs     truck on a route: speed profile, stops, depots, parking, GPS noise/jumps,
+//!               gaps; expected average speed (what shipments are planned with)
 //! route.rs      polylines: GeoJSON LineString or generated; distance lookups
-//! shipments.rs  POST /api/shipments for each device (tolerates a gateway without it)
+//! shipments.rs  POST /api/shipments for each device, fair or twisted (late, off route)
 //! stats.rs      counters + ACK latency histogram (progress line, reports)
-//! load.rs       closed-loop load benchmark and the baseline servers
+//! load.rs       closed-loop load benchmark and the baseline servers; load/conns.rs: idle
+//!               soak and reconnect storm (load/net.rs source addresses, load/procfs.rs)
 //! ```
 //! Every path inside this crate is written relative (`super::`), never `crate::`: the
-//! gateway's `tests/sim_e2e.rs` compiles these sources as a module of its own test crate.
+//! gateway's `tests/sim_e2e/` compiles these sources as a module of its own test crate.
 
 pub mod demo;
 pub mod device;

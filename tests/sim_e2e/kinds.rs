@@ -1,25 +1,16 @@
-//! The simulator's `all-kinds` scenario (h02, gps103, osmand over HTTP, owntracks over MQTT)
-//! end to end against an in-process gateway on port 0 and a private real Mosquitto: every
-//! fix of an acknowledged kind is ACKed exactly once, Coban fixes (no reply exists) are
-//! counted as unconfirmed and never as ACKed, backlog from signal gaps is uploaded, and each
-//! device's live position in the API is its newest fix sent.
+//! h02, gps103, osmand (HTTP) and owntracks (MQTT) end to end: every fix of an acknowledged
+//! kind is ACKed exactly once, Coban fixes (no reply exists) are counted as unconfirmed and
+//! never as ACKed, backlog from signal gaps is uploaded, and each device's live position in
+//! the API is its newest fix sent.
 
-mod common;
-mod support;
-
-// The simulator crate's sources, compiled into this test (the gateway package cannot depend
-// on the workspace member that depends on it); they only use `super::` paths for this reason.
-#[path = "../simulator/src/lib.rs"]
-#[allow(dead_code)]
-mod sim;
-
+use crate::sim::scenario::Scenario;
+use crate::support::services;
+use crate::{common, sim};
 use chrono::{DateTime, Utc};
-use sim::scenario::Scenario;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::services;
 use trackgate::config::{Config, MqttConfig};
 use trackgate::server::Running;
 
