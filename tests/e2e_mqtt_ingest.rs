@@ -162,3 +162,50 @@ async fn reconnects_and_resubscribes_after_broker_restart() {
     );
     r.shutdown().await;
 }
+
+/// Every message is PUBACKed once durable: Mosquitto keeps at most 20 unacknowledged QoS 1
+/// messages in flight per client, so a gateway that never PUBACKs positions stops receiving
+/// after 20 (a regression the simulator found).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_beyond_the_in_flight_window_is_all_delivered() {
+    use std::io::Write;
+    let broker = services::mosquitto();
+    let dir = temp_dir("mqtt-burst");
+    let r = server::start(config(&broker.url, &dir)).await.unwrap();
+    let first = 1_795_757_400;
+    publish_until_seen(
+        &r,
+        broker.port,
+        "owntracks/jane/burst",
+        &format!(r#"{{"_type":"location","tst":{first},"lat":52.0,"lon":13.0}}"#),
+        "jane.burst",
+    )
+    .await;
+    // 100 more locations in one client session (`-l`: one message per stdin line).
+    let mut child = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
+        .args(["-q", "1", "-t", "owntracks/jane/burst", "-l"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        for i in 1..=100 {
+            let lat = 52.0 + i as f64 * 1e-3;
+            writeln!(
+                stdin,
+                r#"{{"_type":"location","tst":{},"lat":{lat},"lon":13.0}}"#,
+                first + i
+            )
+            .expect("write");
+        }
+    }
+    assert!(child.wait().expect("mosquitto_pub exits").success());
+    let last = chrono::DateTime::from_timestamp(first + 100, 0).expect("time");
+    let v = wait_device(&r, "jane.burst", |v| {
+        v["time"].as_str() == Some(&last.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    })
+    .await;
+    assert!((v["lat"].as_f64().unwrap() - 52.1).abs() < 1e-9, "{v}");
+    r.shutdown().await;
+}
