@@ -8,6 +8,7 @@ use crate::protocol::wire::{bcd_byte, bcd_digits, utc, xor, Reader, WireError};
 use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Body-attribute bit 13: the message is split into packages.
@@ -288,11 +289,22 @@ pub(super) fn decode_unescaped(
     };
     let ack = ack(d, &h, reply, ctx)?;
     Ok(Decoded {
-        kind: format!("{label} {:#06x}", h.msg_id).into(),
+        kind: kind_label(label, h.msg_id),
         identity: Some(device),
         records,
         ack,
     })
+}
+
+/// `"<label> 0x<id>"`; the messages every terminal sends all day are static strings, so the
+/// hot path does not allocate a label per frame.
+pub(super) fn kind_label(label: &'static str, msg_id: u16) -> Cow<'static, str> {
+    match (label, msg_id) {
+        ("location", 0x0200) => Cow::Borrowed("location 0x0200"),
+        ("heartbeat", 0x0002) => Cow::Borrowed("heartbeat 0x0002"),
+        ("location batch", 0x0704) => Cow::Borrowed("location batch 0x0704"),
+        _ => Cow::Owned(format!("{label} {msg_id:#06x}")),
+    }
 }
 
 fn one(p: Position) -> Vec<Record> {

@@ -631,3 +631,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn static_kind_labels_read_like_the_formatted_ones() {
+    for (label, id) in [
+        ("location", 0x0200),
+        ("heartbeat", 0x0002),
+        ("location batch", 0x0704),
+        ("location batch", 0x0210),
+        ("register", 0x0100),
+    ] {
+        let k = decode::kind_label(label, id);
+        assert_eq!(k, format!("{label} {id:#06x}"));
+    }
+    assert!(matches!(
+        decode::kind_label("location", 0x0200),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}
