@@ -194,27 +194,6 @@ proptest! {
     #[test]
     fn random_bytes_never_panic_overconsume_or_stall(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut d = Tk103Decoder::new(&DecoderOptions { max_frame: 128, ..DecoderOptions::default() }).unwrap();
-        let mut buf = BytesMut::from(&bytes[..]);
-        for _ in 0..=bytes.len() {
-            let before = buf.len();
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => {
-                    prop_assert!(!f.is_empty() && f.len() <= 128);
-                    prop_assert_eq!(buf.len() + f.len(), before);
-                    let _ = d.decode(&f, &ctx());
-                }
-                FrameResult::Skipped(n) => {
-                    prop_assert!(n > 0);
-                    prop_assert_eq!(buf.len() + n, before);
-                }
-                FrameResult::NeedMore => {
-                    prop_assert_eq!(buf.len(), before);
-                    prop_assert!(before < 128);
-                    break;
-                }
-                FrameResult::Fatal(e) => prop_assert!(false, "fatal {}", e),
-            }
-        }
-        let _ = d.decode(&bytes, &ctx());
+        crate::protocol::test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
     }
 }
