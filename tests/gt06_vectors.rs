@@ -1,11 +1,17 @@
 //! Replays Traccar's captured GT06 frames (tests/fixtures/gt06) through the trackgate
 //! decoder and framer, asserting the exact values Traccar's tests assert.
 
+// The expectation check every replayed protocol shares (one reading of Traccar's
+// expectations for all of them).
+#[path = "text_vectors/mod.rs"]
+mod text_vectors;
+
 use bytes::BytesMut;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use trackgate::model::{Alarm, EventKind, IoValue, Record};
+use text_vectors::check;
+use trackgate::model::Record;
 use trackgate::protocol::{
     find, ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
 };
@@ -140,182 +146,6 @@ fn vectors() -> Vec<Value> {
         )
     });
     v
-}
-
-fn alarm_name(a: Alarm) -> &'static str {
-    match a {
-        Alarm::Sos => "sos",
-        Alarm::PowerCut => "powerCut",
-        Alarm::LowBattery => "lowBattery",
-        Alarm::Vibration => "vibration",
-        Alarm::Tamper => "tampering|removing",
-        Alarm::HarshBraking => "hardBraking",
-        Alarm::HarshAcceleration => "hardAcceleration",
-        Alarm::HarshCornering => "hardCornering",
-        Alarm::General => "general",
-        Alarm::Overspeed => "overspeed",
-        Alarm::PowerOff => "powerOff",
-        Alarm::Door => "door",
-        Alarm::GeofenceEnter => "geofenceEnter",
-        Alarm::GeofenceExit => "geofenceExit",
-        Alarm::FallDown => "fallDown",
-        Alarm::Collision => "accident",
-        _ => "other",
-    }
-}
-
-fn io_f64(v: &IoValue) -> Option<f64> {
-    match v {
-        IoValue::Int(i) => Some(*i as f64),
-        IoValue::Float(f) => Some(*f),
-        _ => None,
-    }
-}
-
-fn io_text(v: &IoValue) -> Option<String> {
-    match v {
-        IoValue::Text(t) => Some(t.clone()),
-        IoValue::Int(i) => Some(i.to_string()),
-        IoValue::Bool(b) => Some(b.to_string()),
-        IoValue::Float(f) => Some(f.to_string()),
-    }
-}
-
-/// Every alarm and attribute of the decoded records, in Traccar's vocabulary.
-fn attributes(d: &Decoded) -> (Vec<&'static str>, BTreeMap<String, IoValue>) {
-    let mut alarms = vec![];
-    let mut attrs = BTreeMap::new();
-    for r in &d.records {
-        match r {
-            Record::Position(p) => {
-                alarms.extend(p.alarms.iter().map(|&a| alarm_name(a)));
-                attrs.extend(p.io.clone());
-                if let Some(i) = p.ignition {
-                    attrs.insert("ignition".into(), IoValue::Bool(i));
-                }
-                if let Some(v) = p.power_v {
-                    attrs.insert("power".into(), IoValue::Float(v));
-                }
-                if let Some(v) = p.battery_v {
-                    attrs.insert("battery".into(), IoValue::Float(v));
-                }
-                attrs.insert("altitude".into(), IoValue::Float(p.altitude_m));
-            }
-            Record::Event(e) => {
-                if let EventKind::Alarm { alarm } = e.kind {
-                    alarms.push(alarm_name(alarm));
-                }
-                attrs.extend(e.attributes.clone());
-            }
-            Record::Eta(_) | Record::Alert(_) => panic!("a decoder produced a derived record"),
-        }
-    }
-    (alarms, attrs)
-}
-
-/// Traccar attribute name → trackgate io key.
-fn key_for(attr: &str) -> &str {
-    match attr {
-        "batteryLevel" => "battery_level",
-        "driverUniqueId" => "driver_id",
-        other => other,
-    }
-}
-
-fn check(v: &Value, res: &Result<Decoded, DecodeError>) -> Result<(), String> {
-    let kind = v["expect_kind"].as_str().unwrap();
-    let exp = &v["expect"];
-    let positions: Vec<_> = match res {
-        Ok(d) => d
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Position(p) => Some(p),
-                _ => None,
-            })
-            .collect(),
-        Err(_) => vec![],
-    };
-    match kind {
-        "null" => {
-            if positions.is_empty() {
-                Ok(())
-            } else {
-                Err("a position was decoded where Traccar expects none".into())
-            }
-        }
-        "position" | "positions" => {
-            let p = positions
-                .first()
-                .ok_or_else(|| format!("no position: {res:?}"))?;
-            if let Some(t) = exp.get("time").and_then(Value::as_str) {
-                let t: DateTime<Utc> = t.parse().unwrap();
-                if p.fix_time != t {
-                    return Err(format!("time {} != {t}", p.fix_time));
-                }
-            }
-            for (k, got) in [("lat", p.lat), ("lon", p.lon)] {
-                if let Some(want) = exp.get(k).and_then(Value::as_f64) {
-                    if (got - want).abs() > 1e-5 {
-                        return Err(format!("{k} {got} != {want}"));
-                    }
-                }
-            }
-            if let Some(valid) = exp.get("valid").and_then(Value::as_bool) {
-                if p.valid != valid {
-                    return Err(format!("valid {} != {valid}", p.valid));
-                }
-            }
-            Ok(())
-        }
-        "attribute" => {
-            let d = res.as_ref().map_err(|e| format!("error {e}"))?;
-            let attr = exp["attribute"].as_str().unwrap();
-            let (alarms, attrs) = attributes(d);
-            if attr == "alarm" {
-                let want = exp["value"].as_str().unwrap();
-                return if alarms.iter().any(|a| a.split('|').any(|x| x == want)) {
-                    Ok(())
-                } else {
-                    Err(format!("alarm {want} not in {alarms:?}"))
-                };
-            }
-            if exp["value"].is_null() {
-                // Traccar asserts the attribute is absent.
-                return match attrs.get(key_for(attr)) {
-                    None => Ok(()),
-                    Some(v) => Err(format!("{attr} = {v:?}, expected absent")),
-                };
-            }
-            let got = attrs
-                .get(key_for(attr))
-                .ok_or_else(|| format!("attribute {attr} missing from {attrs:?}"))?;
-            match &exp["value"] {
-                Value::Number(n) => {
-                    let want = n.as_f64().unwrap();
-                    let got = io_f64(got).ok_or(format!("{attr} = {got:?} not numeric"))?;
-                    if (got - want).abs() > 1e-6 {
-                        return Err(format!("{attr} {got} != {want}"));
-                    }
-                }
-                Value::String(s) => {
-                    if io_text(got).as_deref() != Some(s) {
-                        return Err(format!("{attr} {got:?} != {s}"));
-                    }
-                }
-                Value::Bool(b) => {
-                    if got != &IoValue::Bool(*b) {
-                        return Err(format!("{attr} {got:?} != {b}"));
-                    }
-                }
-                other => return Err(format!("{attr}: expectation {other} not comparable")),
-            }
-            Ok(())
-        }
-        // Traccar returned something: trackgate must decode the frame without error.
-        "notnull" | "attributes" => res.as_ref().map(|_| ()).map_err(|e| format!("error {e}")),
-        other => Err(format!("unknown expect_kind {other}")),
-    }
 }
 
 #[test]
