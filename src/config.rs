@@ -111,7 +111,8 @@ pub struct StorageConfig {
     /// Segment file size, bytes (also the largest batch). Default 64 MiB.
     pub segment_bytes: u64,
     /// Group commit: longest time a record waits for companions before the fsync that
-    /// covers them all, milliseconds. Default 2.
+    /// covers them all, milliseconds; only under load (after a group of 32 or more appends),
+    /// a lone append is fsynced at once. Default 2.
     pub group_commit_wait_ms: u64,
     /// How long records are kept once every sink has passed them (with no InfluxDB, the log
     /// is the embedded store). `"7d"`, `"12h"`, `"30m"`, `"45s"` or seconds. Default `"7d"`.

@@ -78,7 +78,9 @@ pub struct WalOptions {
     pub max_total_bytes: u64,
     /// Longest time an append waits for companions before the fsync that covers them all
     /// (group commit). Zero: fsync as soon as the writer is free (appends that arrive during
-    /// an fsync still share the next one). Default `DEFAULT_GROUP_COMMIT_WAIT` (2 ms).
+    /// an fsync still share the next one). Applied only under load: after a group of fewer
+    /// than `writer::BUSY_GROUP_REQUESTS` appends, a durable append is fsynced without
+    /// waiting. Default `DEFAULT_GROUP_COMMIT_WAIT` (2 ms).
     pub group_commit_wait: Duration,
     /// How long records are kept once every consumer has passed them (best effort within
     /// the cap: consumed segments may go earlier to stay under `max_total_bytes`).
@@ -390,6 +392,7 @@ impl Wal {
             dirty: false,
             poisoned: false,
             buf: Vec::new(),
+            last_group: 0,
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()

@@ -532,3 +532,23 @@ fn a_second_open_of_the_same_dir_is_refused_until_the_first_closes() {
     drop(first);
     Wal::open(dir.path(), fast()).unwrap();
 }
+
+#[tokio::test]
+async fn a_lone_durable_append_is_fsynced_without_waiting_for_companions() {
+    let env = Env::new();
+    // A window far longer than an fsync: only the light-load rule can answer early.
+    let wal = env.open(WalOptions {
+        group_commit_wait: Duration::from_millis(2_000),
+        ..fast()
+    });
+    for i in 0..3 {
+        let started = std::time::Instant::now();
+        wal.append(recs(&[&format!("alone {i}")])).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "append {i} waited {:?} for companions",
+            started.elapsed()
+        );
+    }
+    assert_eq!(wal.metrics().fsyncs.get(), 3, "one fsync per lone append");
+}

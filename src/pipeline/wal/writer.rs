@@ -24,6 +24,13 @@ use super::{Appended, Shared};
 /// first appender when thousands arrive at once; the rest go in the next group.
 pub(crate) const MAX_GROUP_REQUESTS: usize = 4096;
 
+/// A group smaller than this means the log is lightly loaded: the next durable append is
+/// fsynced at once instead of waiting `group_commit_wait` for companions that are unlikely to
+/// come (measured, 20 closed-loop GT06 connections: ACK p50 3.3 ms → 1.6–1.9 ms, frames/s
+/// ×1.6–2). Appends arriving during an fsync still share the next one, and once groups are
+/// this large the wait applies again, making them larger still (fewer fsyncs under load).
+pub(crate) const BUSY_GROUP_REQUESTS: usize = 32;
+
 /// Where the writer answers one append.
 type Reply = oneshot::Sender<Result<Appended, WalError>>;
 
@@ -49,6 +56,8 @@ pub(crate) struct Writer {
     /// Set by a failed fsync; every later append is refused (see `WalError::Poisoned`).
     pub poisoned: bool,
     pub buf: Vec<u8>,
+    /// Requests in the previous group (see [`BUSY_GROUP_REQUESTS`]).
+    pub last_group: usize,
 }
 
 impl Writer {
@@ -66,11 +75,19 @@ impl Writer {
 
     /// One group commit. Each append is written as soon as it arrives (so `append_unsynced`
     /// is answered at once and the writes overlap the wait); companions are taken until the
-    /// first request has waited `group_commit_wait`; then one fsync answers the durable ones.
+    /// first request has waited `group_commit_wait` — or, when the previous group was small
+    /// and the first request waits for durability, only those already queued — then one
+    /// fsync answers the durable ones.
     fn group(&mut self, first: Request, rx: &Receiver<Request>) {
-        let deadline = first.enqueued + self.shared.opts.group_commit_wait;
+        let wait = if first.sync && self.last_group < BUSY_GROUP_REQUESTS {
+            std::time::Duration::ZERO
+        } else {
+            self.shared.opts.group_commit_wait
+        };
+        let deadline = first.enqueued + wait;
         let mut waiting = Vec::new();
         self.handle(first, &mut waiting);
+        let mut n = 1;
         for _ in 1..MAX_GROUP_REQUESTS {
             let now = Instant::now();
             let next = if now >= deadline {
@@ -79,10 +96,14 @@ impl Writer {
                 rx.recv_timeout(deadline - now).ok()
             };
             match next {
-                Some(r) => self.handle(r, &mut waiting),
+                Some(r) => {
+                    n += 1;
+                    self.handle(r, &mut waiting)
+                }
                 None => break,
             }
         }
+        self.last_group = n;
         self.finish(waiting);
     }
 
