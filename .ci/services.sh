@@ -2,13 +2,16 @@
 # Real services for the integration tests (tests/support/services.rs starts private instances
 # on loopback ports with temp dirs; nothing here starts a daemon).
 #
-#   .ci/services.sh install   install InfluxDB 1.x, VictoriaMetrics and Mosquitto from the
-#                             Debian archive if any binary is missing (idempotent, quiet)
+#   .ci/services.sh install   install InfluxDB 1.x, VictoriaMetrics, Mosquitto and
+#                             docker-compose (a validator only) from the Debian archive if
+#                             any binary is missing (idempotent, quiet)
 #   .ci/services.sh check     exit 1 and name what is missing
 set -eu
 
-BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub"
-PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients"
+BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub docker-compose"
+# docker-compose (v1, Python) only validates deploy/docker-compose.yml (`config -q`): it needs
+# no Docker engine for that, and none runs here.
+PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose"
 
 missing() {
     for b in $BINARIES; do

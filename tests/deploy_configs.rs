@@ -126,3 +126,33 @@ fn every_mounted_file_exists() {
         .join("simulator/scenarios/demo.toml")
         .exists());
 }
+
+/// The compose file itself is valid Compose (services, keys, mounts syntax): `docker-compose
+/// config -q` parses and validates it without a Docker engine. A typo in a key fails here.
+#[test]
+fn compose_file_is_valid_compose() {
+    let bin = support::services::require("docker-compose");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let out = std::process::Command::new(bin)
+        .args(["-f", "docker-compose.yml", "config", "-q"])
+        .current_dir(&dir)
+        .output()
+        .expect("docker-compose runs");
+    assert!(
+        out.status.success(),
+        "docker-compose config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(support::services::require("docker-compose"))
+        .args(["-f", "docker-compose.yml", "config", "--services"])
+        .current_dir(&dir)
+        .output()
+        .expect("docker-compose runs");
+    let services = String::from_utf8_lossy(&out.stdout);
+    let mut got: Vec<&str> = services.lines().collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        ["grafana", "influxdb", "mosquitto", "simulator", "trackgate"]
+    );
+}

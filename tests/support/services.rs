@@ -42,7 +42,7 @@ impl Drop for Service {
 
 /// Finds `binary` on PATH or in the sbin directories (Debian puts `mosquitto` in /usr/sbin,
 /// which a non-login PATH may lack); panics with the install command when it is missing.
-fn require(binary: &str) -> std::path::PathBuf {
+pub fn require(binary: &str) -> std::path::PathBuf {
     let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -54,7 +54,7 @@ fn require(binary: &str) -> std::path::PathBuf {
     assert!(
         found.is_some(),
         "`{binary}` is not installed; run `.ci/services.sh install` (Debian packages \
-         influxdb, victoria-metrics, mosquitto) and re-run the tests"
+         influxdb, victoria-metrics, mosquitto, docker-compose) and re-run the tests"
     );
     found.unwrap_or_default()
 }
