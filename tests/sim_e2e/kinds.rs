@@ -82,24 +82,6 @@ fn scenario(gw: &Running, broker_port: u16) -> Scenario {
     sc
 }
 
-/// Polls `/api/devices/{id}` until its fix time is `second` (Unix s) or 5 s pass; returns
-/// the last body either way so the caller's assertion names both values.
-async fn wait_time(gw: &Running, id: &str, second: i64) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, body) = common::get_json(gw, &format!("/api/devices/{id}")).await;
-        let t = body["time"]
-            .as_str()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-        if (status == 200 && t.is_some_and(|t| t.timestamp() == second))
-            || tokio::time::Instant::now() > deadline
-        {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
     let broker = services::mosquitto();
@@ -156,7 +138,13 @@ async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
     for d in &report.devices {
         let last = d.last.clone().expect("fixes handed over");
         let second = last.time.timestamp();
-        let body = wait_time(&gw, &d.id, second).await;
+        let body = common::wait_device(&gw, &d.id, |b| {
+            b["time"]
+                .as_str()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+                .is_some_and(|t| t.timestamp() == second)
+        })
+        .await;
         assert_eq!(
             body["time"].as_str(),
             Some(last.time.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str()),
