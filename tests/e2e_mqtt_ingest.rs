@@ -9,7 +9,8 @@ use common::*;
 use std::process::Command;
 use std::time::Duration;
 use support::services;
-use trackgate::config::{Config, MqttConfig};
+use trackgate::config::Config;
+use trackgate::mqtt::MqttConfig;
 use trackgate::server::{self, Running};
 
 fn config(broker: &str, dir: &std::path::Path) -> Config {

@@ -14,9 +14,8 @@ use common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trackgate::config::MqttConfig;
 use trackgate::model::{Alert, AlertState, DeviceId, Record};
-use trackgate::pipeline::wal_stage::encode_record;
+use trackgate::mqtt::MqttConfig;
 
 /// Counts requests and never answers.
 async fn hang(State(n): State<Arc<AtomicUsize>>) -> StatusCode {
@@ -73,10 +72,7 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
         (resp.status().as_u16(), resp.text().await.unwrap())
     };
     assert_eq!(s, 201, "{v}");
-    gw.wal
-        .append((0..6).map(|i| encode_record(&alert(i))).collect())
-        .await
-        .unwrap();
+    gw.append((0..6).map(alert).collect()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while hits.load(Ordering::SeqCst) < 2 {
         assert!(

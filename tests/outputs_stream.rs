@@ -9,7 +9,6 @@ use std::time::Duration;
 use trackgate::model::{
     Alert, AlertState, DeviceEvent, DeviceId, EtaUpdate, EventKind, Position, Record, StopStatus,
 };
-use trackgate::pipeline::wal_stage::encode_record;
 use trackgate::server::Running;
 
 const DEVICE: &str = "123456789012345";
@@ -69,10 +68,7 @@ fn eta() -> Record {
 /// Appends each record as its own batch (so offsets are 0, 1, 2 ... in order).
 async fn append_each(r: &Running, recs: &[Record]) {
     for rec in recs {
-        r.wal
-            .append(vec![encode_record(rec)])
-            .await
-            .expect("append");
+        r.append(vec![rec.clone()]).await.expect("append");
     }
 }
 
@@ -179,7 +175,7 @@ async fn stream_is_live_and_resumes_after_last_event_id() {
     );
     assert_eq!(evs[0].data["lat"], 2.0);
     assert_eq!(evs[0].data["id"], DEVICE);
-    assert_eq!(evs[0].data["time"], "2025-11-27T03:48:06.000Z");
+    assert_eq!(evs[0].data["time"], "2025-11-27T03:48:06Z");
     assert_eq!(evs[1].data["deviation_s"], 300);
     assert_eq!(evs[1].data["status"], "late");
     assert_eq!(evs[2].data["id"], "a1");

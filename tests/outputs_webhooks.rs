@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use trackgate::config::Config;
 use trackgate::model::{Alarm, Alert, AlertState, DeviceId, Record};
-use trackgate::pipeline::wal_stage::encode_record;
 use trackgate::server::{self, Running};
 
 const SECRET: &str = "s3cret-of-customer";
@@ -134,10 +133,7 @@ fn alert(id: &str, kind: &str, shipment: Option<&str>, secs: i64) -> Record {
 }
 
 async fn append(r: &Running, recs: &[Record]) {
-    r.wal
-        .append(recs.iter().map(encode_record).collect())
-        .await
-        .expect("append to the log");
+    r.append(recs.to_vec()).await.expect("append to the log");
 }
 
 async fn http(r: &Running, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

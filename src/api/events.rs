@@ -6,7 +6,7 @@
 
 use super::webhooks::store_error;
 use super::{error, ApiState};
-use crate::sinks::webhook::store::EventQuery;
+use crate::outputs::store::EventQuery;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

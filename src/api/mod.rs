@@ -11,7 +11,7 @@ pub mod webhooks;
 
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +25,7 @@ pub struct ApiState {
     pub live: Arc<LiveState>,
     pub metrics: Arc<Metrics>,
     /// Event history, webhooks and the event stream (`None`: those routes answer 503).
-    pub outputs: Option<webhooks::Outputs>,
+    pub outputs: Option<crate::outputs::Outputs>,
     /// Shipment tracking; `None` when `[tracking] enabled = false`.
     pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
 }
@@ -64,8 +64,40 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     )
 }
 
-async fn list_devices(State(s): State<ApiState>) -> impl IntoResponse {
-    Json(s.live.list(Utc::now()))
+/// Default and largest page of `/api/devices`. The default is large so that a fleet of a
+/// few hundred vehicles still comes back in one answer, as before paging existed.
+pub const DEVICES_PAGE: usize = 1000;
+/// Largest page of `/api/devices`.
+pub const MAX_DEVICES_PAGE: usize = 10_000;
+
+/// Paging parameters, as on `/api/events`.
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// `GET /api/devices?limit=&after=`: devices sorted by id. The body stays the contract's
+/// JSON array; when more devices follow, the `Link: <…?after=ID&limit=N>; rel="next"` header
+/// (RFC 8288) names the next page and `X-Next-After` its cursor.
+async fn list_devices(State(s): State<ApiState>, Query(p): Query<Page>) -> Response {
+    let limit = p.limit.unwrap_or(DEVICES_PAGE).clamp(1, MAX_DEVICES_PAGE);
+    let (devices, more) = s.live.page(Utc::now(), p.after.as_deref(), limit);
+    let next = devices.last().filter(|_| more).map(|d| d.id.clone());
+    let mut resp = Json(devices).into_response();
+    if let Some(after) = next {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("after", &after)
+            .append_pair("limit", &limit.to_string())
+            .finish();
+        let link = format!("</api/devices?{q}>; rel=\"next\"");
+        for (k, v) in [("link", link), ("x-next-after", after)] {
+            if let Ok(v) = header::HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(k, v);
+            }
+        }
+    }
+    resp
 }
 
 async fn get_device(State(s): State<ApiState>, Path(id): Path<String>) -> Response {

@@ -7,11 +7,13 @@ pub mod device_id;
 mod event;
 mod position;
 mod tracking;
+mod view;
 
 pub use device_id::{DeviceId, InvalidDeviceId};
 pub use event::{Alarm, DeviceEvent, EventKind};
 pub use position::{IoValue, Position};
 pub use tracking::{Alert, AlertState, EtaUpdate, StopStatus};
+pub use view::PositionView;
 
 use serde::{Deserialize, Serialize};
 

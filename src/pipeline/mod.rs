@@ -1,22 +1,37 @@
-//! The pipeline: the durable stage between decoding and the device ACK, and the fan-out of
-//! durable records to their consumers (live state today; tracking and sinks later).
+//! The pipeline: the durable stage between decoding and the device ACK, and the log every
+//! consumer reads back.
 //!
 //! Ingest calls [`Pipeline::submit`] with a frame's records and writes the device's ACK only
-//! when the returned [`Completion`] resolves `Ok`. Which stage backs it is hidden behind
-//! [`DurableStage`], so swapping the in-memory queue for the write-ahead log (or a replicated
-//! log) changes no protocol or ingest code.
+//! when the returned [`Completion`] resolves `Ok`. Writes go through [`DurableStage`], reads
+//! through the seam in [`log`] ([`log::DurableLog`], [`log::LogReader`]); the local
+//! write-ahead log ([`local::LocalLog`] over [`wal`]) implements both, so another backend (a
+//! replicated log) changes no protocol, ingest or consumer code. [`runner`] feeds each
+//! [`runner::LogConsumer`] from its own committed position.
 
+pub mod local;
+pub mod log;
+pub mod records;
 pub mod runner;
 pub mod wal;
-pub mod wal_stage;
 
-use crate::config::AckMode;
 use crate::model::Record;
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// When a device's ACK is written.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// After the records are durable (default): an ACK is a promise the data is kept.
+    #[default]
+    Durable,
+    /// As soon as the frame decodes: lower latency, but a crash can lose ACKed data.
+    Received,
+}
 
 /// Why the durable stage did not take a batch. The ACK is withheld in every case, so the
 /// device keeps the data and sends it again.
@@ -39,12 +54,6 @@ pub trait DurableStage: Send + Sync + 'static {
         records: Vec<Record>,
         mode: AckMode,
     ) -> BoxFuture<'static, Result<(), Refused>>;
-}
-
-/// Consumers of durable records, called in log order, per batch.
-pub trait Consumer: Send + Sync + 'static {
-    /// Applies one durable batch.
-    fn apply(&self, records: &[Record]);
 }
 
 /// Cheap handle to the pipeline, shared by every connection.

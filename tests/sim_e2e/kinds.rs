@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use trackgate::config::{Config, MqttConfig};
+use trackgate::config::Config;
+use trackgate::mqtt::MqttConfig;
 use trackgate::server::Running;
 
 /// Kinds whose fixes the protocol acknowledges (h02 `V4`, HTTP 200, broker PUBACK).

@@ -98,7 +98,7 @@ async fn smoke_scenario_every_fix_acked_live_in_influxdb_and_mqtt() {
     let mut icfg = trackgate::sinks::influx::InfluxConfig::new(&influx.url);
     icfg.flush_interval_ms = 50;
     cfg.influx = Some(icfg);
-    cfg.mqtt = Some(trackgate::config::MqttConfig {
+    cfg.mqtt = Some(trackgate::mqtt::MqttConfig {
         url: broker.url.clone(),
         client_id: format!("tg-sim-e2e-{}", std::process::id()),
         ..Default::default()

@@ -42,7 +42,7 @@ pub use line::{
     MAX_IDENT_BYTES, MAX_STRING_FIELD_BYTES,
 };
 pub use metrics::{ErrorKind, ErrorLabels, InfluxMetrics};
-pub use writer::{backoff, InfluxWriter, SinkError, WriteReport};
+pub use writer::{InfluxWriter, SinkError, WriteReport};
 
 use crate::model::Record;
 use tokio_util::sync::CancellationToken;

@@ -1,10 +1,13 @@
-//! The `webhooks` log consumer: alerts → event history + outbox rows.
+//! The outputs log consumer (position name `webhooks`): alerts → event history + one outbox
+//! row per matching webhook subscription.
 //!
 //! The rows are written in one transaction before the runner commits the log offset, so a
 //! crash in between replays the batch; `INSERT OR IGNORE` on the event id (and on
 //! (subscription, event id) in the outbox) makes the replay a no-op.
 
-use super::{order_key, payload, store::NewEvent, Store, CONSUMER_NAME};
+use super::json::{alert_json, order_key};
+use super::{store::NewEvent, Store, CONSUMER_NAME};
+use crate::backoff::Backoff;
 use crate::model::Record;
 use crate::pipeline::runner::{LogConsumer, Stopped};
 use futures::future::BoxFuture;
@@ -13,17 +16,20 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// Backoff while the store cannot be written (disk full, I/O).
+const STORE_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
+
 /// Feeds the store from the log and wakes the dispatcher.
-pub struct WebhookConsumer {
+pub struct EventConsumer {
     store: Store,
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 }
 
-impl WebhookConsumer {
+impl EventConsumer {
     /// A consumer writing into `store`, waking `wake` when rows were queued.
     pub fn new(store: Store, wake: Arc<Notify>, shutdown: CancellationToken) -> Self {
-        WebhookConsumer {
+        EventConsumer {
             store,
             wake,
             shutdown,
@@ -31,7 +37,7 @@ impl WebhookConsumer {
     }
 }
 
-impl LogConsumer for WebhookConsumer {
+impl LogConsumer for EventConsumer {
     fn name(&self) -> Option<&str> {
         Some(CONSUMER_NAME)
     }
@@ -53,7 +59,7 @@ impl LogConsumer for WebhookConsumer {
                         shipment: a.shipment.clone(),
                         time_ms: a.time.timestamp_millis(),
                         order_key: order_key(a),
-                        body: payload(a).to_string(),
+                        body: alert_json(a).to_string(),
                     }),
                     _ => None,
                 })
@@ -63,7 +69,7 @@ impl LogConsumer for WebhookConsumer {
             }
             // A store error (disk full, I/O) is retried: skipping would lose notifications,
             // and the log keeps the records meanwhile.
-            let mut delay = Duration::from_millis(100);
+            let mut retry = STORE_RETRY.retry();
             loop {
                 let now = chrono::Utc::now().timestamp_millis();
                 match self.store.insert_events(events.clone(), now).await {
@@ -74,12 +80,12 @@ impl LogConsumer for WebhookConsumer {
                         return Ok(());
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "webhooks: cannot store events; retrying");
+                        let delay = retry.next_delay();
+                        tracing::error!(error = %e, retry_in = ?delay, "outputs: cannot store events; retrying");
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => {}
                             _ = self.shutdown.cancelled() => return Err(Stopped),
                         }
-                        delay = (delay * 2).min(Duration::from_secs(30));
                     }
                 }
             }
