@@ -1,10 +1,10 @@
 //! End to end over real sockets for the text protocols h02, gps103 and tk103: frames written
 //! by hand, exact replies, positions visible in the API; TCP and UDP.
 
-mod common;
+mod support;
 
-use common::*;
 use std::time::Duration;
+use support::gateway::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UdpSocket;
 

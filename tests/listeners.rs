@@ -1,9 +1,10 @@
 //! Listener binding: a busy *default* port disables only that listener (loudly); a busy
 //! port the operator configured stops the start with an error naming it.
 
-mod common;
+mod support;
 
 use std::net::TcpListener;
+use support::gateway::test_config;
 
 #[tokio::test]
 async fn busy_default_port_skips_that_listener_only() {
@@ -11,7 +12,7 @@ async fn busy_default_port_skips_that_listener_only() {
     let Ok(_held) = TcpListener::bind("0.0.0.0:5046") else {
         return;
     };
-    let mut cfg = common::test_config("");
+    let mut cfg = test_config("");
     cfg.protocols.get_mut("ruptela").unwrap().listen = None;
     let r = trackgate::server::start(cfg)
         .await
@@ -25,7 +26,7 @@ async fn busy_default_port_skips_that_listener_only() {
 async fn busy_configured_port_fails_the_start_and_names_it() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let mut cfg = common::test_config("");
+    let mut cfg = test_config("");
     cfg.protocols.get_mut("gt06").unwrap().listen = Some(([127, 0, 0, 1], port).into());
     let err = match trackgate::server::start(cfg).await {
         Ok(_) => panic!("started on a port that is taken"),

@@ -1,13 +1,17 @@
-//! Shared helpers for end-to-end tests: start an in-process gateway on port 0, talk to it
-//! over real sockets, read its HTTP API.
-#![allow(dead_code)]
+//! An in-process gateway for end-to-end tests: every listener and the API on port 0, real
+//! sockets to talk to it, its HTTP API and metrics to read back.
 
+use super::poll::eventually;
+use super::wire::{GT06_LOGIN, GT06_LOGIN_ACK};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use trackgate::config::Config;
 use trackgate::server::{self, Running};
+
+/// How long a device reply or an API change may take on a loaded 2-core CI machine.
+const REPLY_LIMIT: Duration = Duration::from_secs(5);
 
 /// Config with every listener (and the API) on 127.0.0.1 port 0, plus `extra` TOML.
 pub fn test_config(extra: &str) -> Config {
@@ -68,10 +72,20 @@ pub async fn send_expect(s: &mut TcpStream, frame: &[u8], expect: &[u8]) {
     assert_eq!(hex::encode(&got), hex::encode(expect), "ACK bytes");
 }
 
+/// Logs the GT06 test device ([`GT06_LOGIN`]) in and checks its login ACK.
+pub async fn gt06_login(s: &mut TcpStream) {
+    send_expect(
+        s,
+        &hex::decode(GT06_LOGIN).expect("hex"),
+        &hex::decode(GT06_LOGIN_ACK).expect("hex"),
+    )
+    .await;
+}
+
 /// Reads exactly `n` bytes (5 s limit).
 pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
-    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut buf))
+    tokio::time::timeout(REPLY_LIMIT, s.read_exact(&mut buf))
         .await
         .expect("reply within 5 s")
         .expect("read");
@@ -89,7 +103,7 @@ pub async fn expect_silence(s: &mut TcpStream, ms: u64) {
     }
 }
 
-/// GET a JSON document from the API.
+/// GET a JSON document from the API (`Null` when the body is not JSON).
 pub async fn get_json(r: &Running, path: &str) -> (u16, serde_json::Value) {
     let url = format!("http://{}{}", r.http_addr, path);
     let resp = reqwest::get(&url).await.expect("http get");
@@ -98,51 +112,56 @@ pub async fn get_json(r: &Running, path: &str) -> (u16, serde_json::Value) {
     (status, body)
 }
 
-/// Polls `/api/devices/{id}` until `pred` holds (5 s limit): the API is fed asynchronously
-/// from the pipeline, after the ACK.
+/// Polls `/api/devices/{id}` until it answers 200 with a body `pred` accepts (5 s limit): the
+/// API is fed asynchronously from the pipeline, after the ACK.
 pub async fn wait_device(
     r: &Running,
     id: &str,
     pred: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, body) = get_json(r, &format!("/api/devices/{id}")).await;
+    let path = format!("/api/devices/{id}");
+    eventually(REPLY_LIMIT, &format!("device {id} to match"), async || {
+        let (status, body) = get_json(r, &path).await;
         if status == 200 && pred(&body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(format!("{status} {body}"))
         }
-        if tokio::time::Instant::now() > deadline {
-            panic!("device {id} never matched; last: {status} {body}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
-/// CRC-16/X-25, computed here independently of the code under test.
-pub fn x25(data: &[u8]) -> u16 {
-    crc::Crc::<u16>::new(&crc::CRC_16_IBM_SDLC).checksum(data)
+/// `GET /metrics` over HTTP, as Prometheus scrapes it.
+pub async fn scrape(r: &Running) -> String {
+    reqwest::get(format!("http://{}/metrics", r.http_addr))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text")
 }
 
-/// CRC-16/ARC, computed here independently of the code under test.
-pub fn arc(data: &[u8]) -> u16 {
-    crc::Crc::<u16>::new(&crc::CRC_16_ARC).checksum(data)
+/// The value of one series (`name{labels}` exactly as exposed) in the gateway's metrics.
+pub fn metric(r: &Running, series: &str) -> Option<f64> {
+    metric_value(&r.metrics.encode(), series)
 }
 
-/// A GT06 `78 78` frame with a correct CRC.
-pub fn gt06_frame(proto: u8, content: &[u8], serial: u16) -> Vec<u8> {
-    let len = (1 + content.len() + 2 + 2) as u8;
-    let mut body = vec![len, proto];
-    body.extend_from_slice(content);
-    body.extend_from_slice(&serial.to_be_bytes());
-    let crc = x25(&body);
-    let mut f = vec![0x78, 0x78];
-    f.extend_from_slice(&body);
-    f.extend_from_slice(&crc.to_be_bytes());
-    f.extend_from_slice(&[0x0d, 0x0a]);
-    f
+/// The value of one series in a Prometheus text exposition.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
 }
 
-/// The standard GT06 ACK for `proto` with `serial`.
-pub fn gt06_ack(proto: u8, serial: u16) -> Vec<u8> {
-    gt06_frame(proto, &[], serial)
+/// Polls the metrics until `series` has a value `pred` accepts (10 s limit); returns it.
+pub async fn wait_metric(r: &Running, series: &str, pred: impl Fn(f64) -> bool) -> f64 {
+    eventually(
+        Duration::from_secs(10),
+        &format!("metric {series}"),
+        async || match metric(r, series) {
+            Some(v) if pred(v) => Ok(v),
+            other => Err(format!("{other:?}")),
+        },
+    )
+    .await
 }

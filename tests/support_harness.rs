@@ -1,0 +1,67 @@
+//! The test harness itself (`tests/support/`): a private Mosquitto round-trips a retained
+//! message, and `eventually` hands back the value or fails naming what it awaited.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::gateway::metric_value;
+use support::mqtt::mosquitto_pub;
+use support::{eventually, services};
+
+#[test]
+fn private_broker_round_trips_a_retained_message() {
+    let broker = services::mosquitto();
+    mosquitto_pub(broker.port, &["-t", "t/x", "-m", "hello", "-r", "-q", "1"]);
+    let out = Command::new(services::require("mosquitto_sub"))
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
+        .args(["-t", "t/x", "-C", "1", "-W", "5"])
+        .output()
+        .expect("mosquitto_sub");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello");
+}
+
+#[tokio::test]
+async fn eventually_returns_the_value_once_the_probe_holds() {
+    let mut looks = 0;
+    let got = eventually(Duration::from_secs(5), "the third look", async || {
+        looks += 1;
+        if looks == 3 {
+            Ok(looks * 10)
+        } else {
+            Err(format!("look {looks}"))
+        }
+    })
+    .await;
+    assert_eq!((got, looks), (30, 3));
+    eventually(Duration::from_secs(1), "true", async || true).await;
+    let v = eventually(Duration::from_secs(1), "Some", async || Some("v")).await;
+    assert_eq!(v, "v");
+}
+
+#[tokio::test]
+#[should_panic(expected = "the answer: not reached within 50ms")]
+async fn eventually_fails_naming_what_it_awaited() {
+    eventually(Duration::from_millis(50), "the answer", async || {
+        Err::<(), _>(41)
+    })
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "last seen: 41")]
+async fn eventually_fails_with_the_last_observation() {
+    eventually(Duration::from_millis(50), "the answer", async || {
+        Err::<(), _>(41)
+    })
+    .await;
+}
+
+#[test]
+fn metric_value_matches_the_whole_series_only() {
+    let text = "a_total{k=\"x\"} 3\na_total{k=\"xy\"} 5\nb 1.5\n";
+    assert_eq!(metric_value(text, "a_total{k=\"xy\"}"), Some(5.0));
+    assert_eq!(metric_value(text, "a_total{k=\"x\"}"), Some(3.0));
+    assert_eq!(metric_value(text, "b"), Some(1.5));
+    assert_eq!(metric_value(text, "a_total"), None);
+}
