@@ -59,13 +59,13 @@ async fn gt06_position_before_login_is_not_acked() {
 }
 
 #[tokio::test]
-async fn refused_device_gets_no_login_ack_and_is_counted() {
+async fn refused_device_gets_no_login_ack_is_disconnected_and_counted() {
     let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
     let mut s = connect(&r, "gt06").await;
     s.write_all(&hex::decode(GT06_LOGIN).unwrap())
         .await
         .unwrap();
-    expect_silence(&mut s, 500).await;
+    expect_closed(&mut s).await;
     let m = scrape(&r).await;
     assert!(
         m.contains("trackgate_devices_refused_total{protocol=\"gt06\"} 1"),

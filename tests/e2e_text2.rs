@@ -65,8 +65,15 @@ async fn gl200_heartbeat_sack_and_position_over_tcp_and_udp() {
         gateway::wait_device(&gw, "135790246811220", |b| near(b, 31.222073, 121.354335)).await;
     assert_eq!(body["protocol"], "gl200");
     assert_eq!(body["speed"].as_f64(), Some(4.3));
-    // Reports get no answer unless `ack_reports` is set.
+    // Reports get no answer unless `ack_reports` is set. Fence: the next heartbeat's SACK
+    // comes first, so the report got no late reply either.
     gateway::expect_silence(&mut s, 200).await;
+    gateway::send_expect(
+        &mut s,
+        b"+ACK:GTHBD,1A0401,135790246811220,,20100214093254,11F2$",
+        b"+SACK:GTHBD,1A0401,11F2$",
+    )
+    .await;
 
     let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     udp.connect(gw.addr("gl200", "udp").expect("gl200 udp listener"))

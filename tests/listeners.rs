@@ -8,10 +8,11 @@ use support::gateway::test_config;
 
 #[tokio::test]
 async fn busy_default_port_skips_that_listener_only() {
-    // Hold ruptela's default TCP port (5046) ourselves; skip if something else already has it.
-    let Ok(_held) = TcpListener::bind("0.0.0.0:5046") else {
-        return;
-    };
+    // Hold ruptela's default TCP port (5046) ourselves, so it is busy for the whole start.
+    // Something else holding it is not the same premise (it may let go mid-test): fail, not skip.
+    let _held = TcpListener::bind("0.0.0.0:5046").unwrap_or_else(|e| {
+        panic!("this test needs ruptela's default port 5046 free to hold it itself: {e}")
+    });
     let mut cfg = test_config("");
     cfg.protocols.get_mut("ruptela").unwrap().listen = None;
     let r = trackgate::server::start(cfg)

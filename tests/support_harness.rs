@@ -1,13 +1,16 @@
 //! The test harness itself (`tests/support/`): a private Mosquitto round-trips a retained
-//! message, and `eventually` hands back the value or fails naming what it awaited.
+//! message, `eventually` hands back the value or fails naming what it awaited, and the socket
+//! checks cannot pass vacuously (silence is not a closed connection, a close is not silence).
 
 mod support;
 
 use std::process::Command;
 use std::time::Duration;
-use support::gateway::metric_value;
+use support::gateway::{expect_closed, expect_silence, metric_value};
 use support::mqtt::mosquitto_pub;
 use support::{eventually, services};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 
 #[test]
 fn private_broker_round_trips_a_retained_message() {
@@ -55,6 +58,54 @@ async fn eventually_fails_with_the_last_observation() {
         Err::<(), _>(41)
     })
     .await;
+}
+
+/// A connected pair: (the test's client side, the accepted server side).
+async fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let client = TcpStream::connect(l.local_addr().expect("addr"))
+        .await
+        .expect("connect");
+    let (server, _) = l.accept().await.expect("accept");
+    (client, server)
+}
+
+#[tokio::test]
+async fn silence_passes_on_an_open_quiet_peer() {
+    let (mut client, _server) = pair().await;
+    expect_silence(&mut client, 50).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "connection closed (EOF)")]
+async fn silence_fails_when_the_peer_hung_up() {
+    let (mut client, server) = pair().await;
+    drop(server);
+    expect_silence(&mut client, 500).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "unexpected reply byte 0x01")]
+async fn silence_fails_on_a_reply() {
+    let (mut client, mut server) = pair().await;
+    server.write_all(&[1]).await.expect("write");
+    expect_silence(&mut client, 500).await;
+}
+
+#[tokio::test]
+async fn closed_passes_on_a_clean_close() {
+    let (mut client, server) = pair().await;
+    drop(server);
+    expect_closed(&mut client).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "reply 0102 before the close")]
+async fn closed_fails_on_a_reply_before_the_close() {
+    let (mut client, mut server) = pair().await;
+    server.write_all(&[1, 2]).await.expect("write");
+    drop(server);
+    expect_closed(&mut client).await;
 }
 
 #[test]

@@ -92,14 +92,28 @@ pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     buf
 }
 
-/// Asserts nothing arrives within `ms` (the peer stays silent).
+/// Asserts the peer keeps the connection open and sends nothing for `ms`. A closed
+/// connection (EOF, reset) fails: "no reply" must not pass because the gateway hung up. Where
+/// the protocol has a frame that is answered, follow with [`send_expect`] as a fence: a late
+/// reply to the silent frame would arrive before the fence's.
 pub async fn expect_silence(s: &mut TcpStream, ms: u64) {
     let mut b = [0u8; 1];
     match tokio::time::timeout(Duration::from_millis(ms), s.read(&mut b)).await {
         Err(_) => {}
-        Ok(Ok(0)) => {}
+        Ok(Ok(0)) => panic!("connection closed (EOF) where it should stay open and silent"),
         Ok(Ok(_)) => panic!("unexpected reply byte {:#04x}", b[0]),
-        Ok(Err(_)) => {}
+        Ok(Err(e)) => panic!("connection failed ({e}) where it should stay open and silent"),
+    }
+}
+
+/// Asserts the peer closes the connection (clean EOF, 5 s limit) without sending a byte.
+pub async fn expect_closed(s: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(REPLY_LIMIT, s.read(&mut buf)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => panic!("reply {} before the close", hex::encode(&buf[..n])),
+        Ok(Err(e)) => panic!("connection failed ({e}) instead of a clean close"),
+        Err(_) => panic!("connection still open after {REPLY_LIMIT:?}"),
     }
 }
 
