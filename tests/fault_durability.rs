@@ -7,7 +7,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::eventually;
-use support::gateway::{temp_dir, test_config, wait_metric};
+use support::gateway::{metric, temp_dir, test_config, wait_metric};
 use support::influxql::Influxql;
 use support::services::{free_port, influxd};
 use support::wire::{gt06_ack, Gt06Fix, GT06_IMEI, GT06_LOGIN, GT06_LOGIN_ACK};
@@ -182,9 +182,12 @@ async fn frozen_database_delays_writes_but_never_acks_or_data() {
             .unwrap_or_else(|e| panic!("ACK {i} during the outage: {e}"));
     }
     let acks_during_outage = t0.elapsed();
-    // The lag is visible while the database is frozen.
+    // The lag is visible while the database is frozen, and the sink keeps retrying: several
+    // write requests time out before the database thaws.
     wait_metric(&r, lag, |n| n > 0.0).await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // several timed-out retries
+    let timeouts = "trackgate_influx_write_errors_total{kind=\"Network\"}";
+    let before = metric(&r, timeouts).unwrap_or(0.0);
+    wait_metric(&r, timeouts, |n| n >= before + 3.0).await;
     assert!(Command::new("kill")
         .args(["-CONT", &pid])
         .status()
