@@ -14,10 +14,11 @@ use support::records::{at, dev, position, T0};
 use support::services;
 use support::{count_reaches, eventually};
 use tokio_util::sync::CancellationToken;
-use trackgate::model::{Alarm, DeviceEvent, EventKind, IoValue, Position, Record};
+use trackgate::model::{
+    Alarm, Alert, DeviceEvent, EtaUpdate, EventKind, IoValue, Position, Record, StopStatus,
+};
 use trackgate::sinks::influx::{
-    ErrorKind, EtaPoint, EventPoint, InfluxApi, InfluxConfig, InfluxMetrics, InfluxSink, SinkError,
-    WriteReport,
+    ErrorKind, InfluxApi, InfluxConfig, InfluxMetrics, InfluxSink, SinkError, WriteReport,
 };
 
 /// A fix of `device` at `secs` after `T0`, received 3 s later, with speed, course, altitude and
@@ -180,20 +181,21 @@ async fn positions_events_and_etas_round_trip_through_influxdb_1x() {
         ]
     );
 
-    let eta = EtaPoint {
-        shipment: "SH-1".into(),
-        stop: "berlin hub".into(),
+    let eta = EtaUpdate {
         device: dev("999"),
-        fix_time: at(10),
-        eta_unix_s: T0 + 3600,
-        planned_unix_s: T0 + 3000,
+        eta: at(3600),
+        planned: at(3000),
         deviation_s: 600,
         remaining_m: 15_000.5,
         progress: 0.25,
         off_route_m: 12.0,
-        status: "late".into(),
+        status: StopStatus::Late,
+        ..support::records::eta("SH-1", "berlin hub", 10)
     };
-    let r = sink.write_etas(&[eta]).await.expect("eta write");
+    let r = sink
+        .write_records(&[Record::Eta(eta)])
+        .await
+        .expect("eta write");
     assert_eq!(r.written, 1);
     assert_eq!(
         db.rows("SELECT * FROM eta").await,
@@ -231,16 +233,16 @@ async fn hostile_strings_round_trip_or_are_rejected_without_harming_the_batch() 
     p.io.insert("nl".into(), IoValue::Text("two\nlines".into()));
     p.io.insert("key with space,comma=eq".into(), IoValue::Int(7));
     p.io.insert("bad\\key".into(), IoValue::Int(8));
-    let tracking = EventPoint {
+    let tracking = Record::Alert(Alert {
         device: dev("1"),
-        kind: "off_route".into(),
         shipment: Some("SH 7,x=y ü".into()),
         message: "left \"A1\", 160 m = too far \\".into(),
         lat: Some(52.5),
         lon: Some(13.4),
         value: Some(160.0),
         time: at(1),
-    };
+        ..support::records::alert("t1", "off_route")
+    });
     let records = vec![
         Record::Position(fix("0", 0)),
         Record::Position(p),
@@ -262,7 +264,7 @@ async fn hostile_strings_round_trip_or_are_rejected_without_harming_the_batch() 
     assert_eq!((r.written, r.bad_lines, r.dropped_fields), (3, 1, 3));
     assert_eq!(metrics.bad_lines.get(), 1);
     assert_eq!(metrics.dropped_fields.get(), 3);
-    let r = sink.write_events(&[tracking]).await.expect("event");
+    let r = sink.write_records(&[tracking]).await.expect("event");
     assert_eq!(r.written, 1);
 
     let rows = db.rows("SELECT * FROM position WHERE device = '1'").await;

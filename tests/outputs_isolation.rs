@@ -15,8 +15,8 @@ use support::count_reaches;
 use support::gateway::*;
 use support::records::{alert, append, at, dev};
 use support::wire::GT06_IMEI;
-use trackgate::mqtt::MqttConfig;
 use trackgate::model::{Alert, Record};
+use trackgate::mqtt::MqttConfig;
 
 /// Counts requests and never answers.
 async fn hang(State(n): State<Arc<AtomicUsize>>) -> StatusCode {

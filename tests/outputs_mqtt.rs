@@ -9,8 +9,8 @@ use support::mqtt::{subscribe, Msg};
 use support::records::{alert, append, at, eta, position, DEVICE};
 use support::services;
 use tokio::sync::mpsc;
-use trackgate::mqtt::MqttConfig;
 use trackgate::model::{Alert, AlertState, Record};
+use trackgate::mqtt::MqttConfig;
 use trackgate::server;
 
 /// A fix of [`DEVICE`] at `secs` on the 13.4° E meridian.

@@ -1,6 +1,8 @@
-//! HTTP API (axum): health, Prometheus metrics, live devices.
+//! HTTP API (axum): health, Prometheus metrics and live devices here; shipments, webhooks,
+//! the event history and the event stream in their own files.
 //!
-//! Shipments live in `shipments.rs`.
+//! Handlers read live state, tracking and the output store (`crate::outputs`); they never
+//! reach into the sinks.
 //!
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
 

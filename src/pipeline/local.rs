@@ -128,28 +128,13 @@ impl LogReader for LocalReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DeviceId, Position};
-    use chrono::{TimeZone, Utc};
+    use crate::pipeline::test_records::positions;
 
     #[tokio::test]
     async fn records_written_through_the_stage_read_back_through_the_seam() {
         let dir = tempfile::tempdir().unwrap();
         let log = LocalLog::new(Wal::open(dir.path(), Default::default()).unwrap());
-        let t = Utc.timestamp_opt(1_764_215_276, 0).unwrap();
-        let dev = DeviceId::new("123456789012345").unwrap();
-        let recs: Vec<Record> = (0..3)
-            .map(|i| {
-                Record::Position(Position::new(
-                    dev.clone(),
-                    "gt06",
-                    t,
-                    t,
-                    i as f64,
-                    2.0,
-                    true,
-                ))
-            })
-            .collect();
+        let recs = positions(3);
         log.append(recs.clone(), AckMode::Durable).await.unwrap();
         assert_eq!(log.end(), Cursor::new(3));
         let start = log.register_consumer("c").await.unwrap();

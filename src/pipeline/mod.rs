@@ -14,6 +14,31 @@ pub mod records;
 pub mod runner;
 pub mod wal;
 
+#[cfg(test)]
+pub(crate) mod test_records {
+    use crate::model::{DeviceId, Position, Record};
+    use chrono::{TimeZone, Utc};
+
+    /// `n` positions of one device (latitude = index), for log tests.
+    pub fn positions(n: usize) -> Vec<Record> {
+        let t = Utc.timestamp_opt(1_764_215_276, 0).unwrap();
+        let dev = DeviceId::new("123456789012345").unwrap();
+        (0..n)
+            .map(|i| {
+                Record::Position(Position::new(
+                    dev.clone(),
+                    "gt06",
+                    t,
+                    t,
+                    i as f64,
+                    2.0,
+                    true,
+                ))
+            })
+            .collect()
+    }
+}
+
 use crate::model::Record;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};

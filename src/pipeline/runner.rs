@@ -356,12 +356,11 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DeviceId, Position};
     use crate::pipeline::local::LocalLog;
     use crate::pipeline::log::{DurableLog, Gap};
+    use crate::pipeline::test_records::positions;
     use crate::pipeline::wal::Wal;
     use crate::pipeline::{AckMode, DurableStage, Refused};
-    use chrono::{TimeZone, Utc};
     use std::sync::atomic::AtomicU32;
     use std::sync::Mutex;
 
@@ -491,21 +490,7 @@ mod tests {
             inner: LocalLog::new(Wal::open(dir.path(), Default::default()).unwrap()),
             fail: fail.clone(),
         });
-        let t = Utc.timestamp_opt(1_764_215_276, 0).unwrap();
-        let dev = DeviceId::new("123456789012345").unwrap();
-        let recs: Vec<Record> = (0..5)
-            .map(|i| {
-                Record::Position(Position::new(
-                    dev.clone(),
-                    "gt06",
-                    t,
-                    t,
-                    i as f64,
-                    2.0,
-                    true,
-                ))
-            })
-            .collect();
+        let recs = positions(5);
         log.append(recs.clone(), AckMode::Durable).await.unwrap();
         let metrics = ConsumerMetrics::default();
         let shutdown = CancellationToken::new();
