@@ -61,5 +61,6 @@ pub mod shutdown;
 pub mod sinks;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod tools;
 pub mod tracking;
