@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use support::services;
 use tokio::io::AsyncWriteExt;
-use trackgate::protocol::gt06::encode::{self, Cell, Fix, Status};
+use trackgate::protocol::gt06::encode::{self, Cell, Status};
+use trackgate::protocol::Fix;
 
 const IMEI: &str = "356307042441099";
 const LAT: f64 = 52.0;
@@ -122,9 +123,10 @@ async fn drive(
             satellites: 9,
             lat: LAT,
             lon: lon_at(*east),
-            speed_kmh: 36,
-            course: 90,
+            speed_kmh: 36.0,
+            course: 90.0,
             valid: true,
+            ..Fix::default()
         };
         common::send_expect(
             &mut s,
@@ -291,9 +293,10 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
             satellites: 9,
             lat: LAT,
             lon: lon_at(*east),
-            speed_kmh: 36,
-            course: 90,
+            speed_kmh: 36.0,
+            course: 90.0,
             valid: true,
+            ..Fix::default()
         };
         if k == 3 {
             // An SOS at the depot, reported with a fix.

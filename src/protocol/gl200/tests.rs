@@ -1,16 +1,12 @@
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
 use crate::model::{Alarm, Record};
-use crate::protocol::DecodeCtx;
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::FrameResult;
+use crate::protocol::{Decoder, Fix};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> Gl200Decoder {
     Gl200Decoder::new(&DecoderOptions::default()).unwrap()
@@ -18,7 +14,7 @@ fn dec() -> Gl200Decoder {
 
 /// Feeds `bytes` in chunks of `step` and collects every frame.
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 /// A report as the framer hands it on: without its `$`.
@@ -128,7 +124,10 @@ proptest! {
         buffered in any::<bool>(),
     ) {
         let time = Utc.timestamp_opt(secs, 0).unwrap();
-        let fix = Fix { time, lat, lon, speed_kmh: f64::from(speed) / 10.0, course, altitude_m: f64::from(alt) / 10.0, hdop };
+        let fix = Fix {
+            time, lat, lon, speed_kmh: f64::from(speed) / 10.0, course: f64::from(course),
+            altitude_m: f64::from(alt) / 10.0, hdop: f64::from(hdop), valid: hdop > 0, ..Fix::default()
+        };
         let bytes = encode::fri("2C0204", "867162020003125", &fix, 88, time, count, buffered);
         let got = frames(&bytes, 7);
         prop_assert_eq!(got.len(), 1);
@@ -156,21 +155,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'+'), Just(b'$'), Just(b':'), Just(b'R')], 0..400),
         max in 8usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(7)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(7);
+        let mut d = Gl200Decoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 

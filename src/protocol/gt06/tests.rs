@@ -5,20 +5,17 @@
 //! protocol-notes), the others were computed with an independent Python CRC-16/X-25 that
 //! reproduces those examples, never with the code under test.
 
-use super::encode::{self, Cell, Fix, Status};
-use super::frame::{cut_frame, Cut};
+use super::encode::{self, Cell, Status};
+use super::frame::cut_frame;
 use super::*;
 use crate::model::{Alarm, EventKind, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, DecodeError, DecoderOptions, FrameResult};
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::{
+    ChecksumPolicy, Cut, DecodeError, Decoder, DecoderOptions, Fix, FrameResult,
+};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn h(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
@@ -261,9 +258,10 @@ fn fix_strategy() -> impl Strategy<Value = Fix> {
                 satellites,
                 lat,
                 lon,
-                speed_kmh,
-                course,
+                speed_kmh: f64::from(speed_kmh),
+                course: f64::from(course),
                 valid,
+                ..Fix::default()
             },
         )
 }
@@ -288,8 +286,8 @@ fn check_fix(p: &crate::model::Position, fix: &Fix) {
     // Latitude 0 is encoded as "north", so -0.0 vs 0.0 does not matter; 1/1.8e6° resolution.
     assert!((p.lat - fix.lat).abs() < 1e-6, "{} vs {}", p.lat, fix.lat);
     assert!((p.lon - fix.lon).abs() < 1e-6, "{} vs {}", p.lon, fix.lon);
-    assert_eq!(p.speed_kmh, f64::from(fix.speed_kmh));
-    assert_eq!(p.course, f64::from(fix.course));
+    assert_eq!(p.speed_kmh, fix.speed_kmh);
+    assert_eq!(p.course, fix.course);
     assert_eq!(p.satellites, fix.satellites);
     assert_eq!(p.valid, fix.valid);
 }
@@ -320,7 +318,8 @@ proptest! {
         serial in any::<u16>(),
     ) {
         let mut d = logged_in();
-        let f = encode::location_22(&fix, &cell, acc, mode, reupload, mileage, serial);
+        let fix = Fix { ignition: acc, odometer_m: f64::from(mileage.unwrap_or(0)), ..fix };
+        let f = encode::location_22(&fix, &cell, mode, reupload, mileage.is_some(), serial);
         let out = frame_and_decode(&mut d, &f);
         let Record::Position(p) = &out.records[0] else { panic!() };
         check_fix(p, &fix);
@@ -428,20 +427,7 @@ fn split_and_coalesced_streams_give_the_same_records() {
     };
     let run = |chunks: &[&[u8]]| {
         let mut d = dec(ChecksumPolicy::Verify);
-        let mut buf = BytesMut::new();
-        let mut out = vec![];
-        for c in chunks {
-            buf.extend_from_slice(c);
-            loop {
-                match d.frame(&mut buf) {
-                    FrameResult::Frame(f) => out.push(d.decode(&f, &ctx()).unwrap()),
-                    FrameResult::NeedMore => break,
-                    other => panic!("{other:?}"),
-                }
-            }
-        }
-        assert!(buf.is_empty());
-        out
+        test_util::decode_pieces(&mut d, chunks.iter().copied(), &ctx())
     };
     assert_eq!(run(&[&stream]), reference);
     for cut in 0..=stream.len() {

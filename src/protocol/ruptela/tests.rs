@@ -1,7 +1,7 @@
 use super::encode::{self, RecordSpec, ACK_DTC, ACK_RECORDS, NACK_RECORDS};
 use super::*;
 use crate::model::{Alarm, IoValue, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, FrameResult};
+use crate::protocol::{ChecksumPolicy, DecodeCtx, Decoder, FrameResult};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 

@@ -1,23 +1,17 @@
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
 use crate::model::{Alarm, Record};
-use crate::protocol::DecodeCtx;
-use bytes::BytesMut;
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> SuntechDecoder {
     SuntechDecoder::new(&DecoderOptions::default()).unwrap()
 }
 
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 /// Traccar `SuntechProtocolDecoderTest` (asserts 2012-07-18T15:37:12Z, valid, -15.61876, -56.08324).
@@ -126,9 +120,10 @@ proptest! {
         let fix = Fix {
             time: Utc.timestamp_opt(secs, 0).unwrap(), lat, lon,
             speed_kmh: f64::from(speed) / 1000.0, course: f64::from(course) / 100.0,
-            satellites: sats, valid, odometer_m: odo, power_v: f64::from(power) / 100.0, ignition: ign,
+            satellites: sats, valid, odometer_m: f64::from(odo), ignition: ign, ..Fix::default()
         };
-        let got = frames(&encode::st300_stt("907131077", &fix, msg), 9);
+        let power_v = f64::from(power) / 100.0;
+        let got = frames(&encode::st300_stt("907131077", &fix, power_v, msg), 9);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
         let Record::Position(p) = &out.records[0] else { panic!("no position") };
@@ -138,7 +133,7 @@ proptest! {
         prop_assert!((p.course - fix.course).abs() < 1e-9);
         prop_assert_eq!((p.satellites, p.valid, p.ignition), (sats, valid, Some(ign)));
         prop_assert_eq!(p.odometer_m, Some(f64::from(odo)));
-        prop_assert!((p.power_v.unwrap() - fix.power_v).abs() < 1e-9);
+        prop_assert!((p.power_v.unwrap() - power_v).abs() < 1e-9);
     }
 
     #[test]
@@ -155,22 +150,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'\r'), Just(b';'), Just(b'S'), Just(0x81), Just(0)], 0..400),
         max in 8usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(8)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-                Cut::FrameAndTerminator(n) => prop_assert!(n < before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(8);
+        let mut d = SuntechDecoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 
