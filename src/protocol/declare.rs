@@ -12,7 +12,7 @@
 use super::wire::Cut;
 use super::{
     ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
-    OptionsError, Protocol, Transports,
+    FromOptions, OptionsError, Protocol, Transports,
 };
 use crate::model::DeviceId;
 use bytes::BytesMut;
@@ -68,13 +68,9 @@ pub trait StreamProtocol: Send + Sync + Sized + 'static {
     const TRANSPORTS: Transports;
 
     /// What a connection keeps beyond the [`StreamDecoder`] fields: parsed options, counters,
-    /// partial messages. `()` when there is nothing.
-    type State: Send + 'static;
-
-    /// Builds the state from `[protocols.<name>.options]`: unknown keys and bad values are
-    /// an [`OptionsError`] naming the key, so a typo never silently changes nothing. A
-    /// protocol without options answers [`DecoderOptions::no_options`].
-    fn state(opts: &DecoderOptions) -> Result<Self::State, OptionsError>;
+    /// partial messages; built from `[protocols.<name>.options]` when the decoder is created.
+    /// `()` when there is nothing (and then every option key is rejected).
+    type State: FromOptions;
 
     /// Where the next frame in `buf` ends. Decides from the bytes alone (plus the state, e.g.
     /// a learnt frame length) and never asks to hold more than `d.max_frame` bytes.
@@ -137,7 +133,7 @@ impl<P: StreamProtocol> StreamDecoder<P> {
             device: None,
             max_frame: opts.max_frame,
             checksum: opts.checksum,
-            state: P::state(opts)?,
+            state: P::State::from_options(P::NAME, opts)?,
         })
     }
 

@@ -29,6 +29,8 @@
 //! - `mod.rs`: the wire-format sketch as module doc, then the declaration:
 //!
 //! ```ignore
+//! use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
+//!
 //! pub const NAME: &str = "foo";
 //!
 //! /// The foo protocol (registry entry).
@@ -41,11 +43,8 @@
 //!     const NAME: &'static str = NAME;
 //!     const DEFAULT_PORT: u16 = 5099;
 //!     const TRANSPORTS: Transports = Transports::TCP_UDP;
+//!     /// No options, nothing kept beyond the device.
 //!     type State = ();
-//!
-//!     fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-//!         opts.no_options(NAME)
-//!     }
 //!     fn cut(d: &mut FooDecoder, buf: &[u8]) -> Cut {
 //!         frame::cut(buf, d.max_frame)
 //!     }
@@ -56,12 +55,13 @@
 //! ```
 //!
 //! then `&foo::Foo` in [`REGISTRY`]. A protocol with options or per-connection state (a
-//! learnt frame length, a reply serial) sets `type State = FooState` and parses it in
-//! `state()` with [`DecoderOptions::read`] (see `h02`, `jt808`).
-//! `StreamProtocol::frame` can be overridden to transform cut frames (`watch` unescapes),
-//! `StreamProtocol::decode_datagram` when datagrams differ from stream frames (`teltonika`).
-//! Message protocols (one HTTP request or MQTT message = one frame: `osmand`, `owntracks`)
-//! implement [`ProtocolSpec`] and their own [`Decoder`].
+//! learnt frame length, a reply serial) sets `type State = FooState` and implements
+//! [`FromOptions`] for it with [`DecoderOptions::read`], one line per option with its default
+//! (see `h02`, `jt808`); unknown keys are rejected for it. `StreamProtocol::frame` can be
+//! overridden to transform cut frames (`watch` unescapes), `StreamProtocol::decode_datagram`
+//! when datagrams differ from stream frames (`teltonika`). Message protocols (one HTTP
+//! request or MQTT message = one frame: `osmand`, `owntracks`) implement [`ProtocolSpec`] and
+//! their own [`Decoder`].
 //!
 //! Tests: `tests.rs` next to the code with exact replies and fields from captured frames,
 //! encode → decode round trips, and the garbage properties of `test_util`
@@ -91,7 +91,7 @@ pub(crate) mod test_util;
 
 pub use declare::{ProtocolSpec, StreamDecoder, StreamProtocol};
 pub use fix::Fix;
-pub use options::{ChecksumPolicy, DecoderOptions, OptionReader, OptionsError};
+pub use options::{ChecksumPolicy, DecoderOptions, FromOptions, OptionReader, OptionsError};
 pub use wire::Cut;
 
 use crate::model::{DeviceId, Record};

@@ -69,25 +69,47 @@ impl OptionsError {
 }
 
 impl DecoderOptions {
-    /// For a protocol without options of its own: any key in `options` is an error (a typo
-    /// must not silently change nothing).
-    pub fn no_options(&self, protocol: &'static str) -> Result<(), OptionsError> {
-        self.read(protocol).finish()
-    }
-
-    /// Reads `protocol`'s options one key at a time; [`OptionReader::finish`] then rejects
-    /// every key that was not read.
-    pub fn read(&self, protocol: &'static str) -> OptionReader<'_> {
-        OptionReader {
+    /// Reads `protocol`'s options with `read` (one [`OptionReader`] call per key, each with
+    /// its default), then rejects every key `read` did not ask for: a typo must not silently
+    /// change nothing.
+    pub fn read<T>(
+        &self,
+        protocol: &'static str,
+        read: impl FnOnce(&mut OptionReader<'_>) -> Result<T, OptionsError>,
+    ) -> Result<T, OptionsError> {
+        let mut reader = OptionReader {
             protocol,
             options: &self.options,
             read: Vec::new(),
-        }
+        };
+        let value = read(&mut reader)?;
+        reader.finish()?;
+        Ok(value)
+    }
+
+    /// For a protocol without options of its own: any key is an error.
+    pub fn no_options(&self, protocol: &'static str) -> Result<(), OptionsError> {
+        self.read(protocol, |_| Ok(()))
+    }
+}
+
+/// Per-connection protocol state built from `[protocols.<name>.options]` (see
+/// `StreamProtocol::State`). `()` is the state of a protocol without options: it rejects
+/// every key.
+pub trait FromOptions: Sized + Send + 'static {
+    /// Parses `opts`, rejecting unknown keys and bad values; errors are reported under the
+    /// registry name `protocol`.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError>;
+}
+
+impl FromOptions for () {
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<(), OptionsError> {
+        opts.no_options(protocol)
     }
 }
 
 /// Reads a protocol's `[protocols.<name>.options]` key by key, each with its default, and
-/// remembers which keys it read so that [`OptionReader::finish`] can reject the others.
+/// remembers which keys it read so that [`DecoderOptions::read`] can reject the others.
 #[derive(Debug)]
 pub struct OptionReader<'a> {
     protocol: &'static str,
@@ -129,7 +151,7 @@ impl<'a> OptionReader<'a> {
     }
 
     /// Fails on the first key (in key order) that was never read: unknown to the protocol.
-    pub fn finish(self) -> Result<(), OptionsError> {
+    fn finish(self) -> Result<(), OptionsError> {
         match self
             .options
             .keys()
@@ -157,24 +179,27 @@ mod tests {
 
     #[test]
     fn reader_parses_defaults_and_rejects_unread_keys() {
-        let o = opts(&[("ack", "true"), ("len", "x")]);
-        let mut r = o.read("p");
-        assert_eq!(r.flag("ack", false), Ok(true));
-        assert_eq!(r.flag("other", true), Ok(true));
-        let e = r
-            .parse("len", 0, "a number", |v| v.parse().ok())
-            .unwrap_err();
+        let o = opts(&[("ack", "true"), ("len", "7")]);
+        let all = o.read("p", |r| {
+            let len = r.parse("len", 0u32, "a number", |v| v.parse().ok())?;
+            Ok((r.flag("ack", false)?, r.flag("other", true)?, len))
+        });
+        assert_eq!(all, Ok((true, true, 7)));
+        let e = opts(&[("len", "x")]).read("p", |r| {
+            r.parse("len", 0u32, "a number", |v| v.parse().ok())
+        });
         assert_eq!(
-            e.to_string(),
+            e.unwrap_err().to_string(),
             "protocol p: option len: expected a number, got \"x\""
         );
-        assert_eq!(r.finish(), Ok(()));
-        let mut r = o.read("p");
-        assert!(r.flag("ack", false).unwrap());
-        assert_eq!(r.finish(), Err(OptionsError::unknown("p", "len")));
+        let only_ack = o.read("p", |r| r.flag("ack", false));
+        assert_eq!(only_ack, Err(OptionsError::unknown("p", "len")));
         assert_eq!(opts(&[]).no_options("p"), Ok(()));
-        assert_eq!(o.no_options("p"), Err(OptionsError::unknown("p", "ack")));
-        let bad = opts(&[("ack", "yes")]);
-        assert_eq!(bad.read("p").flag("ack", false).unwrap_err().key, "ack");
+        assert_eq!(
+            <()>::from_options("p", &o),
+            Err(OptionsError::unknown("p", "ack"))
+        );
+        let bad = opts(&[("ack", "yes")]).read("p", |r| r.flag("ack", false));
+        assert_eq!(bad.unwrap_err().key, "ack");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::wire::Cut;
 use super::{DecodeCtx, Decoded, Decoder, FrameResult};
-use crate::model::{Position, Record};
+use crate::model::{DeviceEvent, Position, Record};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::test_runner::TestCaseError;
@@ -23,6 +23,14 @@ pub fn position(d: &Decoded) -> &Position {
     match d.records.first() {
         Some(Record::Position(p)) => p,
         other => panic!("no position: {other:?}"),
+    }
+}
+
+/// The first record of `d`, which must be a device event.
+pub fn event(d: &Decoded) -> &DeviceEvent {
+    match d.records.first() {
+        Some(Record::Event(e)) => e,
+        other => panic!("no event: {other:?}"),
     }
 }
 

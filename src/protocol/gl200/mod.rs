@@ -21,7 +21,7 @@ mod frame;
 mod tests;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
     StreamProtocol, Transports,
 };
 
@@ -50,19 +50,22 @@ impl StreamProtocol for Gl200 {
     const TRANSPORTS: Transports = Transports::TCP_UDP;
     type State = Gl200State;
 
-    /// One option: `ack_reports` (`"true"` / `"false"`, default false); any other key is
-    /// rejected.
-    fn state(opts: &DecoderOptions) -> Result<Gl200State, OptionsError> {
-        let mut o = opts.read(NAME);
-        let state = Gl200State {
-            ack_reports: o.flag("ack_reports", false)?,
-        };
-        o.finish().map(|()| state)
-    }
     fn cut(d: &mut Gl200Decoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)
     }
     fn decode(d: &mut Gl200Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         decode::decode_frame(frame, ctx, d.state.ack_reports)
+    }
+}
+
+impl FromOptions for Gl200State {
+    /// One option: `ack_reports` (`"true"` / `"false"`, default false); any other key is
+    /// rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        opts.read(protocol, |o| {
+            Ok(Gl200State {
+                ack_reports: o.flag("ack_reports", false)?,
+            })
+        })
     }
 }

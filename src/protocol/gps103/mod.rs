@@ -20,10 +20,7 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
-};
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "gps103";
@@ -40,10 +37,6 @@ impl StreamProtocol for Gps103 {
     const TRANSPORTS: Transports = Transports::TCP_UDP;
     /// No options, nothing kept beyond the device.
     type State = ();
-
-    fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-        opts.no_options(NAME)
-    }
     fn cut(d: &mut Gps103Decoder, buf: &[u8]) -> Cut {
         frame::cut(buf, d.max_frame)
     }

@@ -3,9 +3,10 @@
 
 use super::encode;
 use super::*;
-use crate::model::{Alarm, EventKind, IoValue, Record};
+use crate::model::{Alarm, EventKind, IoValue};
 use crate::protocol::test_util::{self, ctx, position as pos};
 use crate::protocol::wire::KNOT_KMH;
+use crate::protocol::DecoderOptions;
 use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -81,9 +82,7 @@ fn extended_fields_and_no_gps_report() {
     let out = dec()
         .decode(b"imei:865456055519122,sensor alarm,2208011920,,L,;", &ctx())
         .unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::Alarm {

@@ -26,10 +26,7 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
-};
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 pub use frame::cut_frame;
 
@@ -60,10 +57,6 @@ impl StreamProtocol for Gt06 {
     const TRANSPORTS: Transports = Transports::TCP;
     /// No options, nothing kept beyond the device.
     type State = ();
-
-    fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-        opts.no_options(NAME)
-    }
     #[inline]
     fn cut(d: &mut Gt06Decoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)

@@ -25,7 +25,7 @@ mod frame;
 mod tests;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
     StreamProtocol, Transports,
 };
 
@@ -61,31 +61,33 @@ impl StreamProtocol for H02 {
     const TRANSPORTS: Transports = Transports::TCP_UDP;
     type State = H02State;
 
-    /// Options (`protocol-docs/h02.md`): `ack` (`true`/`false`, default false) and
-    /// `message_length` (`auto`, default, or the binary frame length in bytes,
-    /// 32..=`max_frame`). Any other key is rejected.
-    fn state(opts: &DecoderOptions) -> Result<H02State, OptionsError> {
-        let mut o = opts.read(NAME);
-        let lengths = BINARY_SHORT..=opts.max_frame.max(BINARY_SHORT);
-        let expected = format!(
-            "\"auto\" or a length from {BINARY_SHORT} to max_frame ({})",
-            opts.max_frame
-        );
-        let state = H02State {
-            ack_r12: o.flag("ack", false)?,
-            binary_len: o.parse("message_length", None, &expected, |v| match v {
-                "auto" => Some(None),
-                n => n.parse().ok().filter(|n| lengths.contains(n)).map(Some),
-            })?,
-        };
-        o.finish().map(|()| state)
-    }
-
     fn cut(d: &mut H02Decoder, buf: &[u8]) -> Cut {
         frame::cut(buf, d.max_frame, &mut d.state.binary_len)
     }
 
     fn decode(d: &mut H02Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         decode::decode_frame(d, frame, ctx)
+    }
+}
+
+impl FromOptions for H02State {
+    /// Options (`protocol-docs/h02.md`): `ack` (`true`/`false`, default false) and
+    /// `message_length` (`auto`, default, or the binary frame length in bytes,
+    /// 32..=`max_frame`). Any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        let lengths = BINARY_SHORT..=opts.max_frame.max(BINARY_SHORT);
+        let expected = format!(
+            "\"auto\" or a length from {BINARY_SHORT} to max_frame ({})",
+            opts.max_frame
+        );
+        opts.read(protocol, |o| {
+            Ok(H02State {
+                ack_r12: o.flag("ack", false)?,
+                binary_len: o.parse("message_length", None, &expected, |v| match v {
+                    "auto" => Some(None),
+                    n => n.parse().ok().filter(|n| lengths.contains(n)).map(Some),
+                })?,
+            })
+        })
     }
 }

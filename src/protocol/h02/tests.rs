@@ -4,7 +4,7 @@
 
 use super::encode;
 use super::*;
-use crate::model::{Alarm, IoValue, Record};
+use crate::model::{Alarm, IoValue};
 use crate::protocol::test_util::{self, ctx, position as pos};
 use crate::protocol::wire::KNOT_KMH;
 use crate::protocol::AckPlan;
@@ -71,9 +71,7 @@ fn nbr_gets_its_v4_reply_and_an_lbs_event() {
         out.ack.accepted.as_deref(),
         Some(b"*HQ,1451316451,V4,NBR,20261127050000#".as_slice())
     );
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.time,
         Utc.with_ymd_and_hms(2015, 12, 1, 11, 23, 15).unwrap()

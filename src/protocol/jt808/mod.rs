@@ -31,7 +31,7 @@ mod transparent;
 pub use decode::Header;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
     StreamProtocol, Transports,
 };
 use chrono::FixedOffset;
@@ -145,25 +145,6 @@ impl StreamProtocol for Jt808 {
     const TRANSPORTS: Transports = Transports::TCP;
     type State = Jt808State;
 
-    /// One option, `time_zone` (see [`OPT_TIME_ZONE`]); any other key is rejected.
-    fn state(opts: &DecoderOptions) -> Result<Jt808State, OptionsError> {
-        let mut o = opts.read(NAME);
-        let beijing = FixedOffset::east_opt(8 * 3600)
-            .ok_or_else(|| OptionsError::invalid(NAME, OPT_TIME_ZONE, "an offset", "+08:00"))?;
-        let tz = o.parse(
-            OPT_TIME_ZONE,
-            beijing,
-            "an offset like +08:00",
-            parse_time_zone,
-        )?;
-        o.finish()?;
-        Ok(Jt808State {
-            tz,
-            serial: 0,
-            reassembly: reassembly::Reassembly::new(opts.max_frame),
-        })
-    }
-
     fn cut(d: &mut Jt808Decoder, buf: &[u8]) -> Cut {
         frame::cut(buf, d.max_frame)
     }
@@ -174,6 +155,26 @@ impl StreamProtocol for Jt808 {
         }
         let unescaped = frame::unescape(frame)?;
         d.decode_unescaped(&unescaped, ctx)
+    }
+}
+
+impl FromOptions for Jt808State {
+    /// One option, `time_zone` (see [`OPT_TIME_ZONE`]); any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        let beijing = FixedOffset::east_opt(8 * 3600)
+            .ok_or_else(|| OptionsError::invalid(protocol, OPT_TIME_ZONE, "an offset", "+08:00"))?;
+        opts.read(protocol, |o| {
+            Ok(Jt808State {
+                tz: o.parse(
+                    OPT_TIME_ZONE,
+                    beijing,
+                    "an offset like +08:00",
+                    parse_time_zone,
+                )?,
+                serial: 0,
+                reassembly: reassembly::Reassembly::new(opts.max_frame),
+            })
+        })
     }
 }
 

@@ -20,10 +20,7 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
-};
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 pub use frame::cut_frame;
 
@@ -42,10 +39,6 @@ impl StreamProtocol for Meitrack {
     const TRANSPORTS: Transports = Transports::TCP_UDP;
     /// No options, nothing kept beyond the device.
     type State = ();
-
-    fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-        opts.no_options(NAME)
-    }
     fn cut(d: &mut MeitrackDecoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)
     }

@@ -1,8 +1,9 @@
 use super::encode::{self, Report};
 use super::*;
-use crate::model::{Alarm, IoValue, Record};
+use crate::model::{Alarm, IoValue};
 use crate::protocol::test_util::{self, ctx};
 use crate::protocol::ChecksumPolicy;
+use crate::protocol::DecoderOptions;
 use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -23,11 +24,9 @@ const CCC: &str = "24245838362c3336393830303031343039303032312c4343432c020134000
 #[test]
 fn aaa_decodes_exactly_without_reply() {
     let out = dec().decode(AAA, &ctx()).unwrap();
-    assert_eq!(out.identity.unwrap().as_str(), "869013024733944");
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "869013024733944");
     assert_eq!(out.ack.accepted, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2017, 2, 20, 14, 29, 12).unwrap()
@@ -46,9 +45,7 @@ fn aaa_decodes_exactly_without_reply() {
 fn ccc_gets_the_exact_delete_command() {
     let out = dec().decode(&hex::decode(CCC).unwrap(), &ctx()).unwrap();
     assert_eq!(out.records.len(), 1);
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     // Traccar asserts 2014-05-24T04:59:49Z, invalid, -7.2665, 112.74365 for this frame.
     assert_eq!(
         p.fix_time,
@@ -108,9 +105,7 @@ fn sos_event_is_an_alarm() {
     let out = dec()
         .decode(&encode::aaa(b'Q', "353358017784062", &fix, &report), &ctx())
         .unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
 }
 
@@ -155,7 +150,7 @@ proptest! {
         let got = frames(&bytes, 11);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert_eq!(p.valid, valid);

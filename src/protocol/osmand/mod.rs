@@ -82,17 +82,17 @@ pub struct Settings {
 impl Settings {
     /// Parses the option map, rejecting unknown keys and values.
     pub fn from_options(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut o = opts.read(NAME);
         let expected = "\"knots\", \"kmh\" or \"ms\"";
-        let settings = Settings {
-            speed_unit: o.parse("speed_unit", SpeedUnit::default(), expected, |v| match v {
-                "knots" => Some(SpeedUnit::Knots),
-                "kmh" => Some(SpeedUnit::Kmh),
-                "ms" => Some(SpeedUnit::Ms),
-                _ => None,
-            })?,
-        };
-        o.finish().map(|()| settings)
+        opts.read(NAME, |o| {
+            Ok(Settings {
+                speed_unit: o.parse("speed_unit", SpeedUnit::default(), expected, |v| match v {
+                    "knots" => Some(SpeedUnit::Knots),
+                    "kmh" => Some(SpeedUnit::Kmh),
+                    "ms" => Some(SpeedUnit::Ms),
+                    _ => None,
+                })?,
+            })
+        })
     }
 }
 

@@ -25,10 +25,7 @@ mod io;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
-};
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "ruptela";
@@ -45,10 +42,6 @@ impl StreamProtocol for Ruptela {
     const TRANSPORTS: Transports = Transports::TCP;
     /// No options, nothing kept beyond the device.
     type State = ();
-
-    fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-        opts.no_options(NAME)
-    }
     fn cut(d: &mut RuptelaDecoder, buf: &[u8]) -> Cut {
         frame::cut(buf, d.max_frame)
     }

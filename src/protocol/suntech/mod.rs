@@ -20,8 +20,8 @@ mod frame;
 mod tests;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionReader, OptionsError,
+    StreamDecoder, StreamProtocol, Transports,
 };
 
 pub use frame::cut_frame;
@@ -58,27 +58,6 @@ impl StreamProtocol for Suntech {
     const TRANSPORTS: Transports = Transports::TCP;
     type State = Layout;
 
-    /// Options: `protocol_type` (0|1), `hbm`, `include_adc`, `include_rpm`, `include_temp`
-    /// (true|false, all default false); other keys are rejected.
-    fn state(opts: &DecoderOptions) -> Result<Layout, OptionsError> {
-        let mut o = opts.read(NAME);
-        // Traccar's settings are 0/1 for these; true/false is accepted too.
-        let mut flag = |key| {
-            o.parse(key, false, "true or false (or 1 or 0)", |v| match v {
-                "true" | "1" => Some(true),
-                "false" | "0" => Some(false),
-                _ => None,
-            })
-        };
-        let layout = Layout {
-            st910_extended: flag("protocol_type")?,
-            hbm: flag("hbm")?,
-            adc: flag("include_adc")?,
-            rpm: flag("include_rpm")?,
-            temp: flag("include_temp")?,
-        };
-        o.finish().map(|()| layout)
-    }
     fn cut(d: &mut SuntechDecoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)
     }
@@ -88,5 +67,29 @@ impl StreamProtocol for Suntech {
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
         decode::decode_frame(frame, ctx, &d.state)
+    }
+}
+
+impl FromOptions for Layout {
+    /// Options: `protocol_type` (0|1), `hbm`, `include_adc`, `include_rpm`, `include_temp`
+    /// (true|false, all default false); other keys are rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        // Traccar's settings are 0/1 for these; true/false is accepted too.
+        let flag = |o: &mut OptionReader, key| {
+            o.parse(key, false, "true or false (or 1 or 0)", |v| match v {
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => None,
+            })
+        };
+        opts.read(protocol, |o| {
+            Ok(Layout {
+                st910_extended: flag(o, "protocol_type")?,
+                hbm: flag(o, "hbm")?,
+                adc: flag(o, "include_adc")?,
+                rpm: flag(o, "include_rpm")?,
+                temp: flag(o, "include_temp")?,
+            })
+        })
     }
 }

@@ -1,6 +1,6 @@
 use super::encode;
 use super::*;
-use crate::model::{Alarm, Record};
+use crate::model::Alarm;
 use crate::protocol::test_util::{self, ctx};
 use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
@@ -24,10 +24,8 @@ const BIN: &str = "81004e05200013383fffff3401000301130a0512080400000000000000000
 fn sa200_decodes_exactly_and_gets_no_reply() {
     let out = dec().decode(SA200.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.ack.accepted, None);
-    assert_eq!(out.identity.unwrap().as_str(), "317652");
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "317652");
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2012, 7, 18, 15, 37, 12).unwrap()
@@ -44,16 +42,12 @@ fn sa200_decodes_exactly_and_gets_no_reply() {
 #[test]
 fn uex_fuel_and_binary_report() {
     let out = dec().decode(UEX.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     // N_0 = 0x089D, N_1 = 0x0E74 (hex litres, Traccar sums them).
     assert_eq!(p.io["fuel"], IoValue::Float(f64::from(0x089D + 0x0E74)));
     let out = dec().decode(&hex::decode(BIN).unwrap(), &ctx()).unwrap();
-    assert_eq!(out.identity.unwrap().as_str(), "0520001338");
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "0520001338");
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2019, 10, 5, 18, 8, 4).unwrap()
@@ -64,9 +58,7 @@ fn uex_fuel_and_binary_report() {
 fn universal_alert_42_is_sos_and_keep_alive_is_silent() {
     let alt = "ALT;0950030205;3FFFFF;95;1.0.11;0;20221017;21:41:30;02F2F402;334;20;0F1D;45;+25.791061;-100.170745;0.00;0.00;18;1;00000101;00000000;42;2;";
     let out = dec().decode(alt.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
     assert!(p.historical, "archive flag 0 = buffered report");
     let out = dec().decode(b"SA200ALV;317652", &ctx()).unwrap();
@@ -126,7 +118,7 @@ proptest! {
         let got = frames(&encode::st300_stt("907131077", &fix, power_v, msg), 9);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);

@@ -29,7 +29,7 @@ pub use codec::Codec;
 pub use encode::{AvlRecord, IoData, IoElement};
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, OptionsError, StreamDecoder,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
     StreamProtocol, Transports,
 };
 
@@ -62,15 +62,6 @@ impl StreamProtocol for Teltonika {
     const TRANSPORTS: Transports = Transports::TCP_UDP;
     type State = Settings;
 
-    /// One option, `io16` (see [`Settings`]); any other key is rejected.
-    fn state(opts: &DecoderOptions) -> Result<Settings, OptionsError> {
-        let mut o = opts.read(NAME);
-        let settings = Settings {
-            io16: o.flag("io16", false)?,
-        };
-        o.finish().map(|()| settings)
-    }
-
     fn cut(d: &mut TeltonikaDecoder, buf: &[u8]) -> Cut {
         frame::cut(buf, d.max_frame)
     }
@@ -90,5 +81,16 @@ impl StreamProtocol for Teltonika {
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
         decode::decode_udp(datagram, ctx, d.max_frame, d.state)
+    }
+}
+
+impl FromOptions for Settings {
+    /// One option, `io16` (see [`Settings`]); any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        opts.read(protocol, |o| {
+            Ok(Settings {
+                io16: o.flag("io16", false)?,
+            })
+        })
     }
 }

@@ -3,8 +3,9 @@
 
 use super::encode;
 use super::*;
-use crate::model::{Alarm, EventKind, IoValue, Record};
+use crate::model::{Alarm, EventKind, IoValue};
 use crate::protocol::test_util::{self, ctx, position as pos};
+use crate::protocol::DecoderOptions;
 use crate::protocol::FrameResult;
 use crate::protocol::{Decoder, Fix};
 use bytes::BytesMut;
@@ -97,9 +98,7 @@ fn command_result_text_may_contain_parentheses() {
         panic!()
     };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::CommandResult {
@@ -110,9 +109,7 @@ fn command_result_text_may_contain_parentheses() {
         panic!()
     };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(e.attributes["battery_level"], IoValue::Int(100));
     assert_eq!(e.attributes["battery"], IoValue::Float(3.94));
     assert!(buf.is_empty());

@@ -20,8 +20,7 @@ mod frame;
 mod tests;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FrameResult, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, FrameResult, StreamDecoder, StreamProtocol, Transports,
 };
 use bytes::BytesMut;
 
@@ -42,10 +41,6 @@ impl StreamProtocol for Watch {
     const TRANSPORTS: Transports = Transports::TCP;
     /// No options, nothing kept beyond the device.
     type State = ();
-
-    fn state(opts: &DecoderOptions) -> Result<(), OptionsError> {
-        opts.no_options(NAME)
-    }
     fn cut(d: &mut WatchDecoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)
     }

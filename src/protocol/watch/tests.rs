@@ -1,7 +1,8 @@
 use super::encode;
 use super::*;
-use crate::model::{Alarm, Record};
+use crate::model::Alarm;
 use crate::protocol::test_util::{self, ctx};
+use crate::protocol::DecoderOptions;
 use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -41,9 +42,7 @@ fn link_gets_lk_and_no_record() {
 fn ud_decodes_exactly() {
     let out = dec().decode(UD.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.ack.accepted, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2014, 4, 22, 13, 46, 52).unwrap()
@@ -63,9 +62,7 @@ fn alarm_gets_al_reply_and_sos() {
         out.ack.accepted.as_deref(),
         Some(b"[3G*6907919734*0002*AL]".as_slice())
     );
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
 }
 
@@ -120,7 +117,7 @@ proptest! {
         let got = frames(&encode::position("SG", "9059011020", cmd, &fix, battery, 0), 13);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
