@@ -85,8 +85,10 @@ pub trait StreamProtocol: Send + Sync + Sized + 'static {
     }
 
     /// Decodes one frame returned by [`StreamProtocol::frame`]. A frame that identifies the
-    /// device sets [`Decoded::identity`]; the decoder then remembers it as
-    /// [`StreamDecoder::device`] (decoders that need it earlier may set it themselves).
+    /// device sets [`Decoded::identity`] and must leave it in [`StreamDecoder::device`]: set
+    /// it while decoding (decoders that check it for later frames do), or pass the result
+    /// through [`StreamDecoder::remember`]. The registry-wide test
+    /// `every_stream_protocol_remembers_the_identity_of_its_fixtures` checks it.
     fn decode(
         d: &mut StreamDecoder<Self>,
         frame: &[u8],
@@ -137,10 +139,12 @@ impl<P: StreamProtocol> StreamDecoder<P> {
         })
     }
 
-    /// Remembers the identity a frame carried. Compares first, so a protocol that names the
-    /// device in every frame does not allocate a copy per frame.
+    /// Remembers the identity a decoded frame carried as [`StreamDecoder::device`]. Compares
+    /// first, so a protocol that names the device in every frame does not allocate a copy
+    /// per frame. For decoders that return the identity without setting `device` themselves:
+    /// `decode(...).inspect(|out| d.remember(out))`.
     #[inline]
-    fn remember(&mut self, out: &Decoded) {
+    pub fn remember(&mut self, out: &Decoded) {
         if let Some(id) = &out.identity {
             if self.device.as_ref() != Some(id) {
                 self.device = Some(id.clone());
@@ -155,10 +159,11 @@ impl<P: StreamProtocol> Decoder for StreamDecoder<P> {
         P::frame(self, buf)
     }
 
+    // A plain tail call on purpose: anything done here with the (large) result after the call
+    // costs a copy of it per frame, which is why remembering the identity is `P::decode`'s job.
+    #[inline]
     fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let out = P::decode(self, frame, ctx)?;
-        self.remember(&out);
-        Ok(out)
+        P::decode(self, frame, ctx)
     }
 
     fn decode_datagram(
@@ -166,9 +171,7 @@ impl<P: StreamProtocol> Decoder for StreamDecoder<P> {
         datagram: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        let out = P::decode_datagram(self, datagram, ctx)?;
-        self.remember(&out);
-        Ok(out)
+        P::decode_datagram(self, datagram, ctx)
     }
 
     fn device(&self) -> Option<&DeviceId> {
@@ -202,5 +205,64 @@ where
             .field("checksum", &self.checksum)
             .field("state", &self.state)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{test_util, REGISTRY};
+    use super::*;
+
+    /// Captured frames of protocol `name` for `transport` (`tests/fixtures/<p>/vectors.json`).
+    fn fixtures(name: &str, transport: &str) -> Vec<Vec<u8>> {
+        let path = format!(
+            "{}/tests/fixtures/{name}/vectors.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let vs: Vec<serde_json::Value> = serde_json::from_str(&text).expect("fixture JSON");
+        vs.iter()
+            .filter(|v| v["transport"] == transport)
+            .filter_map(|v| {
+                let f = v["frame"].as_str()?;
+                match v["encoding"].as_str()? {
+                    "hex" => hex::decode(f).ok(),
+                    _ => Some(f.chars().map(|c| c as u32 as u8).collect()),
+                }
+            })
+            .collect()
+    }
+
+    /// The contract of `StreamProtocol::decode`, for every stream protocol in the registry:
+    /// after a frame that carries an identity, `device()` is that identity. Fails when a
+    /// protocol has no fixture frame that identifies a device, so it cannot pass empty.
+    #[test]
+    fn every_stream_protocol_remembers_the_identity_of_its_fixtures() {
+        let ctx = test_util::ctx();
+        for p in REGISTRY.iter().filter(|p| p.transports().tcp) {
+            let mut identified = 0;
+            for frame in fixtures(p.name(), "tcp") {
+                let mut d = p.new_decoder(&DecoderOptions::default()).expect("decoder");
+                for f in test_util::frames(d.as_mut(), &frame, frame.len()) {
+                    if let Ok(Decoded {
+                        identity: Some(id), ..
+                    }) = d.decode(&f, &ctx)
+                    {
+                        assert_eq!(d.device(), Some(&id), "{}: {}", p.name(), hex::encode(&f));
+                        identified += 1;
+                    }
+                }
+            }
+            for datagram in fixtures(p.name(), "udp") {
+                let mut d = p.new_decoder(&DecoderOptions::default()).expect("decoder");
+                if let Ok(Decoded {
+                    identity: Some(id), ..
+                }) = d.decode_datagram(&datagram, &ctx)
+                {
+                    assert_eq!(d.device(), Some(&id), "{} (udp)", p.name());
+                }
+            }
+            assert!(identified > 0, "{}: no fixture identifies a device", p.name());
+        }
     }
 }

@@ -36,8 +36,9 @@ pub enum Cut {
 
 impl Cut {
     /// Carries the decision out on the connection buffer: cuts the frame off (no copy: the
-    /// frame shares `buf`'s allocation) or drops the skipped bytes.
-    #[inline]
+    /// frame shares `buf`'s allocation) or drops the skipped bytes. Always inlined: it runs
+    /// once per frame and the decision is usually known at the call site.
+    #[inline(always)]
     pub fn apply(self, buf: &mut BytesMut) -> FrameResult {
         match self {
             Cut::NeedMore => FrameResult::NeedMore,

@@ -54,7 +54,7 @@ impl StreamProtocol for Gl200 {
         cut_frame(buf, d.max_frame)
     }
     fn decode(d: &mut Gl200Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(frame, ctx, d.state.ack_reports)
+        decode::decode_frame(frame, ctx, d.state.ack_reports).inspect(|out| d.remember(out))
     }
 }
 

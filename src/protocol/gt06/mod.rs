@@ -38,6 +38,7 @@ static X25_FAST: crc::Crc<u16, crc::Table<16>> =
     crc::Crc::<u16, crc::Table<16>>::new(&crc::CRC_16_IBM_SDLC);
 
 /// CRC-16/X-25 of `data` (LEN..SERIAL of a frame).
+#[inline]
 pub(crate) fn crc16(data: &[u8]) -> u16 {
     X25_FAST.checksum(data)
 }
@@ -61,6 +62,7 @@ impl StreamProtocol for Gt06 {
     fn cut(d: &mut Gt06Decoder, buf: &[u8]) -> Cut {
         cut_frame(buf, d.max_frame)
     }
+    #[inline]
     fn decode(d: &mut Gt06Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         decode::decode_frame(d, frame, ctx)
     }

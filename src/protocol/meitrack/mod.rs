@@ -47,6 +47,6 @@ impl StreamProtocol for Meitrack {
         frame: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(frame, ctx, d.checksum)
+        decode::decode_frame(frame, ctx, d.checksum).inspect(|out| d.remember(out))
     }
 }

@@ -50,6 +50,6 @@ impl StreamProtocol for Ruptela {
         frame: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        decode::decode(frame, ctx, d.checksum)
+        decode::decode(frame, ctx, d.checksum).inspect(|out| d.remember(out))
     }
 }

@@ -66,7 +66,7 @@ impl StreamProtocol for Suntech {
         frame: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(frame, ctx, &d.state)
+        decode::decode_frame(frame, ctx, &d.state).inspect(|out| d.remember(out))
     }
 }
 

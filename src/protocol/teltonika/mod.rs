@@ -72,6 +72,7 @@ impl StreamProtocol for Teltonika {
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
         decode::decode_tcp(frame, ctx, d.checksum, d.state, d.device.as_ref())
+            .inspect(|out| d.remember(out))
     }
 
     /// UDP datagrams carry the IMEI in every datagram and have no CRC.
@@ -80,7 +81,7 @@ impl StreamProtocol for Teltonika {
         datagram: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        decode::decode_udp(datagram, ctx, d.max_frame, d.state)
+        decode::decode_udp(datagram, ctx, d.max_frame, d.state).inspect(|out| d.remember(out))
     }
 }
 

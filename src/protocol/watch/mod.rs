@@ -48,7 +48,7 @@ impl StreamProtocol for Watch {
     fn frame(d: &mut WatchDecoder, buf: &mut BytesMut) -> FrameResult {
         frame::next_frame(buf, d.max_frame)
     }
-    fn decode(_: &mut WatchDecoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(frame, ctx)
+    fn decode(d: &mut WatchDecoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(frame, ctx).inspect(|out| d.remember(out))
     }
 }
