@@ -262,7 +262,11 @@ mod tests {
                     assert_eq!(d.device(), Some(&id), "{} (udp)", p.name());
                 }
             }
-            assert!(identified > 0, "{}: no fixture identifies a device", p.name());
+            assert!(
+                identified > 0,
+                "{}: no fixture identifies a device",
+                p.name()
+            );
         }
     }
 }

@@ -21,8 +21,9 @@
 //!   buffer work.
 //! - `decode.rs`: `fn decode(d: &mut FooDecoder, frame, ctx) -> Result<Decoded, DecodeError>`,
 //!   one function per message family, every read bounded by [`wire::Reader`]. A frame that
-//!   identifies the device sets `Decoded::identity` and the decoder remembers it in
-//!   `d.device`; `d.checksum` is the checksum policy, `d.state` the module's own state.
+//!   identifies the device sets `Decoded::identity` and leaves it in `d.device` (set it while
+//!   decoding, or pass the result through `d.remember`; a registry-wide unit test checks it
+//!   on the fixtures); `d.checksum` is the checksum policy, `d.state` the module's own state.
 //! - `encode.rs`: the ACKs, and the uplink frames built from the shared [`Fix`] (the
 //!   simulator and the round-trip tests use them); what only this protocol sends beside a
 //!   fix (a status word, an event code) is an argument.
@@ -49,7 +50,7 @@
 //!         frame::cut(buf, d.max_frame)
 //!     }
 //!     fn decode(d: &mut FooDecoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-//!         decode::decode(d, frame, ctx)
+//!         decode::decode(frame, ctx, d.checksum).inspect(|out| d.remember(out))
 //!     }
 //! }
 //! ```
