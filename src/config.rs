@@ -5,7 +5,9 @@
 //! `TRACKGATE_HTTP__LISTEN`, `TRACKGATE_PROTOCOLS__GT06__LISTEN`). Unknown keys are rejected
 //! with the key's name, so a typo never silently falls back to a default.
 
+use crate::pipeline::AckMode;
 use crate::protocol::{self, ChecksumPolicy, DecoderOptions};
+use crate::session::Allow;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,8 @@ use std::time::Duration;
 pub struct Config {
     /// HTTP API, `/metrics`, `/healthz`.
     pub http: HttpConfig,
+    /// Who may use the API (`[[api.tokens]]`).
+    pub api: crate::api::auth::ApiConfig,
     /// Where the durable data lives.
     pub storage: StorageConfig,
     /// Which devices are admitted and when they count as offline.
@@ -34,7 +38,7 @@ pub struct Config {
     pub influx: Option<crate::sinks::influx::InfluxConfig>,
     /// MQTT broker (device ingest and live publishing); absent: no MQTT.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mqtt: Option<MqttConfig>,
+    pub mqtt: Option<crate::mqtt::MqttConfig>,
     /// Customer webhooks: retry policy and limits (subscriptions are created via the API).
     #[serde(default)]
     pub webhooks: crate::sinks::webhook::WebhookConfig,
@@ -42,59 +46,24 @@ pub struct Config {
     pub tracking: crate::tracking::TrackingConfig,
 }
 
-/// `[mqtt]`: the broker trackgate subscribes to (MQTT devices) and publishes to (live
-/// positions, ETAs, events).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct MqttConfig {
-    /// Broker URL: `mqtt://host:port` (default port 1883) or `mqtts://host:port` (TLS, 8883).
-    /// Default `mqtt://127.0.0.1:1883`.
-    pub url: String,
-    /// Client id prefix; each connection appends its role (`-in`, `-out`). Default `trackgate`.
-    pub client_id: String,
-    /// Username, if the broker requires one.
-    pub username: Option<String>,
-    /// Password, if the broker requires one.
-    pub password: Option<String>,
-    /// MQTT keep-alive, seconds. Default 30.
-    pub keep_alive_secs: u64,
-    /// PEM CA bundle for `mqtts://` (default: the system roots).
-    pub ca_file: Option<PathBuf>,
-    /// Prefix of published topics. Default `trackgate` (`trackgate/devices/{id}/position`).
-    pub topic_prefix: String,
-    /// `[mqtt.ingest]`: OwnTracks and mapped JSON devices trackgate subscribes to.
-    #[serde(default)]
-    pub ingest: crate::ingest::mqtt::MqttIngestConfig,
-}
-
-impl Default for MqttConfig {
-    fn default() -> Self {
-        MqttConfig {
-            url: "mqtt://127.0.0.1:1883".into(),
-            client_id: "trackgate".into(),
-            username: None,
-            password: None,
-            keep_alive_secs: 30,
-            ca_file: None,
-            topic_prefix: "trackgate".into(),
-            ingest: Default::default(),
-        }
-    }
-}
-
 /// `[http]`
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Listen address of the API. Default `127.0.0.1:8080` (loopback: put a reverse proxy
-    /// with TLS in front to expose it).
+    /// Listen address of the API. Default `127.0.0.1:8080`. Any address other than a
+    /// loopback one needs at least one `[[api.tokens]]` (the server refuses to start
+    /// otherwise).
     pub listen: SocketAddr,
+    /// Origins (`https://ops.example.com`) whose cross-site requests and CORS preflights
+    /// are answered. Default none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -116,7 +85,7 @@ pub struct StorageConfig {
     pub group_commit_wait_ms: u64,
     /// How long records are kept once every sink has passed them (with no InfluxDB, the log
     /// is the embedded store). `"7d"`, `"12h"`, `"30m"`, `"45s"` or seconds. Default `"7d"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub retention: Duration,
 }
 
@@ -149,101 +118,6 @@ impl StorageConfig {
     }
 }
 
-/// Durations as `"7d"`, `"12h"`, `"30m"`, `"45s"`, `"250ms"` or a number of seconds.
-pub mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// Parses the text form.
-    pub fn parse(s: &str) -> Result<Duration, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("duration {s:?}: expected a number then s/m/h/d/ms"))?;
-        let secs = match unit.trim() {
-            "" | "s" => return Ok(Duration::from_secs(n)),
-            "ms" => return Ok(Duration::from_millis(n)),
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            u => {
-                return Err(format!(
-                    "duration {s:?}: unknown unit {u:?} (s, m, h, d, ms)"
-                ))
-            }
-        };
-        Ok(Duration::from_secs(n.saturating_mul(secs)))
-    }
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        if d.subsec_millis() != 0 {
-            s.serialize_str(&format!("{}ms", d.as_millis()))
-        } else {
-            s.serialize_str(&format!("{}s", d.as_secs()))
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Secs(n) => Ok(Duration::from_secs(n)),
-            Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-/// Which devices may connect.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub enum Allow {
-    /// Any device that identifies itself is accepted (what most fleets expect).
-    #[default]
-    All,
-    /// Only these ids (compared after stripping zero padding of all-digit ids).
-    List(Vec<String>),
-}
-
-impl Serialize for Allow {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Allow::All => s.serialize_str("all"),
-            Allow::List(l) => l.serialize(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Allow {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Word(String),
-            List(Vec<serde_json::Value>),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Word(w) if w == "all" => Ok(Allow::All),
-            Raw::Word(w) => Err(serde::de::Error::custom(format!(
-                "devices.allow must be \"all\" or a list of device ids, got {w:?}"
-            ))),
-            // Env values like `[864717003283581]` parse as numbers; ids are text.
-            Raw::List(l) => Ok(Allow::List(
-                l.into_iter()
-                    .map(|v| match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                    .collect(),
-            )),
-        }
-    }
-}
-
 /// `[devices]`
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -254,6 +128,11 @@ pub struct DevicesConfig {
     /// A device with no open connection and nothing received for this long is offline.
     /// Default 600 s.
     pub offline_after_secs: u64,
+    /// Live state forgets a device with no connection and nothing received for this long
+    /// (`"30d"`, `"12h"`, ...): a fleet that churns trackers must not grow memory forever.
+    /// Its history stays in the log and InfluxDB. Default `"30d"`.
+    #[serde(with = "crate::duration_text")]
+    pub forget_after: Duration,
 }
 
 impl Default for DevicesConfig {
@@ -261,6 +140,7 @@ impl Default for DevicesConfig {
         DevicesConfig {
             allow: Allow::All,
             offline_after_secs: 600,
+            forget_after: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -277,17 +157,6 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig { drain_secs: 10 }
     }
-}
-
-/// When a device's ACK is written.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AckMode {
-    /// After the records are durable (default): an ACK is a promise the data is kept.
-    #[default]
-    Durable,
-    /// As soon as the frame decodes: lower latency, but a crash can lose ACKed data.
-    Received,
 }
 
 /// `[protocols.<name>]`
@@ -365,6 +234,35 @@ pub enum ConfigError {
     Options(#[from] protocol::OptionsError),
 }
 
+/// Checks one `[protocols.<name>]` table.
+fn validate_protocol(name: &str, pc: &ProtocolConfig) -> Result<(), ConfigError> {
+    let Some(p) = protocol::find(name) else {
+        let known: Vec<_> = protocol::REGISTRY.iter().map(|p| p.name()).collect();
+        return Err(ConfigError::UnknownProtocol(
+            name.to_string(),
+            known.join(", "),
+        ));
+    };
+    if pc.max_frame < 16 || pc.max_frame > 1 << 20 {
+        return Err(ConfigError::Invalid(format!(
+            "protocols.{name}.max_frame = {} is outside 16..=1048576",
+            pc.max_frame
+        )));
+    }
+    if pc.max_connections == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "protocols.{name}.max_connections must be at least 1"
+        )));
+    }
+    if pc.idle_timeout_secs == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "protocols.{name}.idle_timeout_secs must be at least 1"
+        )));
+    }
+    p.new_decoder(&pc.decoder_options())?;
+    Ok(())
+}
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `TRACKGATE_*` environment variables, and
     /// validates the result.
@@ -395,55 +293,83 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks what serde cannot: protocol names, limits, protocol options.
+    /// Checks what serde cannot, section by section, naming the offending key: protocol
+    /// names, limits and options, storage sizes, device timers, and every optional section
+    /// (`[influx]`, `[mqtt]`, `[webhooks]`, `[tracking]`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, pc) in &self.protocols {
-            let Some(p) = protocol::find(name) else {
-                let known: Vec<_> = protocol::REGISTRY.iter().map(|p| p.name()).collect();
-                return Err(ConfigError::UnknownProtocol(name.clone(), known.join(", ")));
-            };
-            if pc.max_frame < 16 || pc.max_frame > 1 << 20 {
-                return Err(ConfigError::Invalid(format!(
-                    "protocols.{name}.max_frame = {} is outside 16..=1048576",
-                    pc.max_frame
-                )));
-            }
-            if pc.max_connections == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "protocols.{name}.max_connections must be at least 1"
-                )));
-            }
-            if pc.idle_timeout_secs == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "protocols.{name}.idle_timeout_secs must be at least 1"
-                )));
-            }
-            p.new_decoder(&pc.decoder_options())?;
+            validate_protocol(name, pc)?;
+        }
+        self.validate_storage()?;
+        self.validate_devices()?;
+        if self.pipeline.drain_secs == 0 || self.pipeline.drain_secs > 3600 {
+            return Err(ConfigError::Invalid(format!(
+                "pipeline.drain_secs = {}: must be within 1..=3600",
+                self.pipeline.drain_secs
+            )));
         }
         if let Some(i) = &self.influx {
             i.validate()
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         if let Some(m) = &self.mqtt {
-            if !(m.url.starts_with("mqtt://") || m.url.starts_with("mqtts://")) {
+            m.validate().map_err(ConfigError::Invalid)?;
+        }
+        self.webhooks.validate().map_err(ConfigError::Invalid)?;
+        self.api.validate().map_err(ConfigError::Invalid)?;
+        for o in &self.http.cors_origins {
+            let ok = url::Url::parse(o).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https") && u.path() == "/" && !o.ends_with('/')
+            });
+            if !ok {
                 return Err(ConfigError::Invalid(format!(
-                    "mqtt.url = {:?} must start with mqtt:// or mqtts://",
-                    m.url
+                    "http.cors_origins: {o:?} is not an origin like https://ops.example.com"
                 )));
             }
-            if m.ingest.enabled {
-                crate::ingest::mqtt::validate(m)
-                    .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-            }
         }
-        if self.storage.segment_bytes < crate::pipeline::wal::MIN_SEGMENT_BYTES
-            || self.storage.max_bytes < self.storage.segment_bytes.saturating_mul(2)
+        Ok(())
+    }
+
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        let s = &self.storage;
+        if s.segment_bytes < crate::pipeline::wal::MIN_SEGMENT_BYTES
+            || s.max_bytes < s.segment_bytes.saturating_mul(2)
         {
             return Err(ConfigError::Invalid(format!(
                 "storage.segment_bytes = {} must be at least {} and storage.max_bytes = {} at least twice it",
-                self.storage.segment_bytes,
+                s.segment_bytes,
                 crate::pipeline::wal::MIN_SEGMENT_BYTES,
-                self.storage.max_bytes
+                s.max_bytes
+            )));
+        }
+        if s.group_commit_wait_ms > 1000 {
+            return Err(ConfigError::Invalid(format!(
+                "storage.group_commit_wait_ms = {}: at most 1000 (every durable ACK may wait this long)",
+                s.group_commit_wait_ms
+            )));
+        }
+        if s.retention.is_zero() {
+            return Err(ConfigError::Invalid(
+                "storage.retention = 0s: must be positive".into(),
+            ));
+        }
+        if s.dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("storage.dir is empty".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_devices(&self) -> Result<(), ConfigError> {
+        let d = &self.devices;
+        if d.offline_after_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "devices.offline_after_secs must be at least 1".into(),
+            ));
+        }
+        if d.forget_after < Duration::from_secs(d.offline_after_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "devices.forget_after = {:?}: must not be shorter than devices.offline_after_secs = {}",
+                d.forget_after, d.offline_after_secs
             )));
         }
         Ok(())
@@ -497,15 +423,18 @@ mod tests {
     #[test]
     fn durations_parse() {
         assert_eq!(
-            duration_text::parse("7d").unwrap(),
+            crate::duration_text::parse("7d").unwrap(),
             Duration::from_secs(604_800)
         );
         assert_eq!(
-            duration_text::parse("250ms").unwrap(),
+            crate::duration_text::parse("250ms").unwrap(),
             Duration::from_millis(250)
         );
-        assert_eq!(duration_text::parse("90").unwrap(), Duration::from_secs(90));
-        assert!(duration_text::parse("7 weeks").is_err());
+        assert_eq!(
+            crate::duration_text::parse("90").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert!(crate::duration_text::parse("7 weeks").is_err());
         let c = Config::from_toml("[storage]\nretention = \"12h\"\n").unwrap();
         assert_eq!(c.storage.retention, Duration::from_secs(43_200));
     }

@@ -2,42 +2,57 @@
 //!
 //! # Layout
 //! ```text
-//! model/      plain data: DeviceId, Position, DeviceEvent, Alarm, Record
+//! model/      plain data: DeviceId, Position (+ its one JSON view), DeviceEvent, Alarm, Record
 //! protocol/   SANS-IO device protocols; mod.rs = Protocol trait + REGISTRY (the only list)
 //!   wire.rs   bounded cursor reads, BCD, CRC helpers
 //!   <name>/   framer, decoder, encoder, tests — one module per protocol
-//! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
-//!             http.rs (OsmAnd, OwnTracks HTTP), mqtt.rs (rumqttc subscriber)
 //! session/    device session state machine, admission (devices.allow)
-//! pipeline/   write-ahead log (wal/), the durable stage the ACK waits on (wal_stage.rs),
-//!             log consumers each reading from their own persisted offset (runner.rs)
-//! state/      live positions (read by the API)
+//! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
+//!             http.rs (OsmAnd, OwnTracks HTTP), mqtt.rs (rumqttc subscriber);
+//!             frame_handler.rs: admission + durability → an Outcome each transport answers
+//! pipeline/   the durable stage the ACK waits on, the log seam readers use (log.rs), the
+//!             record encoding (records.rs), the local write-ahead log (wal/, local.rs),
+//!             log consumers each reading from their own position (runner.rs)
+//! state/      live positions (read by the API), evicted after devices.forget_after
 //! tracking/   shipments, route progress, ETA, exceptions: a log consumer + SQLite store
+//! outputs/    embedded store of live outputs (events, subscriptions, outbox, MQTT
+//!             last-published), its handle, and the alert JSON; filled by its log consumer
+//! sinks/      what pushes outward: influx/, mqtt/ (publisher), webhook/ (delivery, signing)
+//! mqtt/       the shared [mqtt] broker link: settings, URL parsing, client options
 //! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE)
-//! sinks/      log consumers: influx/, mqtt/ (publisher), webhook/ (event store, outbox,
-//!             dispatcher, signing)
 //! tools/      `trackgate decode`, `trackgate replay`, `trackgate eval-eta`
-//! config.rs   serde structs, every field documented, validated once
+//! config.rs   the configuration: sections, defaults, validated once (naming the key)
+//! backoff.rs  the one retry schedule (exponential, equal jitter)
+//! duration_text.rs  "7d" / "250ms" durations in config
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
-//! server.rs   assembles a running gateway from a Config
+//! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
 //! # Data flow
 //! ```text
 //! tracker ─TCP/UDP/HTTP/MQTT─▶ ingest ─▶ protocol decode (records + ACK plan)
-//!   ─▶ session (admission) ─▶ write-ahead log append + fsync ─▶ ACK written to the device
+//!   ─▶ session (admission) ─▶ durable log append + fsync ─▶ ACK written to the device
 //!
-//! write-ahead log ─▶ live state (API)             each consumer resumes from its own offset
-//!                 ─▶ tracking ─▶ Eta/Alert records appended back to the log
-//!                 ─▶ InfluxDB · MQTT publisher · webhooks/event store · SSE readers
+//! log ─▶ live state (API)                 each consumer resumes from its own position
+//!     ─▶ tracking ─▶ Eta/Alert records appended back to the log
+//!     ─▶ InfluxDB · outputs store (events, webhook outbox ─▶ dispatcher) · MQTT publisher
+//!     ─▶ SSE readers
 //! ```
 //! A device's ACK is a promise: it is written only after the log fsynced the frame's records.
+//!
+//! Dependencies point one way: `config` gathers the sections; a module below `server`
+//! imports `config` only for its own section; `api` reads `state`, `tracking` and `outputs`,
+//! never `sinks`; `state` and `outputs` see only `model` and the log seam.
 
 pub mod api;
+pub mod backoff;
 pub mod config;
+pub mod duration_text;
 pub mod ingest;
 pub mod model;
+pub mod mqtt;
+pub mod outputs;
 pub mod pipeline;
 pub mod protocol;
 pub mod server;

@@ -1,9 +1,10 @@
 //! `trackgate decode` as an installer runs it: hex lines on stdin, JSON lines on stdout.
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use support::wire::{gt06_ack, gt06_frame, GT06_IMEI, GT06_LOGIN, GT06_LOGIN_ACK};
 
 fn decode(args: &[&str], input: &str) -> Vec<serde_json::Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trackgate"))
@@ -35,9 +36,8 @@ fn decode(args: &[&str], input: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn gt06_session_prints_positions_and_acks() {
-    let login = "78780d01086471700328358100093f040d0a";
     // Location split across two input lines, then one line holding a frame and garbage.
-    let loc = hex::encode(common::gt06_frame(
+    let loc = hex::encode(gt06_frame(
         0x12,
         &[
             26, 11, 27, 5, 30, 0, 0xC9, 0x02, 0x6B, 0x3F, 0x3E, 0x0C, 0x3C, 0x71, 0xDC, 60, 0x14,
@@ -46,12 +46,12 @@ fn gt06_session_prints_positions_and_acks() {
         7,
     ));
     let (a, b) = loc.split_at(20);
-    let input = format!("{login}\n{a}\n{b}\nzz\n");
+    let input = format!("{GT06_LOGIN}\n{a}\n{b}\nzz\n");
     let out = decode(&["--protocol", "gt06"], &input);
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["error"], serde_json::Value::Null);
-    assert_eq!(out[0]["frames"][0]["ack"], "78780501000955940d0a");
-    assert_eq!(out[0]["frames"][0]["device"], "864717003283581");
+    assert_eq!(out[0]["frames"][0]["ack"], GT06_LOGIN_ACK);
+    assert_eq!(out[0]["frames"][0]["device"], GT06_IMEI);
     // Half a frame: nothing yet, and the line says why.
     assert_eq!(out[1]["frames"].as_array().unwrap().len(), 0);
     assert!(
@@ -60,15 +60,12 @@ fn gt06_session_prints_positions_and_acks() {
         out[1]
     );
     let p = &out[2]["frames"][0]["positions"][0];
-    assert_eq!(p["device"], "864717003283581");
+    assert_eq!(p["id"], GT06_IMEI);
     assert_eq!(p["time"], "2026-11-27T05:30:00Z");
     assert!((p["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-5, "{p}");
     assert_eq!(p["speed"], 60.0);
     assert_eq!(p["valid"], true);
-    assert_eq!(
-        out[2]["frames"][0]["ack"],
-        hex::encode(common::gt06_ack(0x12, 7))
-    );
+    assert_eq!(out[2]["frames"][0]["ack"], hex::encode(gt06_ack(0x12, 7)));
     assert!(
         out[3]["error"].as_str().unwrap().contains("not hex"),
         "{}",
@@ -90,7 +87,7 @@ fn bad_checksum_is_reported_and_ignore_decodes_it() {
         &format!("{login}\n"),
     );
     assert_eq!(out[0]["error"], serde_json::Value::Null, "{}", out[0]);
-    assert_eq!(out[0]["frames"][0]["device"], "864717003283581");
+    assert_eq!(out[0]["frames"][0]["device"], GT06_IMEI);
 }
 
 #[test]

@@ -1,41 +1,35 @@
 //! End to end over real sockets: devices log in, send positions, get exact ACKs, and the API
 //! shows them. Frames here are built by hand with independently computed checksums.
 
-mod common;
+mod support;
 
-use common::*;
+use chrono::{TimeZone, Utc};
+use support::gateway::*;
+use support::wire::{arc, gt06_ack, Gt06Fix, GT06_IMEI, GT06_LOGIN, GT06_LOGIN_ACK};
 use tokio::io::AsyncWriteExt;
 
 /// GT06 location 0x12: 2026-11-27 05:30:00 UTC, 22°32.7658′N 114°02.9300′E, 60 km/h,
 /// course 90°, 9 satellites, fix valid.
 fn gt06_location(serial: u16) -> Vec<u8> {
-    let lat = ((22.0 * 60.0 + 32.7658) * 30000.0_f64).round() as u32;
-    let lon = ((114.0 * 60.0 + 2.93) * 30000.0_f64).round() as u32;
-    let mut c = vec![26, 11, 27, 5, 30, 0, 0xC9];
-    c.extend_from_slice(&lat.to_be_bytes());
-    c.extend_from_slice(&lon.to_be_bytes());
-    c.push(60);
-    let course_status: u16 = 90 | (1 << 12) | (1 << 10);
-    c.extend_from_slice(&course_status.to_be_bytes());
-    c.extend_from_slice(&[0x01, 0xCC, 0x00, 0x28, 0x7D, 0x00, 0x1F, 0xB8]);
-    gt06_frame(0x12, &c, serial)
+    let fix = Gt06Fix {
+        time: Utc.with_ymd_and_hms(2026, 11, 27, 5, 30, 0).unwrap(),
+        satellites: 9,
+        lat: 22.0 + 32.7658 / 60.0,
+        lon: 114.0 + 2.93 / 60.0,
+        speed: 60,
+        course: 90,
+    };
+    support::wire::gt06_location(&fix, serial)
 }
-
-const GT06_LOGIN: &str = "78780d01086471700328358100093f040d0a";
 
 #[tokio::test]
 async fn gt06_login_position_ack_and_api() {
     let r = start("").await;
     let mut s = connect(&r, "gt06").await;
     // The spec-derived login ACK for serial 0x0009 (protocol-notes).
-    send_expect(
-        &mut s,
-        &hex::decode(GT06_LOGIN).unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    gt06_login(&mut s).await;
     send_expect(&mut s, &gt06_location(0x0a), &gt06_ack(0x12, 0x0a)).await;
-    let d = wait_device(&r, "864717003283581", |d| !d["lat"].is_null()).await;
+    let d = wait_device(&r, GT06_IMEI, |d| !d["lat"].is_null()).await;
     assert!((d["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-5, "{d}");
     assert!(
         (d["lon"].as_f64().unwrap() - 114.048833).abs() < 1e-5,
@@ -60,34 +54,24 @@ async fn gt06_position_before_login_is_not_acked() {
     s.write_all(&gt06_location(1)).await.unwrap();
     expect_silence(&mut s, 300).await;
     // The same connection can still log in afterwards.
-    send_expect(
-        &mut s,
-        &hex::decode(GT06_LOGIN).unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    gt06_login(&mut s).await;
     r.shutdown().await;
 }
 
 #[tokio::test]
-async fn refused_device_gets_no_login_ack_and_is_counted() {
+async fn refused_device_gets_no_login_ack_is_disconnected_and_counted() {
     let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
     let mut s = connect(&r, "gt06").await;
     s.write_all(&hex::decode(GT06_LOGIN).unwrap())
         .await
         .unwrap();
-    expect_silence(&mut s, 500).await;
-    let m = reqwest::get(format!("http://{}/metrics", r.http_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    expect_closed(&mut s).await;
+    let m = scrape(&r).await;
     assert!(
         m.contains("trackgate_devices_refused_total{protocol=\"gt06\"} 1"),
         "{m}"
     );
-    let (status, _) = get_json(&r, "/api/devices/864717003283581").await;
+    let (status, _) = get_json(&r, &format!("/api/devices/{GT06_IMEI}")).await;
     assert_eq!(status, 404);
     r.shutdown().await;
 }
@@ -96,24 +80,14 @@ async fn refused_device_gets_no_login_ack_and_is_counted() {
 async fn bad_checksum_is_dropped_counted_and_connection_kept() {
     let r = start("").await;
     let mut s = connect(&r, "gt06").await;
-    send_expect(
-        &mut s,
-        &hex::decode(GT06_LOGIN).unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    gt06_login(&mut s).await;
     let mut bad = gt06_location(2);
     let n = bad.len();
     bad[n - 3] ^= 0xff; // corrupt the CRC
     s.write_all(&bad).await.unwrap();
     // The next good frame on the same connection is still answered.
     send_expect(&mut s, &gt06_location(3), &gt06_ack(0x12, 3)).await;
-    let m = reqwest::get(format!("http://{}/metrics", r.http_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = scrape(&r).await;
     assert!(
         m.contains("trackgate_checksum_failures_total{protocol=\"gt06\"} 1"),
         "{m}"
@@ -130,14 +104,9 @@ async fn garbage_and_oversize_on_one_connection_never_stall_another() {
     let mut junk = vec![0x00, 0xff, 0x13, 0x78, 0x79, 0x79, 0xff, 0xff];
     junk.extend((0..20_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
     let _ = bad.write_all(&junk).await;
-    send_expect(
-        &mut good,
-        &hex::decode(GT06_LOGIN).unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    gt06_login(&mut good).await;
     send_expect(&mut good, &gt06_location(4), &gt06_ack(0x12, 4)).await;
-    wait_device(&r, "864717003283581", |d| !d["lat"].is_null()).await;
+    wait_device(&r, GT06_IMEI, |d| !d["lat"].is_null()).await;
     r.shutdown().await;
 }
 
@@ -152,7 +121,7 @@ async fn frames_split_byte_by_byte_and_coalesced_get_every_ack() {
     }
     assert_eq!(
         read_n(&mut s, 10).await,
-        hex::decode("78780501000955940d0a").unwrap()
+        hex::decode(GT06_LOGIN_ACK).unwrap()
     );
     let mut many = Vec::new();
     let mut acks = Vec::new();
@@ -168,14 +137,19 @@ async fn frames_split_byte_by_byte_and_coalesced_get_every_ack() {
     r.shutdown().await;
 }
 
+/// The Teltonika handshake: the IMEI with a 2-byte length.
+fn teltonika_imei(imei: &str) -> Vec<u8> {
+    let mut hs = (imei.len() as u16).to_be_bytes().to_vec();
+    hs.extend_from_slice(imei.as_bytes());
+    hs
+}
+
 /// Teltonika: IMEI handshake `01`, a Codec 8 packet of two records, ACK = 4-byte count.
 #[tokio::test]
 async fn teltonika_handshake_and_record_count_ack() {
     let r = start("").await;
     let mut s = connect(&r, "teltonika").await;
-    let mut hs = vec![0x00, 0x0f];
-    hs.extend_from_slice(b"356307042441013");
-    send_expect(&mut s, &hs, &[0x01]).await;
+    send_expect(&mut s, &teltonika_imei("356307042441013"), &[0x01]).await;
 
     let record = |ts_ms: u64, lon: i32, lat: i32| {
         let mut r = Vec::new();
@@ -214,9 +188,7 @@ async fn teltonika_handshake_and_record_count_ack() {
 async fn teltonika_refused_imei_gets_00() {
     let r = start("[devices]\nallow = [\"111111111111111\"]\n").await;
     let mut s = connect(&r, "teltonika").await;
-    let mut hs = vec![0x00, 0x0f];
-    hs.extend_from_slice(b"356307042441013");
-    send_expect(&mut s, &hs, &[0x00]).await;
+    send_expect(&mut s, &teltonika_imei("356307042441013"), &[0x00]).await;
     r.shutdown().await;
 }
 

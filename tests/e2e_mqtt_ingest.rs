@@ -2,15 +2,15 @@
 //! reach the API, and a QoS 1 message published while trackgate is down is delivered once it
 //! is back (persistent session, `clean_session = false`).
 
-mod common;
 mod support;
 
-use common::*;
 use std::process::Command;
-use std::time::Duration;
+use support::gateway::*;
+use support::mqtt::{publish, publish_until_seen};
 use support::services;
-use trackgate::config::{Config, MqttConfig};
-use trackgate::server::{self, Running};
+use trackgate::config::Config;
+use trackgate::mqtt::MqttConfig;
+use trackgate::server;
 
 fn config(broker: &str, dir: &std::path::Path) -> Config {
     let mut cfg = test_config("");
@@ -23,56 +23,6 @@ fn config(broker: &str, dir: &std::path::Path) -> Config {
     let m: MqttConfig = Config::from_toml(&toml).unwrap().mqtt.unwrap();
     cfg.mqtt = Some(m);
     cfg
-}
-
-fn publish(port: u16, topic: &str, payload: &str) {
-    let st = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-m",
-            payload,
-        ])
-        .status()
-        .expect("mosquitto_pub (apt-get install mosquitto-clients)");
-    assert!(st.success());
-}
-
-/// Publishes until the device shows in the API (the subscription is made asynchronously
-/// after the gateway starts; a message published before it exists is not queued).
-async fn publish_until_seen(
-    r: &Running,
-    port: u16,
-    topic: &str,
-    payload: &str,
-    id: &str,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        publish(port, topic, payload);
-        let (status, v) = get_json(r, &format!("/api/devices/{id}")).await;
-        if status == 200 && v["lat"].as_f64().is_some() {
-            return v;
-        }
-        // Give the subscriber a moment to see this publish before sending another.
-        for _ in 0..10 {
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            let (status, v) = get_json(r, &format!("/api/devices/{id}")).await;
-            if status == 200 && v["lat"].as_f64().is_some() {
-                return v;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{id} never appeared"
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +132,7 @@ async fn a_burst_beyond_the_in_flight_window_is_all_delivered() {
     )
     .await;
     // 100 more locations in one client session (`-l`: one message per stdin line).
-    let mut child = Command::new("mosquitto_pub")
+    let mut child = Command::new(services::require("mosquitto_pub"))
         .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
         .args(["-q", "1", "-t", "owntracks/jane/burst", "-l"])
         .stdin(std::process::Stdio::piped())

@@ -2,9 +2,10 @@
 //! it; 400 with a clear text for bad requests; 403 for a device that is not allowed; 413 for
 //! an oversized body.
 
-mod common;
+mod support;
 
-use common::*;
+use support::eventually;
+use support::gateway::*;
 use trackgate::server::Running;
 
 fn base(r: &Running) -> String {
@@ -198,19 +199,22 @@ async fn requests_in_flight_are_capped() {
     .await
     .unwrap();
     // The stalled request holds the permit once the server has read its head; poll until the
-    // cap shows (a deadline, not a sleep).
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let resp = reqwest::get(format!("{}/?id=fast&lat=1&lon=2", base(&r)))
-            .await
-            .unwrap();
-        if resp.status().as_u16() == 503 {
-            assert!(resp.text().await.unwrap().contains("max_connections"));
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "cap never applied");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    // cap shows.
+    let refusal = eventually(
+        std::time::Duration::from_secs(5),
+        "the second request refused by the cap",
+        async || {
+            let resp = reqwest::get(format!("{}/?id=fast&lat=1&lon=2", base(&r)))
+                .await
+                .unwrap();
+            match resp.status().as_u16() {
+                503 => Ok(resp.text().await.unwrap()),
+                s => Err(s),
+            }
+        },
+    )
+    .await;
+    assert!(refusal.contains("max_connections"), "{refusal}");
     slow.write_all(&body.as_bytes()[5..]).await.unwrap();
     let mut head = [0u8; 12];
     slow.read_exact(&mut head).await.unwrap();

@@ -2,9 +2,9 @@
 //! back after they are durable, and the API shows the fix. The frame is built by hand here
 //! with a CRC-16/KERMIT computed independently of the code under test.
 
-mod common;
+mod support;
 
-use common::*;
+use support::gateway::*;
 use tokio::io::AsyncWriteExt;
 
 fn kermit(data: &[u8]) -> u16 {

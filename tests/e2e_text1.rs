@@ -1,10 +1,10 @@
 //! End to end over real sockets for the text protocols h02, gps103 and tk103: frames written
 //! by hand, exact replies, positions visible in the API; TCP and UDP.
 
-mod common;
+mod support;
 
-use common::*;
 use std::time::Duration;
+use support::gateway::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UdpSocket;
 
@@ -104,6 +104,8 @@ async fn gps103_tcp_and_udp() {
     .await
     .unwrap();
     expect_silence(&mut s, 300).await;
+    // Fence: the heartbeat's `ON` comes first, so the report got no late reply either.
+    send_expect(&mut s, b"359586015829802;", b"ON").await;
     // UDP: log-on answered over UDP, then a report from the same peer.
     let u = udp_send(&r, "gps103", b"##,imei:359586015829803,A;").await;
     assert_eq!(udp_recv(&u).await, b"LOAD");
@@ -132,6 +134,13 @@ async fn tk103_tcp_and_udp() {
     .await
     .unwrap();
     expect_silence(&mut s, 300).await;
+    // Fence: the handshake's answer comes first, so the report got no late reply either.
+    send_expect(
+        &mut s,
+        b"(027044702512BP00027044702512HSO)",
+        b"(027044702512AP01HSO)",
+    )
+    .await;
     let d = wait_device(&r, "027044702512", |d| !d["lat"].is_null()).await;
     assert_eq!(d["time"], "2015-10-24T05:51:48Z");
     near(&d, "lat", -25.92255);

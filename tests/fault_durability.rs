@@ -2,43 +2,33 @@
 //! database frozen (SIGSTOP) while devices keep sending. Every ACKed record must end up in
 //! InfluxDB exactly once.
 
-mod common;
 mod support;
 
-use common::{gt06_ack, gt06_frame};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::eventually;
+use support::gateway::{metric, temp_dir, test_config, wait_metric};
+use support::influxql::Influxql;
 use support::services::{free_port, influxd};
+use support::wire::{gt06_ack, Gt06Fix, GT06_IMEI, GT06_LOGIN, GT06_LOGIN_ACK};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const IMEI: &str = "864717003283581";
-const LOGIN: &str = "78780d01086471700328358100093f040d0a";
-const LOGIN_ACK: &str = "78780501000955940d0a";
 /// 2026-11-27 00:00:00 UTC.
 const BASE: i64 = 1_795_737_600;
 
-/// GT06 0x12 location for record `i`: fix time BASE + i s, lat/lon moving with i.
+/// GT06 0x12 location for record `i`: fix time BASE + i s, 8 satellites, 50 km/h, course 90°,
+/// moving north by 0.001′ per record from 52° N 13° E.
 fn location(i: u32) -> Vec<u8> {
-    let t = chrono::DateTime::from_timestamp(BASE + i as i64, 0).unwrap();
-    use chrono::{Datelike, Timelike};
-    let lat = ((52.0 * 60.0 + i as f64 * 0.001) * 30000.0_f64).round() as u32;
-    let lon = ((13.0 * 60.0) * 30000.0_f64).round() as u32;
-    let mut c = vec![
-        (t.year() - 2000) as u8,
-        t.month() as u8,
-        t.day() as u8,
-        t.hour() as u8,
-        t.minute() as u8,
-        t.second() as u8,
-        0xC8,
-    ];
-    c.extend_from_slice(&lat.to_be_bytes());
-    c.extend_from_slice(&lon.to_be_bytes());
-    c.push(50);
-    c.extend_from_slice(&((1u16 << 12) | (1 << 10) | 90).to_be_bytes());
-    c.extend_from_slice(&[0x01, 0xCC, 0x00, 0x28, 0x7D, 0x00, 0x1F, 0xB8]);
-    gt06_frame(0x12, &c, (i % 0xffff) as u16)
+    let fix = Gt06Fix {
+        time: chrono::DateTime::from_timestamp(BASE + i as i64, 0).unwrap(),
+        satellites: 8,
+        lat: 52.0 + i as f64 * 0.001 / 60.0,
+        lon: 13.0,
+        speed: 50,
+        course: 90,
+    };
+    support::wire::gt06_location(&fix, (i % 0xffff) as u16)
 }
 
 /// Writes `frame`, waits for exactly `ack` (2 s). Err on any failure (disconnect, timeout).
@@ -55,51 +45,33 @@ async fn exchange(s: &mut TcpStream, frame: &[u8], ack: &[u8]) -> Result<(), Str
 
 /// Connects and logs in, retrying while the gateway is (re)starting (10 s).
 async fn login(port: u16) -> TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)).await {
-            if exchange(
-                &mut s,
-                &hex::decode(LOGIN).unwrap(),
-                &hex::decode(LOGIN_ACK).unwrap(),
-            )
-            .await
-            .is_ok()
-            {
-                return s;
-            }
-        }
-        assert!(Instant::now() < deadline, "gateway did not come back");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let login = hex::decode(GT06_LOGIN).unwrap();
+    let ack = hex::decode(GT06_LOGIN_ACK).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        &format!("a login on port {port}"),
+        async || {
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            exchange(&mut s, &login, &ack).await?;
+            Ok::<_, String>(s)
+        },
+    )
+    .await
 }
 
-/// `SELECT count(lat)` and the distinct fix times of the test device.
-async fn influx_points(url: &str) -> Vec<i64> {
-    let q = format!("SELECT lat FROM position WHERE device = '{IMEI}'");
-    let resp = reqwest::Client::new()
-        .get(format!("{url}/query"))
-        .query(&[("db", "trackgate"), ("epoch", "s"), ("q", q.as_str())])
-        .send()
-        .await;
-    let Ok(resp) = resp else { return vec![] };
-    let v: serde_json::Value = resp.json().await.unwrap_or_default();
-    v["results"][0]["series"][0]["values"]
-        .as_array()
-        .map(|rows| rows.iter().filter_map(|r| r[0].as_i64()).collect())
-        .unwrap_or_default()
-}
-
-/// Polls InfluxDB until it holds `n` points (30 s), then returns them.
+/// Polls InfluxDB until it holds at least `n` points of the test device (30 s); returns
+/// their fix times (Unix seconds).
 async fn wait_points(url: &str, n: usize) -> Vec<i64> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let p = influx_points(url).await;
-        if p.len() >= n || Instant::now() > deadline {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let q = format!("SELECT lat FROM position WHERE device = '{GT06_IMEI}'");
+    Influxql::new(url, "trackgate")
+        .epoch("s")
+        .wait_rows(&q, n, Duration::from_secs(30))
+        .await
+        .iter()
+        .map(|r| r["time"].as_i64().expect("integer time"))
+        .collect()
 }
 
 fn spawn_gateway(config: &std::path::Path) -> Child {
@@ -117,7 +89,7 @@ fn spawn_gateway(config: &std::path::Path) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_loses_no_acked_record_and_duplicates_none() {
     let influx = influxd(0);
-    let dir = common::temp_dir("kill");
+    let dir = temp_dir("kill");
     let gt06_port = free_port();
     let http_port = free_port();
     let mut toml = format!(
@@ -174,23 +146,10 @@ async fn sigkill_mid_stream_loses_no_acked_record_and_duplicates_none() {
     assert_eq!(got, want);
 }
 
-async fn metric(http: &str, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("http://{http}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frozen_database_delays_writes_but_never_acks_or_data() {
     let influx = influxd(0);
-    let mut cfg = common::test_config("");
+    let mut cfg = test_config("");
     let mut icfg = trackgate::sinks::influx::InfluxConfig::new(influx.url.clone());
     icfg.flush_interval_ms = 50;
     icfg.timeout_ms = 300;
@@ -199,7 +158,6 @@ async fn frozen_database_delays_writes_but_never_acks_or_data() {
     cfg.influx = Some(icfg);
     let r = trackgate::server::start(cfg).await.unwrap();
     let port = r.addr("gt06", "tcp").unwrap().port();
-    let http = r.http_addr.to_string();
     let lag = "trackgate_wal_consumer_lag_records{consumer=\"influx\"}";
 
     let mut s = login(port).await;
@@ -224,16 +182,12 @@ async fn frozen_database_delays_writes_but_never_acks_or_data() {
             .unwrap_or_else(|e| panic!("ACK {i} during the outage: {e}"));
     }
     let acks_during_outage = t0.elapsed();
-    // The lag is visible while the database is frozen.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if metric(&http, lag).await.unwrap_or(0.0) > 0.0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "sink lag never rose");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await; // several timed-out retries
+    // The lag is visible while the database is frozen, and the sink keeps retrying: several
+    // write requests time out before the database thaws.
+    wait_metric(&r, lag, |n| n > 0.0).await;
+    let timeouts = "trackgate_influx_write_errors_total{kind=\"Network\"}";
+    let before = metric(&r, timeouts).unwrap_or(0.0);
+    wait_metric(&r, timeouts, |n| n >= before + 3.0).await;
     assert!(Command::new("kill")
         .args(["-CONT", &pid])
         .status()
@@ -242,14 +196,7 @@ async fn frozen_database_delays_writes_but_never_acks_or_data() {
 
     let points = wait_points(&influx.url, 150).await;
     assert_eq!(points.len(), 150, "all records arrive after the outage");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if metric(&http, lag).await == Some(0.0) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "sink lag never returned to 0");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_metric(&r, lag, |n| n == 0.0).await;
     assert!(
         acks_during_outage < Duration::from_secs(20),
         "100 ACKs took {acks_during_outage:?} while the database was frozen"

@@ -2,21 +2,21 @@
 //! MQTT broker unreachable, a tracker still gets its ACKs at once, the per-endpoint limit
 //! holds, and the lag of the stuck consumers shows in `/metrics`.
 
-mod common;
 mod support;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use chrono::{TimeZone, Utc};
-use common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trackgate::config::MqttConfig;
-use trackgate::model::{Alert, AlertState, DeviceId, Record};
-use trackgate::pipeline::wal_stage::encode_record;
+use support::count_reaches;
+use support::gateway::*;
+use support::records::{alert, append, at, dev};
+use support::wire::GT06_IMEI;
+use trackgate::model::{Alert, Record};
+use trackgate::mqtt::MqttConfig;
 
 /// Counts requests and never answers.
 async fn hang(State(n): State<Arc<AtomicUsize>>) -> StatusCode {
@@ -25,22 +25,13 @@ async fn hang(State(n): State<Arc<AtomicUsize>>) -> StatusCode {
     StatusCode::OK
 }
 
-fn alert(i: usize) -> Record {
+fn late(i: usize) -> Record {
     Record::Alert(Alert {
-        id: format!("iso-{i}"),
-        kind: "late".into(),
-        state: AlertState::Firing,
-        tier: None,
-        time: Utc.timestamp_opt(1_764_215_276 + i as i64, 0).unwrap(),
-        device: DeviceId::new("864717003283581").unwrap(),
+        time: at(i as i64),
+        device: dev(GT06_IMEI),
         // Distinct shipments: no ordering constraint, only the endpoint limit applies.
         shipment: Some(format!("sh{i}")),
-        stop: None,
-        alarm: None,
-        lat: None,
-        lon: None,
-        value: None,
-        message: "late".into(),
+        ..alert(&format!("iso-{i}"), "late")
     })
 }
 
@@ -73,28 +64,20 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
         (resp.status().as_u16(), resp.text().await.unwrap())
     };
     assert_eq!(s, 201, "{v}");
-    gw.wal
-        .append((0..6).map(|i| encode_record(&alert(i))).collect())
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hits.load(Ordering::SeqCst) < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the dispatcher never called the receiver"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let alerts: Vec<Record> = (0..6).map(late).collect();
+    append(&gw, &alerts).await;
+    count_reaches(
+        Duration::from_secs(10),
+        "calls of the receiver by the dispatcher",
+        2,
+        || hits.load(Ordering::SeqCst) as u64,
+    )
+    .await;
 
     // Ingestion: login and a location, each ACKed only after its records are durable.
     let started = Instant::now();
     let mut s = connect(&gw, "gt06").await;
-    send_expect(
-        &mut s,
-        &hex::decode("78780d01086471700328358100093f040d0a").unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    gt06_login(&mut s).await;
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(1),
@@ -102,20 +85,12 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
     );
 
     // Lag of the stuck MQTT publisher shows up (sampled every second).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = gw.metrics.encode();
-        let lag = m
-            .lines()
-            .find(|l| l.starts_with("trackgate_wal_consumer_lag_records{consumer=\"mqtt\"}"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<u64>().ok());
-        if lag.is_some_and(|n| n >= 6) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no mqtt lag metric: {m}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_metric(
+        &gw,
+        "trackgate_wal_consumer_lag_records{consumer=\"mqtt\"}",
+        |n| n >= 6.0,
+    )
+    .await;
     // The per-endpoint limit held the whole time: still exactly two requests in flight.
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     gw.shutdown().await;

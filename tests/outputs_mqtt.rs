@@ -1,119 +1,36 @@
 //! MQTT publishing end to end: a private Mosquitto, the gateway in-process, and a subscriber
 //! in the test reading retained and live messages; the broker restarts mid-test.
 
-mod common;
 mod support;
 
-use chrono::{TimeZone, Utc};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use serde_json::Value;
 use std::time::Duration;
+use support::gateway;
+use support::mqtt::{subscribe, Msg};
+use support::records::{alert, append, at, eta, position, DEVICE};
 use support::services;
 use tokio::sync::mpsc;
-use trackgate::config::MqttConfig;
-use trackgate::model::{Alert, AlertState, DeviceId, EtaUpdate, Position, Record, StopStatus};
-use trackgate::pipeline::wal_stage::encode_record;
-use trackgate::server::{self, Running};
+use trackgate::model::{Alert, AlertState, Record};
+use trackgate::mqtt::MqttConfig;
+use trackgate::server;
 
-const DEVICE: &str = "123456789012345";
-
-fn t(secs: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_764_215_276 + secs, 0).unwrap()
+/// A fix of [`DEVICE`] at `secs` on the 13.4° E meridian.
+fn fix(secs: i64, lat: f64) -> Record {
+    Record::Position(position(DEVICE, secs, lat, 13.4))
 }
 
-fn position(secs: i64, lat: f64) -> Record {
-    Record::Position(Position::new(
-        DeviceId::new(DEVICE).unwrap(),
-        "gt06",
-        t(secs),
-        t(secs),
-        lat,
-        13.4,
-        true,
-    ))
+/// An ETA of shipment sh1 at `stop` from the fix at 60 s.
+fn eta_at(stop: &str) -> Record {
+    Record::Eta(eta("sh1", stop, 60))
 }
 
-fn eta(stop: &str, fix: i64) -> Record {
-    Record::Eta(EtaUpdate {
-        shipment: "sh1".into(),
-        stop: stop.into(),
-        device: DeviceId::new(DEVICE).unwrap(),
-        fix_time: t(fix),
-        eta: t(900),
-        eta_p10: t(800),
-        eta_p90: t(1000),
-        planned: t(600),
-        deviation_s: 300,
-        remaining_m: 5000.0,
-        progress: 0.4,
-        off_route_m: 2.0,
-        status: StopStatus::Late,
-    })
-}
-
-fn alert(id: &str) -> Record {
+/// An SOS alert as tracking raises it for an alarm: informational, at 40 s.
+fn sos(id: &str) -> Record {
     Record::Alert(Alert {
-        id: id.into(),
-        kind: "alarm_sos".into(),
         state: AlertState::Info,
-        tier: None,
-        time: t(40),
-        device: DeviceId::new(DEVICE).unwrap(),
-        shipment: None,
-        stop: None,
-        alarm: None,
-        lat: None,
-        lon: None,
-        value: None,
+        time: at(40),
         message: "SOS".into(),
+        ..alert(id, "alarm_sos")
     })
-}
-
-async fn append(r: &Running, recs: &[Record]) {
-    r.wal
-        .append(recs.iter().map(encode_record).collect())
-        .await
-        .expect("append");
-}
-
-/// A received message: topic, retained flag, JSON payload.
-type Msg = (String, bool, Value);
-
-/// Subscribes to `trackgate/#` and forwards every message; returns once SUBACK arrived.
-async fn subscriber(port: u16, name: &str) -> (AsyncClient, mpsc::UnboundedReceiver<Msg>) {
-    let mut opts = MqttOptions::new(format!("{name}-{}", std::process::id()), "127.0.0.1", port);
-    opts.set_keep_alive(Duration::from_secs(5));
-    let (client, mut el) = AsyncClient::new(opts, 64);
-    client
-        .subscribe("trackgate/#", QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut ready = Some(ready_tx);
-        while let Ok(ev) = el.poll().await {
-            match ev {
-                Event::Incoming(Packet::SubAck(_)) => {
-                    if let Some(r) = ready.take() {
-                        let _ = r.send(());
-                    }
-                }
-                Event::Incoming(Packet::Publish(p)) => {
-                    let v = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
-                    if tx.send((p.topic.clone(), p.retain, v)).is_err() {
-                        return;
-                    }
-                }
-                _ => {}
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(10), ready_rx)
-        .await
-        .expect("SUBACK within 10 s")
-        .expect("subscriber alive");
-    (client, rx)
 }
 
 /// Receives until a message on `topic` arrives (15 s limit); returns everything read.
@@ -125,7 +42,7 @@ async fn until_topic(rx: &mut mpsc::UnboundedReceiver<Msg>, topic: &str) -> Vec<
             .await
             .unwrap_or_else(|_| panic!("no message on {topic}; got {seen:?}"))
             .expect("subscriber alive");
-        let done = m.0 == topic;
+        let done = m.topic == topic;
         seen.push(m);
         if done {
             return seen;
@@ -137,7 +54,7 @@ async fn until_topic(rx: &mut mpsc::UnboundedReceiver<Msg>, topic: &str) -> Vec<
 async fn publishes_retained_current_positions_etas_and_events_and_survives_broker_restart() {
     let broker = services::mosquitto();
     let port = broker.port;
-    let mut cfg = common::test_config("");
+    let mut cfg = gateway::test_config("");
     cfg.mqtt = Some(MqttConfig {
         url: broker.url.clone(),
         client_id: format!("tg-test-{}", std::process::id()),
@@ -148,55 +65,51 @@ async fn publishes_retained_current_positions_etas_and_events_and_survives_broke
     let eta_topic = "trackgate/shipments/sh1/eta";
     let ev_topic = format!("trackgate/events/alarm_sos/{DEVICE}");
 
-    let (_live, mut live) = subscriber(port, "live").await;
-    append(&gw, &[position(100, 1.0)]).await;
+    let (_live, mut live) = subscribe(port, "live", "trackgate/#").await;
+    append(&gw, &[fix(100, 1.0)]).await;
     let got = until_topic(&mut live, &pos_topic).await;
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0].2["lat"], 1.0);
-    assert_eq!(got[0].2["time"], "2025-11-27T03:49:36.000Z");
+    assert_eq!(got[0].payload["lat"], 1.0);
+    assert_eq!(got[0].payload["time"], "2025-11-27T03:49:36Z");
 
     // A backlog fix (older than the one published) in the same batch as an ETA and an alert:
     // the ETA and the event are published, the old position is not.
-    append(
-        &gw,
-        &[position(50, 2.0), eta("s1", 60), eta("s2", 60), alert("x1")],
-    )
-    .await;
+    append(&gw, &[fix(50, 2.0), eta_at("s1"), eta_at("s2"), sos("x1")]).await;
     let got = until_topic(&mut live, eta_topic).await;
-    let topics: Vec<&str> = got.iter().map(|m| m.0.as_str()).collect();
+    let topics: Vec<&str> = got.iter().map(|m| m.topic.as_str()).collect();
     assert_eq!(topics, [ev_topic.as_str(), eta_topic], "{got:?}");
     assert!(
-        !got[0].1 && !got[1].1,
+        !got[0].retained && !got[1].retained,
         "live deliveries are not flagged retained"
     );
-    assert_eq!(got[0].2["id"], "x1");
-    assert_eq!(got[1].2["stops"].as_array().unwrap().len(), 2);
+    assert_eq!(got[0].payload["id"], "x1");
+    assert_eq!(got[1].payload["stops"].as_array().unwrap().len(), 2);
 
     // A new subscriber gets the retained current position and ETA.
-    let (_late, mut late) = subscriber(port, "late").await;
+    let (_late, mut late) = subscribe(port, "late", "trackgate/#").await;
     let mut retained = until_topic(&mut late, &pos_topic).await;
-    if !retained.iter().any(|m| m.0 == eta_topic) {
+    if !retained.iter().any(|m| m.topic == eta_topic) {
         retained.extend(until_topic(&mut late, eta_topic).await);
     }
-    let pos = retained.iter().find(|m| m.0 == pos_topic).unwrap();
-    assert!(pos.1, "retained flag");
-    assert_eq!(pos.2["lat"], 1.0, "the newest fix stays current");
-    let eta_msg = retained.iter().find(|m| m.0 == eta_topic).unwrap();
-    assert!(eta_msg.1);
-    assert_eq!(eta_msg.2["shipment"], "sh1");
+    let pos = retained.iter().find(|m| m.topic == pos_topic).unwrap();
+    assert!(pos.retained, "retained flag");
+    assert_eq!(pos.payload["lat"], 1.0, "the newest fix stays current");
+    let eta_msg = retained.iter().find(|m| m.topic == eta_topic).unwrap();
+    assert!(eta_msg.retained);
+    assert_eq!(eta_msg.payload["shipment"], "sh1");
     assert!(
-        retained.iter().all(|m| m.0 != ev_topic),
+        retained.iter().all(|m| m.topic != ev_topic),
         "events are not retained"
     );
 
     // Broker restart (no persistence: retained messages are gone). A fix appended while it
     // is down is published once it is back.
     drop(broker);
-    append(&gw, &[position(200, 3.0)]).await;
+    append(&gw, &[fix(200, 3.0)]).await;
     let broker = services::mosquitto_on(port);
-    let (_after, mut after) = subscriber(broker.port, "after").await;
+    let (_after, mut after) = subscribe(broker.port, "after", "trackgate/#").await;
     let got = until_topic(&mut after, &pos_topic).await;
-    assert_eq!(got.last().unwrap().2["lat"], 3.0);
+    assert_eq!(got.last().unwrap().payload["lat"], 3.0);
 
     let metrics = gw.metrics.encode();
     assert!(

@@ -1,78 +1,36 @@
 //! `GET /api/stream` end to end: Server-Sent Events read over a real socket, resumed with
 //! `Last-Event-ID`.
 
-mod common;
+mod support;
 
-use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::time::Duration;
-use trackgate::model::{
-    Alert, AlertState, DeviceEvent, DeviceId, EtaUpdate, EventKind, Position, Record, StopStatus,
-};
-use trackgate::pipeline::wal_stage::encode_record;
+use support::gateway;
+use support::records::{alert, append, at, dev, eta, position, DEVICE};
+use trackgate::model::{Alert, DeviceEvent, EventKind, Record};
 use trackgate::server::Running;
 
-const DEVICE: &str = "123456789012345";
-
-fn t(secs: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_764_215_276 + secs, 0).unwrap()
+/// A fix of [`DEVICE`] at `secs` on the 13.4° E meridian.
+fn fix(secs: i64, lat: f64) -> Record {
+    Record::Position(position(DEVICE, secs, lat, 13.4))
 }
 
-fn position(secs: i64, lat: f64) -> Record {
-    Record::Position(Position::new(
-        DeviceId::new(DEVICE).unwrap(),
-        "gt06",
-        t(secs),
-        t(secs),
-        lat,
-        13.4,
-        true,
-    ))
-}
-
-fn alert(id: &str) -> Record {
+/// A firing "late" alert of shipment sh1 at stop s1, tier 15, at 30 s.
+fn late(id: &str) -> Record {
     Record::Alert(Alert {
-        id: id.into(),
-        kind: "late".into(),
-        state: AlertState::Firing,
         tier: Some(15),
-        time: t(30),
-        device: DeviceId::new(DEVICE).unwrap(),
+        time: at(30),
         shipment: Some("sh1".into()),
         stop: Some("s1".into()),
-        alarm: None,
-        lat: None,
-        lon: None,
         value: Some(16.0),
-        message: "late".into(),
-    })
-}
-
-fn eta() -> Record {
-    Record::Eta(EtaUpdate {
-        shipment: "sh1".into(),
-        stop: "s1".into(),
-        device: DeviceId::new(DEVICE).unwrap(),
-        fix_time: t(20),
-        eta: t(900),
-        eta_p10: t(800),
-        eta_p90: t(1000),
-        planned: t(600),
-        deviation_s: 300,
-        remaining_m: 5000.0,
-        progress: 0.4,
-        off_route_m: 2.0,
-        status: StopStatus::Late,
+        ..alert(id, "late")
     })
 }
 
 /// Appends each record as its own batch (so offsets are 0, 1, 2 ... in order).
 async fn append_each(r: &Running, recs: &[Record]) {
     for rec in recs {
-        r.wal
-            .append(vec![encode_record(rec)])
-            .await
-            .expect("append");
+        append(r, std::slice::from_ref(rec)).await;
     }
 }
 
@@ -160,18 +118,27 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn stream_is_live_and_resumes_after_last_event_id() {
-    let gw = common::start("").await;
+    let gw = gateway::start("").await;
     // Offset 0: before the client connects, so a fresh client does not see it.
-    append_each(&gw, &[position(0, 1.0)]).await;
+    append_each(&gw, &[fix(0, 1.0)]).await;
     let mut s = open(&gw, "", None).await;
     let device_event = Record::Event(DeviceEvent::new(
-        DeviceId::new(DEVICE).unwrap(),
+        dev(DEVICE),
         "gt06",
-        t(5),
+        at(5),
         EventKind::Heartbeat,
     ));
     // Offsets 1..=4; the heartbeat (4) is not streamed.
-    append_each(&gw, &[position(10, 2.0), eta(), alert("a1"), device_event]).await;
+    append_each(
+        &gw,
+        &[
+            fix(10, 2.0),
+            Record::Eta(eta("sh1", "s1", 20)),
+            late("a1"),
+            device_event,
+        ],
+    )
+    .await;
     let evs = s.take(3).await;
     assert_eq!(
         summary(&evs),
@@ -179,7 +146,7 @@ async fn stream_is_live_and_resumes_after_last_event_id() {
     );
     assert_eq!(evs[0].data["lat"], 2.0);
     assert_eq!(evs[0].data["id"], DEVICE);
-    assert_eq!(evs[0].data["time"], "2025-11-27T03:48:06.000Z");
+    assert_eq!(evs[0].data["time"], "2025-11-27T03:48:06Z");
     assert_eq!(evs[1].data["deviation_s"], 300);
     assert_eq!(evs[1].data["status"], "late");
     assert_eq!(evs[2].data["id"], "a1");
@@ -187,7 +154,7 @@ async fn stream_is_live_and_resumes_after_last_event_id() {
     drop(s);
 
     // While disconnected: offset 5.
-    append_each(&gw, &[alert("a2")]).await;
+    append_each(&gw, &[late("a2")]).await;
     let mut s = open(&gw, "", Some("2")).await;
     let evs = s.take(2).await;
     assert_eq!(summary(&evs), pairs(&[("3", "alert"), ("5", "alert")]));
@@ -198,7 +165,7 @@ async fn stream_is_live_and_resumes_after_last_event_id() {
     let evs = s.take(2).await;
     assert_eq!(summary(&evs), pairs(&[("3", "alert"), ("5", "alert")]));
 
-    let (status, body) = common::get_json(&gw, "/api/stream?types=everything").await;
+    let (status, body) = gateway::get_json(&gw, "/api/stream?types=everything").await;
     assert_eq!(status, 400, "{body}");
     // Open streams end on shutdown (they do not hold the drain until its deadline).
     let started = std::time::Instant::now();

@@ -1,26 +1,27 @@
 //! Webhooks end to end: a real gateway (in-process, port 0) delivering to a real axum
 //! receiver (port 0) that verifies every signature independently.
 
-mod common;
+mod support;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::gateway;
+use support::records::{append, at, DEVICE};
+use support::{count_reaches, eventually};
 use trackgate::config::Config;
-use trackgate::model::{Alarm, Alert, AlertState, DeviceId, Record};
-use trackgate::pipeline::wal_stage::encode_record;
+use trackgate::model::{Alarm, Alert, Record};
 use trackgate::server::{self, Running};
 
 const SECRET: &str = "s3cret-of-customer";
-const DEVICE: &str = "123456789012345";
 
 /// One request the receiver saw.
 #[derive(Clone, Debug)]
@@ -104,7 +105,7 @@ async fn receiver(r: Arc<Recv>) -> String {
 }
 
 fn config(dir: Option<std::path::PathBuf>) -> Config {
-    let mut cfg = common::test_config("");
+    let mut cfg = gateway::test_config("");
     if let Some(d) = dir {
         cfg.storage.dir = d;
     }
@@ -115,29 +116,17 @@ fn config(dir: Option<std::path::PathBuf>) -> Config {
     cfg
 }
 
+/// A firing alert of [`DEVICE`] at 52.52° N 13.405° E, `secs` after `T0`.
 fn alert(id: &str, kind: &str, shipment: Option<&str>, secs: i64) -> Record {
     Record::Alert(Alert {
-        id: id.into(),
-        kind: kind.into(),
-        state: AlertState::Firing,
-        tier: None,
-        time: Utc.timestamp_opt(1_764_215_276 + secs, 0).unwrap(),
-        device: DeviceId::new(DEVICE).unwrap(),
+        time: at(secs),
         shipment: shipment.map(Into::into),
-        stop: None,
         alarm: (kind == "alarm_sos").then_some(Alarm::Sos),
         lat: Some(52.52),
         lon: Some(13.405),
-        value: None,
         message: format!("{kind} happened"),
+        ..support::records::alert(id, kind)
     })
-}
-
-async fn append(r: &Running, recs: &[Record]) {
-    r.wal
-        .append(recs.iter().map(encode_record).collect())
-        .await
-        .expect("append to the log");
 }
 
 async fn http(r: &Running, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -166,22 +155,33 @@ async fn subscribe(r: &Running, url: &str, extra: Value) -> String {
     v["id"].as_str().expect("id").to_string()
 }
 
+/// Starts the receiver (behaviour set in `recv`), a gateway with `cfg`, and one subscription
+/// to the receiver's `/hook/a` for every event; returns the gateway and the subscription id.
+async fn hook_a(recv: &Arc<Recv>, cfg: Config) -> (Running, String) {
+    let base = receiver(recv.clone()).await;
+    let gw = server::start(cfg).await.expect("start");
+    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    (gw, id)
+}
+
 /// Polls a subscription's deliveries until `pred` holds (20 s limit).
 async fn wait_deliveries(r: &Running, id: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, v) = http(r, "GET", &format!("/api/webhooks/{id}/deliveries"), None).await;
-        assert_eq!(status, 200, "{v}");
-        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
-        if pred(&d) {
-            return d;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "deliveries never matched: {v:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let path = format!("/api/webhooks/{id}/deliveries");
+    eventually(
+        Duration::from_secs(20),
+        &format!("deliveries of {id} to match"),
+        async || {
+            let (status, v) = http(r, "GET", &path, None).await;
+            assert_eq!(status, 200, "{v}");
+            let d = v["deliveries"].as_array().cloned().unwrap_or_default();
+            if pred(&d) {
+                Ok(d)
+            } else {
+                Err(format!("{v:#}"))
+            }
+        },
+    )
+    .await
 }
 
 fn all_status(d: &[Value], n: usize, status: &str) -> bool {
@@ -358,9 +358,7 @@ async fn retries_after_500s_deliver_each_event_once_in_shipment_order() {
 async fn other_4xx_is_dead_at_once_and_redrive_delivers() {
     let recv = Arc::new(Recv::default());
     recv.status.store(410, Ordering::SeqCst);
-    let base = receiver(recv.clone()).await;
-    let gw = server::start(config(None)).await.expect("start");
-    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let (gw, id) = hook_a(&recv, config(None)).await;
     append(&gw, &[alert("d1", "off_route", Some("sh9"), 0)]).await;
     let d = wait_deliveries(&gw, &id, |d| all_status(d, 1, "dead")).await;
     assert_eq!(d[0]["attempts"], 1);
@@ -380,11 +378,9 @@ async fn other_4xx_is_dead_at_once_and_redrive_delivers() {
 async fn retry_budget_sends_to_dead_letters() {
     let recv = Arc::new(Recv::default());
     recv.status.store(503, Ordering::SeqCst);
-    let base = receiver(recv.clone()).await;
     let mut cfg = config(None);
     cfg.webhooks.retry_budget = Duration::from_millis(400);
-    let gw = server::start(cfg).await.expect("start");
-    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let (gw, id) = hook_a(&recv, cfg).await;
     append(&gw, &[alert("b1", "late", Some("sh2"), 0)]).await;
     let d = wait_deliveries(&gw, &id, |d| all_status(d, 1, "dead")).await;
     let n = d[0]["attempts"].as_u64().unwrap();
@@ -404,11 +400,9 @@ async fn retry_budget_sends_to_dead_letters() {
 async fn hanging_receiver_hits_the_timeout_then_delivers() {
     let recv = Arc::new(Recv::default());
     recv.hang.store(1, Ordering::SeqCst);
-    let base = receiver(recv.clone()).await;
     let mut cfg = config(None);
     cfg.webhooks.timeout = Duration::from_millis(300);
-    let gw = server::start(cfg).await.expect("start");
-    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let (gw, id) = hook_a(&recv, cfg).await;
     append(&gw, &[alert("h1", "late", Some("sh3"), 0)]).await;
     let d = wait_deliveries(&gw, &id, |d| all_status(d, 1, "delivered")).await;
     let hist = d[0]["history"].as_array().unwrap();
@@ -427,12 +421,8 @@ async fn hanging_receiver_hits_the_timeout_then_delivers() {
 async fn restart_mid_retry_still_delivers_once() {
     let recv = Arc::new(Recv::default());
     recv.status.store(503, Ordering::SeqCst);
-    let base = receiver(recv.clone()).await;
-    let dir = common::temp_dir("wh-restart");
-    let gw = server::start(config(Some(dir.clone())))
-        .await
-        .expect("start");
-    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let dir = gateway::temp_dir("wh-restart");
+    let (gw, id) = hook_a(&recv, config(Some(dir.clone()))).await;
     append(&gw, &[alert("r1", "late", Some("sh4"), 0)]).await;
     wait_deliveries(&gw, &id, |d| {
         d.len() == 1 && d[0]["attempts"].as_u64() >= Some(2)
@@ -458,9 +448,7 @@ async fn restart_mid_retry_still_delivers_once() {
 async fn burst_is_delivered_exactly_once_per_event() {
     const N: usize = 500;
     let recv = Arc::new(Recv::default());
-    let base = receiver(recv.clone()).await;
-    let gw = server::start(config(None)).await.expect("start");
-    let id = subscribe(&gw, &format!("{base}/hook/a"), json!({})).await;
+    let (gw, id) = hook_a(&recv, config(None)).await;
     let recs: Vec<Record> = (0..N)
         .map(|i| {
             alert(
@@ -473,14 +461,13 @@ async fn burst_is_delivered_exactly_once_per_event() {
         .collect();
     let started = std::time::Instant::now();
     append(&gw, &recs).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while recv.hits.lock().unwrap().len() < N {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "burst not delivered in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    count_reaches(
+        Duration::from_secs(60),
+        "requests of the burst",
+        N as u64,
+        || recv.hits.lock().unwrap().len() as u64,
+    )
+    .await;
     let took = started.elapsed();
     wait_deliveries(&gw, &id, |d| {
         d.len() == 100 && d.iter().all(|x| x["status"] == "delivered")

@@ -2,20 +2,25 @@
 //! replay backfills a real InfluxDB, honouring `--from`, and refuses to run beside a live
 //! gateway on the same storage dir.
 
-mod common;
 mod support;
 
-use common::{gt06_ack, gt06_frame, send_expect};
+use chrono::{TimeZone, Utc};
 use std::process::Command;
+use support::gateway::{self, gt06_login, send_expect};
+use support::influxql::Influxql;
+use support::wire::{gt06_ack, Gt06Fix};
 
+/// GT06 location `i`: 2026-11-27 05:<i>:00 UTC at 52° N 13° E, 10 km/h.
 fn location(i: u8) -> Vec<u8> {
-    let mut c = vec![26, 11, 27, 5, i, 0, 0xC8];
-    c.extend_from_slice(&(((52.0 * 60.0) * 30000.0_f64) as u32).to_be_bytes());
-    c.extend_from_slice(&(((13.0 * 60.0) * 30000.0_f64) as u32).to_be_bytes());
-    c.push(10);
-    c.extend_from_slice(&((1u16 << 12) | (1 << 10)).to_be_bytes());
-    c.extend_from_slice(&[0x01, 0xCC, 0x00, 0x28, 0x7D, 0x00, 0x1F, 0xB8]);
-    gt06_frame(0x12, &c, i as u16)
+    let fix = Gt06Fix {
+        time: Utc.with_ymd_and_hms(2026, 11, 27, 5, i.into(), 0).unwrap(),
+        satellites: 8,
+        lat: 52.0,
+        lon: 13.0,
+        speed: 10,
+        course: 0,
+    };
+    support::wire::gt06_location(&fix, i.into())
 }
 
 fn replay(config: &std::path::Path, url: &str, from: Option<&str>) -> std::process::Output {
@@ -31,7 +36,7 @@ fn replay(config: &std::path::Path, url: &str, from: Option<&str>) -> std::proce
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_backfills_influx_from_the_log() {
     let influx = support::services::influxd(0);
-    let cfg = common::test_config("");
+    let cfg = gateway::test_config("");
     let dir = cfg.storage.dir.clone();
     let cfg_path = dir.join("replay.toml");
     std::fs::write(
@@ -40,13 +45,8 @@ async fn replay_backfills_influx_from_the_log() {
     )
     .unwrap();
     let r = trackgate::server::start(cfg).await.unwrap();
-    let mut s = common::connect(&r, "gt06").await;
-    send_expect(
-        &mut s,
-        &hex::decode("78780d01086471700328358100093f040d0a").unwrap(),
-        &hex::decode("78780501000955940d0a").unwrap(),
-    )
-    .await;
+    let mut s = gateway::connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
     for i in 0..20u8 {
         send_expect(&mut s, &location(i), &gt06_ack(0x12, i as u16)).await;
     }
@@ -81,17 +81,8 @@ async fn replay_backfills_influx_from_the_log() {
     let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rep["records"], 20);
     assert_eq!(rep["lines_written"], 20);
-    let v: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/query", influx.url))
-        .query(&[
-            ("db", "trackgate"),
-            ("q", "SELECT count(lat) FROM position"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["results"][0]["series"][0]["values"][0][1], 20, "{v}");
+    let count = Influxql::new(&influx.url, "trackgate")
+        .count("SELECT count(lat) FROM position")
+        .await;
+    assert_eq!(count, 20);
 }

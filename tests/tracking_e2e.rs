@@ -4,13 +4,12 @@
 //!
 //! Needs `influxd` on PATH: `.ci/services.sh install`.
 
-mod common;
 mod support;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use support::services;
+use support::influxql::Influxql;
+use support::{eventually, gateway, services};
 use tokio::io::AsyncWriteExt;
 use trackgate::protocol::gt06::encode::{self, Cell, Status};
 use trackgate::protocol::Fix;
@@ -20,55 +19,6 @@ const LAT: f64 = 52.0;
 
 fn lon_at(east_m: f64) -> f64 {
     13.0 + east_m / (6_371_008.8_f64 * std::f64::consts::PI / 180.0 * LAT.to_radians().cos())
-}
-
-async fn query(url: &str, q: &str) -> Vec<BTreeMap<String, Value>> {
-    let v: Value = reqwest::Client::new()
-        .get(format!("{url}/query"))
-        .query(&[("db", "trackgate"), ("epoch", "s"), ("q", q)])
-        .send()
-        .await
-        .expect("query")
-        .json()
-        .await
-        .expect("json");
-    let Some(series) = v["results"][0]["series"][0].as_object() else {
-        return Vec::new();
-    };
-    let cols: Vec<String> = series["columns"]
-        .as_array()
-        .expect("columns")
-        .iter()
-        .map(|c| c.as_str().unwrap_or_default().to_string())
-        .collect();
-    series["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|row| {
-            cols.iter()
-                .cloned()
-                .zip(row.as_array().expect("row").iter().cloned())
-                .collect()
-        })
-        .collect()
-}
-
-/// Polls an InfluxQL query until it returns `n` rows (10 s limit).
-async fn wait_rows(url: &str, q: &str, n: usize) -> Vec<BTreeMap<String, Value>> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let rows = query(url, q).await;
-        if rows.len() >= n {
-            return rows;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{q}: {} rows, wanted {n}: {rows:?}",
-            rows.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 }
 
 async fn post(r: &trackgate::server::Running, body: &Value) -> (u16, Value) {
@@ -95,6 +45,28 @@ fn shipment(t0: DateTime<Utc>) -> Value {
     })
 }
 
+/// The cell every fix reports.
+const CELL: Cell = Cell {
+    mcc: 262,
+    mnc: 1,
+    lac: 1,
+    cid: 1,
+};
+
+/// A valid fix `sec` seconds after `t0`, `east` metres east of the depot, at 36 km/h due east.
+fn fix_at(t0: DateTime<Utc>, sec: i64, east: f64) -> Fix {
+    Fix {
+        time: t0 + Duration::seconds(sec),
+        satellites: 9,
+        lat: LAT,
+        lon: lon_at(east),
+        speed_kmh: 36.0,
+        course: 90.0,
+        valid: true,
+        ..Fix::default()
+    }
+}
+
 /// Sends GT06 location frames for `(seconds after t0, metres east)` and checks each ACK.
 async fn drive(
     r: &trackgate::server::Running,
@@ -102,35 +74,19 @@ async fn drive(
     fixes: &[(i64, f64)],
     serial: &mut u16,
 ) {
-    let mut s = common::connect(r, "gt06").await;
+    let mut s = gateway::connect(r, "gt06").await;
     *serial += 1;
-    common::send_expect(
+    gateway::send_expect(
         &mut s,
         &encode::login(IMEI, *serial).expect("imei"),
         &encode::ack(0x01, *serial),
     )
     .await;
-    let cell = Cell {
-        mcc: 262,
-        mnc: 1,
-        lac: 1,
-        cid: 1,
-    };
     for (sec, east) in fixes {
         *serial += 1;
-        let fix = Fix {
-            time: t0 + Duration::seconds(*sec),
-            satellites: 9,
-            lat: LAT,
-            lon: lon_at(*east),
-            speed_kmh: 36.0,
-            course: 90.0,
-            valid: true,
-            ..Fix::default()
-        };
-        common::send_expect(
+        gateway::send_expect(
             &mut s,
-            &encode::location_12(&fix, &cell, *serial),
+            &encode::location_12(&fix_at(t0, *sec, *east), &CELL, *serial),
             &encode::ack(0x12, *serial),
         )
         .await;
@@ -138,21 +94,27 @@ async fn drive(
     s.shutdown().await.ok();
 }
 
+/// Polls the shipment (which must exist: 200) until `pred` holds (10 s limit).
 async fn wait_view(r: &trackgate::server::Running, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (_, v) = common::get_json(r, "/api/shipments/sh-e2e").await;
-        if pred(&v) {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never matched: {v}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(10),
+        "shipment sh-e2e to match",
+        async || {
+            let (st, v) = gateway::get_json(r, "/api/shipments/sh-e2e").await;
+            assert_eq!(st, 200, "{v}");
+            if pred(&v) {
+                Ok(v)
+            } else {
+                Err(v)
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_resumes_the_shipment_where_it_was() {
-    let cfg = common::test_config("");
+    let cfg = gateway::test_config("");
     let dir = cfg.storage.dir.clone();
     let r = trackgate::server::start(cfg).await.expect("server starts");
     let t0 = (Utc::now() - Duration::hours(1))
@@ -181,10 +143,10 @@ async fn a_restart_resumes_the_shipment_where_it_was() {
     );
     r.shutdown().await;
 
-    let mut cfg = common::test_config("");
+    let mut cfg = gateway::test_config("");
     cfg.storage.dir = dir;
     let r = trackgate::server::start(cfg).await.expect("restart");
-    let (st, after) = common::get_json(&r, "/api/shipments/sh-e2e").await;
+    let (st, after) = gateway::get_json(&r, "/api/shipments/sh-e2e").await;
     assert_eq!(st, 200);
     for k in ["status", "progress", "last_fix", "motion"] {
         assert_eq!(after[k], before[k], "{k}");
@@ -212,7 +174,7 @@ async fn a_restart_resumes_the_shipment_where_it_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     let influx = services::influxd(0);
-    let mut cfg = common::test_config("");
+    let mut cfg = gateway::test_config("");
     let mut icfg = trackgate::sinks::influx::InfluxConfig::new(&influx.url);
     icfg.flush_interval_ms = 50;
     cfg.influx = Some(icfg);
@@ -256,23 +218,17 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
         json!((t0 + Duration::seconds(400)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     );
     assert_eq!(post(&r, &shipment(t0)).await.0, 409);
-    assert_eq!(common::get_json(&r, "/api/shipments/nope").await.0, 404);
+    assert_eq!(gateway::get_json(&r, "/api/shipments/nope").await.0, 404);
 
     // The device: login, 3 min at the depot, 2 km east at 10 m/s, 3 min at the customer.
-    let mut s = common::connect(&r, "gt06").await;
+    let mut s = gateway::connect(&r, "gt06").await;
     let mut serial = 1u16;
-    common::send_expect(
+    gateway::send_expect(
         &mut s,
         &encode::login(IMEI, serial).expect("imei"),
         &encode::ack(0x01, serial),
     )
     .await;
-    let cell = Cell {
-        mcc: 262,
-        mnc: 1,
-        lac: 1,
-        cid: 1,
-    };
     let mut fixes: Vec<(i64, f64)> = (0..=6).map(|k| (k * 30, 0.0)).collect();
     let mut east = 0.0;
     let mut sec = 180;
@@ -288,16 +244,7 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     }
     for (k, (sec, east)) in fixes.iter().enumerate() {
         serial += 1;
-        let fix = Fix {
-            time: t0 + Duration::seconds(*sec),
-            satellites: 9,
-            lat: LAT,
-            lon: lon_at(*east),
-            speed_kmh: 36.0,
-            course: 90.0,
-            valid: true,
-            ..Fix::default()
-        };
+        let fix = fix_at(t0, *sec, *east);
         if k == 3 {
             // An SOS at the depot, reported with a fix.
             let st = Status {
@@ -307,12 +254,12 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
                 alarm: 0x01,
                 language: 0x02,
             };
-            let frame = encode::alarm_16(0x16, &fix, &cell, &st, serial);
-            common::send_expect(&mut s, &frame, &encode::ack(0x16, serial)).await;
+            let frame = encode::alarm_16(0x16, &fix, &CELL, &st, serial);
+            gateway::send_expect(&mut s, &frame, &encode::ack(0x16, serial)).await;
         } else {
-            common::send_expect(
+            gateway::send_expect(
                 &mut s,
-                &encode::location_12(&fix, &cell, serial),
+                &encode::location_12(&fix, &CELL, serial),
                 &encode::ack(0x12, serial),
             )
             .await;
@@ -321,16 +268,7 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     s.shutdown().await.ok();
 
     // The shipment completes on the API, with the arrival at the fix that entered the radius.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let view = loop {
-        let (st, v) = common::get_json(&r, "/api/shipments/sh-e2e").await;
-        assert_eq!(st, 200);
-        if v["status"] == "completed" {
-            break v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not completed: {v}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let view = wait_view(&r, |v| v["status"] == "completed").await;
     let arrived_at = t0 + Duration::seconds(arrival);
     assert_eq!(view["progress"], json!(1.0));
     assert_eq!(view["stops"][1]["status"], "arrived");
@@ -340,12 +278,14 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     );
     assert_eq!(view["stops"][1]["deviation_s"], json!(arrival - 400));
     assert_eq!(view["stops"][0]["status"], "departed");
-    let (_, list) = common::get_json(&r, "/api/shipments").await;
+    let (_, list) = gateway::get_json(&r, "/api/shipments").await;
     assert_eq!(list.as_array().map(|a| a.len()), Some(1));
 
     // InfluxDB: ETA points for S1 during the drive and the final "arrived" one.
+    let db = Influxql::new(&influx.url, "trackgate").epoch("s");
+    let wait_rows =
+        |q: &'static str, n: usize| db.wait_rows(q, n, std::time::Duration::from_secs(10));
     let etas = wait_rows(
-        &influx.url,
         "SELECT * FROM eta WHERE shipment = 'sh-e2e' AND stop = 'S1'",
         2,
     )
@@ -354,7 +294,6 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
     let last = match last {
         Some(p) => p,
         None => wait_rows(
-            &influx.url,
             "SELECT * FROM eta WHERE shipment = 'sh-e2e' AND status = 'arrived' AND stop = 'S1'",
             1,
         )
@@ -374,26 +313,15 @@ async fn a_device_drives_a_shipment_and_etas_and_events_reach_influxdb() {
         assert!(p["remaining"].as_f64().unwrap_or(-1.0) <= 2_000.5);
     }
     // Events: arrivals, departure, completion, the SOS.
-    let arrived = wait_rows(
-        &influx.url,
-        "SELECT * FROM event WHERE \"type\" = 'arrived'",
-        2,
-    )
-    .await;
+    let arrived = wait_rows("SELECT * FROM event WHERE \"type\" = 'arrived'", 2).await;
     let times: Vec<i64> = arrived.iter().filter_map(|p| p["time"].as_i64()).collect();
     assert_eq!(times, vec![t0.timestamp(), arrived_at.timestamp()]);
     wait_rows(
-        &influx.url,
         "SELECT * FROM event WHERE \"type\" = 'completed' AND shipment = 'sh-e2e'",
         1,
     )
     .await;
-    let sos = wait_rows(
-        &influx.url,
-        "SELECT * FROM event WHERE \"type\" = 'alarm_sos'",
-        1,
-    )
-    .await;
+    let sos = wait_rows("SELECT * FROM event WHERE \"type\" = 'alarm_sos'", 1).await;
     assert_eq!(
         sos[0]["time"],
         json!((t0 + Duration::seconds(90)).timestamp())

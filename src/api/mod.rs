@@ -1,20 +1,29 @@
-//! HTTP API (axum): health, Prometheus metrics, live devices.
+//! HTTP API (axum): health, Prometheus metrics and live devices here; shipments, webhooks,
+//! the event history and the event stream in their own files.
 //!
-//! Shipments live in `shipments.rs`.
+//! Handlers read live state, tracking and the output store (`crate::outputs`); they never
+//! reach into the sinks.
 //!
+//! Every route is declared once, with the access it needs, in [`route_table`]: the router
+//! is built from it and the access tests walk it (see [`auth`] for tokens and scopes).
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
 
+pub mod audit;
+pub mod auth;
 pub mod events;
 pub mod shipments;
 pub mod stream;
+pub mod tokens;
 pub mod webhooks;
 
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use auth::{Access, Registry, Scope};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use chrono::Utc;
 use std::sync::Arc;
@@ -25,24 +34,118 @@ pub struct ApiState {
     pub live: Arc<LiveState>,
     pub metrics: Arc<Metrics>,
     /// Event history, webhooks and the event stream (`None`: those routes answer 503).
-    pub outputs: Option<webhooks::Outputs>,
+    pub outputs: Option<crate::outputs::Outputs>,
     /// Shipment tracking; `None` when `[tracking] enabled = false`.
     pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
+    /// Who may call.
+    pub auth: Arc<Registry>,
 }
 
-/// The router with every route.
-pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/api/devices", get(list_devices))
-        .route("/api/devices/{id}", get(get_device))
-        .merge(webhooks::routes())
-        .merge(events::routes())
-        .merge(stream::routes())
-        .merge(shipments::router())
+/// One route: method, path, the access it needs, its handler.
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<ApiState>,
+}
+
+impl RouteSpec {
+    /// A route needing `access`.
+    pub fn new(
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<ApiState>,
+    ) -> Self {
+        RouteSpec {
+            method,
+            path,
+            access,
+            handler,
+        }
+    }
+}
+
+/// Every route of the API with the access it needs: the only place routes are added.
+pub fn route_table() -> Vec<RouteSpec> {
+    let read = Access::Scope(Scope::Read);
+    let mut v = vec![
+        RouteSpec::new(Method::GET, "/healthz", Access::Public, get(healthz)),
+        RouteSpec::new(
+            Method::GET,
+            "/metrics",
+            Access::Scope(Scope::Metrics),
+            get(metrics),
+        ),
+        RouteSpec::new(Method::GET, "/api/devices", read, get(list_devices)),
+        RouteSpec::new(Method::GET, "/api/devices/{id}", read, get(get_device)),
+    ];
+    v.extend(shipments::routes());
+    v.extend(events::routes());
+    v.extend(stream::routes());
+    v.extend(webhooks::routes());
+    v.extend(tokens::routes());
+    v.extend(audit::routes());
+    v
+}
+
+/// Settings of the router that come from `[http]`.
+#[derive(Clone, Debug, Default)]
+pub struct RouterOptions {
+    /// Origins whose cross-site requests (and CORS preflights) are answered; default none.
+    pub cors_origins: Vec<String>,
+}
+
+/// The router with every route, access control, the audit trail and (when origins are
+/// listed) CORS.
+pub fn router(state: ApiState, opts: &RouterOptions) -> Router {
+    let mut r = Router::new();
+    for spec in route_table() {
+        let access = spec.access;
+        let handler = spec
+            .handler
+            .route_layer(from_fn(move |req, next| auth::require(access, req, next)));
+        r = r.route(spec.path, handler);
+    }
+    let registry = state.auth.clone();
+    let r = r
         .fallback(not_found)
-        .with_state(state)
+        .layer(from_fn(auth::json_only))
+        .layer(from_fn_with_state(state.clone(), audit::record))
+        .layer(from_fn_with_state(registry, auth::authenticate))
+        .with_state(state);
+    match cors(&opts.cors_origins) {
+        Some(layer) => r.layer(layer),
+        None => r,
+    }
+}
+
+/// CORS for the listed origins only (none: no CORS headers at all, preflights refused).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let list: Vec<header::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| header::HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("last-event-id"),
+            ]),
+    )
 }
 
 /// A JSON error body with a status.
@@ -64,8 +167,40 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     )
 }
 
-async fn list_devices(State(s): State<ApiState>) -> impl IntoResponse {
-    Json(s.live.list(Utc::now()))
+/// Default and largest page of `/api/devices`. The default is large so that a fleet of a
+/// few hundred vehicles still comes back in one answer, as before paging existed.
+pub const DEVICES_PAGE: usize = 1000;
+/// Largest page of `/api/devices`.
+pub const MAX_DEVICES_PAGE: usize = 10_000;
+
+/// Paging parameters, as on `/api/events`.
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// `GET /api/devices?limit=&after=`: devices sorted by id. The body stays the contract's
+/// JSON array; when more devices follow, the `Link: <…?after=ID&limit=N>; rel="next"` header
+/// (RFC 8288) names the next page and `X-Next-After` its cursor.
+async fn list_devices(State(s): State<ApiState>, Query(p): Query<Page>) -> Response {
+    let limit = p.limit.unwrap_or(DEVICES_PAGE).clamp(1, MAX_DEVICES_PAGE);
+    let (devices, more) = s.live.page(Utc::now(), p.after.as_deref(), limit);
+    let next = devices.last().filter(|_| more).map(|d| d.id.clone());
+    let mut resp = Json(devices).into_response();
+    if let Some(after) = next {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("after", &after)
+            .append_pair("limit", &limit.to_string())
+            .finish();
+        let link = format!("</api/devices?{q}>; rel=\"next\"");
+        for (k, v) in [("link", link), ("x-next-after", after)] {
+            if let Ok(v) = header::HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(k, v);
+            }
+        }
+    }
+    resp
 }
 
 async fn get_device(State(s): State<ApiState>, Path(id): Path<String>) -> Response {

@@ -1,27 +1,25 @@
 //! `GET /api/stream`: Server-Sent Events of positions, ETA updates and alerts.
 //!
-//! Each client reads the write-ahead log with a reader of its own, so the stream costs the
+//! Each client reads the log (through the log seam) with a reader of its own, so the stream costs the
 //! rest of the gateway nothing: a client that reads slowly only falls behind in the log
 //! (TCP back-pressure stops its reader), and one more than [`MAX_LAG`] records behind is
-//! disconnected after an `event: lagged`. The SSE `id` of each event is its log offset, so a
+//! disconnected after an `event: lagged`. The SSE `id` of each event is its log cursor, so a
 //! reconnecting client sends `Last-Event-ID` and continues right after it (as long as the
 //! log still holds it; otherwise it continues at the oldest stored record). A new client
-//! without `Last-Event-ID` starts at the live end; `?from=<offset>` starts at an offset.
+//! without `Last-Event-ID` starts at the live end; `?from=<cursor>` starts at a cursor.
 //! `?types=position,eta,alert` picks event types (default: all three).
 
-use super::{error, ApiState};
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
-use crate::pipeline::wal::Reader;
-use crate::pipeline::wal_stage::decode_record;
-use crate::sinks::mqtt::position_json;
-use crate::sinks::webhook::metrics::OutputMetrics;
-use crate::sinks::webhook::payload;
+use crate::outputs::json::alert_json;
+use crate::outputs::OutputMetrics;
+use crate::pipeline::log::{Cursor, LogReader, SharedLog};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use futures::stream::{self, Stream};
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -33,13 +31,18 @@ pub const MAX_LAG: u64 = 100_000;
 const READ_BATCH: usize = 256;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/stream", get(stream_handler))
+pub fn routes() -> Vec<RouteSpec> {
+    vec![RouteSpec::new(
+        Method::GET,
+        "/api/stream",
+        Access::Scope(Scope::Read),
+        get(stream_handler),
+    )]
 }
 
 #[derive(Debug, Deserialize)]
 struct Params {
-    from: Option<u64>,
+    from: Option<Cursor>,
     types: Option<String>,
 }
 
@@ -49,6 +52,18 @@ struct Kinds {
     position: bool,
     eta: bool,
     alert: bool,
+}
+
+impl Kinds {
+    /// Whether a stored record of `kind` can become an event (checked before decoding it).
+    fn wants(&self, kind: &str) -> bool {
+        match kind {
+            "position" => self.position,
+            "eta" => self.eta,
+            "alert" => self.alert,
+            _ => false,
+        }
+    }
 }
 
 fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
@@ -76,24 +91,24 @@ fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
 }
 
 /// The SSE event for a record, if the client wants it.
-fn to_event(offset: u64, r: &Record, k: Kinds) -> Option<Event> {
+fn to_event(cursor: Cursor, r: &Record, k: Kinds) -> Option<Event> {
     let (name, data) = match r {
-        Record::Position(p) if k.position => ("position", position_json(p).to_string()),
+        Record::Position(p) if k.position => ("position", serde_json::to_string(&p.view()).ok()?),
         Record::Eta(e) if k.eta => ("eta", serde_json::to_string(e).ok()?),
-        Record::Alert(a) if k.alert => ("alert", payload(a).to_string()),
+        Record::Alert(a) if k.alert => ("alert", alert_json(a).to_string()),
         _ => return None,
     };
     Some(
         Event::default()
-            .id(offset.to_string())
+            .id(cursor.to_string())
             .event(name)
             .data(data),
     )
 }
 
 struct Client {
-    reader: Reader,
-    wal: crate::pipeline::wal::Wal,
+    reader: Box<dyn LogReader>,
+    log: SharedLog,
     kinds: Kinds,
     queue: VecDeque<Event>,
     metrics: OutputMetrics,
@@ -109,7 +124,7 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
         if c.done {
             return None;
         }
-        let lag = c.wal.durable_end().saturating_sub(c.reader.position());
+        let lag = c.reader.position().distance_to(c.log.end());
         if lag > MAX_LAG {
             c.metrics.sse_dropped.inc();
             c.done = true;
@@ -129,11 +144,14 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
                 return None;
             }
         };
-        for r in batch {
-            match decode_record(&r.data) {
-                Ok(rec) => c.queue.extend(to_event(r.offset, &rec, c.kinds)),
-                Err(e) => {
-                    tracing::warn!(offset = r.offset, error = %e, "event stream: undecodable record skipped")
+        for e in batch {
+            if e.kind().is_some_and(|k| !c.kinds.wants(k)) {
+                continue;
+            }
+            match e.decode() {
+                Ok(rec) => c.queue.extend(to_event(e.cursor, &rec, c.kinds)),
+                Err(err) => {
+                    tracing::warn!(cursor = %e.cursor, error = %err, "event stream: undecodable record skipped")
                 }
             }
         }
@@ -161,8 +179,8 @@ async fn stream_handler(
         .map(|v| v.to_str().map(str::trim))
     {
         None => None,
-        Some(Ok(v)) => match v.parse::<u64>() {
-            Ok(n) => Some(n),
+        Some(Ok(v)) => match v.parse::<Cursor>() {
+            Ok(c) => Some(c),
             Err(_) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -173,13 +191,13 @@ async fn stream_handler(
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "Last-Event-ID: not text"),
     };
     let start = match (last, p.from) {
-        (Some(id), _) => id.saturating_add(1),
+        (Some(id), _) => id.next(),
         (None, Some(f)) => f,
-        (None, None) => o.wal.durable_end(),
+        (None, None) => o.log.end(),
     };
     let client = Client {
-        reader: o.wal.reader(start),
-        wal: o.wal.clone(),
+        reader: o.log.reader(start),
+        log: o.log.clone(),
         kinds,
         queue: VecDeque::new(),
         metrics: o.metrics.clone(),

@@ -1,18 +1,15 @@
 //! `/api/webhooks`: customer subscriptions, their delivery log and dead-letter redrive.
 
-use super::{error, ApiState};
-use crate::pipeline::wal::Wal;
-use crate::sinks::webhook::metrics::OutputMetrics;
-use crate::sinks::webhook::store::{StoreError, Subscription};
-use crate::sinks::webhook::Store;
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
+use crate::outputs::store::{StoreError, Subscription};
+use crate::outputs::Outputs;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{delete, get, post};
+use axum::Json;
 use serde::Deserialize;
-use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// Largest secret accepted, bytes (HMAC keys longer than a block are hashed anyway).
 pub const MAX_SECRET_BYTES: usize = 256;
@@ -25,28 +22,25 @@ pub const DELIVERIES_PAGE: usize = 100;
 /// Largest page of `/deliveries`.
 pub const MAX_DELIVERIES_PAGE: usize = 1000;
 
-/// What the output routes share (part of [`ApiState`]).
-#[derive(Clone)]
-pub struct Outputs {
-    /// Event history, subscriptions and outbox.
-    pub store: Store,
-    /// The log, read by the event stream.
-    pub wal: Wal,
-    /// Wakes the webhook dispatcher (after a redrive).
-    pub wake: Arc<Notify>,
-    /// Output metrics (stream drops).
-    pub metrics: OutputMetrics,
-    /// Ends open event streams on shutdown, so they do not hold the drain.
-    pub shutdown: tokio_util::sync::CancellationToken,
-}
-
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/webhooks", post(create).get(list))
-        .route("/api/webhooks/{id}", get(show).delete(remove))
-        .route("/api/webhooks/{id}/deliveries", get(deliveries))
-        .route("/api/webhooks/{id}/redrive", post(redrive))
+///
+/// Subscriptions carry customers' receiver URLs: every route, reading ones included, needs
+/// the `write` scope ("manage webhooks").
+pub fn routes() -> Vec<RouteSpec> {
+    let w = Access::Scope(Scope::Write);
+    vec![
+        RouteSpec::new(Method::POST, "/api/webhooks", w, post(create)),
+        RouteSpec::new(Method::GET, "/api/webhooks", w, get(list)),
+        RouteSpec::new(Method::GET, "/api/webhooks/{id}", w, get(show)),
+        RouteSpec::new(Method::DELETE, "/api/webhooks/{id}", w, delete(remove)),
+        RouteSpec::new(
+            Method::GET,
+            "/api/webhooks/{id}/deliveries",
+            w,
+            get(deliveries),
+        ),
+        RouteSpec::new(Method::POST, "/api/webhooks/{id}/redrive", w, post(redrive)),
+    ]
 }
 
 /// Body of `POST /api/webhooks`.

@@ -1,7 +1,7 @@
 //! One TCP device connection: read frames, decode, make durable, ACK — in order.
 
 use super::codec::FrameCodec;
-use super::frame_handler::{decode_failed, handle};
+use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime, WRITE_TIMEOUT};
 use crate::protocol::DecodeCtx;
 use crate::session::Session;
@@ -69,20 +69,13 @@ pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, pee
         };
         m.frames.get_or_create(&label).inc();
         let now = Utc::now();
-        let decoded = match framed
+        let decoded = framed
             .codec_mut()
             .decoder
-            .decode(&frame, &DecodeCtx { now })
-        {
-            Ok(d) => d,
-            Err(e) => {
-                decode_failed(&ctx, &rt, &peer_s, &e);
-                continue;
-            }
-        };
-        let reply = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
-        if let Some(bytes) = reply.write {
-            match tokio::time::timeout(WRITE_TIMEOUT, framed.send(bytes)).await {
+            .decode(&frame, &DecodeCtx { now });
+        let outcome = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
+        if let Some(bytes) = outcome.reply() {
+            match tokio::time::timeout(WRITE_TIMEOUT, framed.send(bytes.clone())).await {
                 Ok(Ok(())) => {
                     m.acks.get_or_create(&label).inc();
                 }
@@ -96,7 +89,7 @@ pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, pee
                 }
             }
         }
-        if reply.close {
+        if outcome.closes() {
             break;
         }
     }

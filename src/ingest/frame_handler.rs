@@ -1,25 +1,54 @@
-//! What happens to one decoded frame, the same for TCP, UDP and any later transport:
-//! admission, durability, then the ACK.
+//! What happens to one decoded frame, the same for every transport: admission, durability,
+//! and an explicit [`Outcome`] that each transport (TCP, UDP, HTTP, MQTT) maps to its own
+//! answer — an ACK written or withheld, a connection closed, an HTTP status, a PUBACK.
 
 use super::{IngestCtx, ProtoRuntime};
-use crate::config::AckMode;
+use crate::pipeline::Refused;
 use crate::protocol::{DecodeError, Decoded};
 use crate::session::{IdentifyOutcome, Session};
 use crate::telemetry::ProtoLabel;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-/// What the transport must do after a frame.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reply {
-    /// Bytes to write to the device (an ACK or a refusal).
-    pub write: Option<Bytes>,
-    /// Close the connection after writing.
-    pub close: bool,
+/// What became of one frame.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// The frame's records are durable (or it had none): answer with `ack` when the protocol
+    /// has one.
+    Accepted { ack: Option<Bytes> },
+    /// The device is not admitted: answer with the protocol's `refusal` (if any) and end the
+    /// session.
+    Refused { refusal: Option<Bytes> },
+    /// The frame carried records before anything identified the device: dropped, counted.
+    NotIdentified,
+    /// The frame's records name another device than the session's: dropped, counted.
+    ForeignDevice,
+    /// The frame did not decode (bad checksum, malformed): dropped, counted.
+    BadFrame(DecodeError),
+    /// The log is full: not stored, no ACK, so the device keeps the data and resends it.
+    LogFull,
+    /// Not stored for another reason (shutdown, storage error): no ACK.
+    NotDurable(Refused),
+}
+
+impl Outcome {
+    /// The bytes to write to a stream or datagram device, if any.
+    pub fn reply(&self) -> Option<&Bytes> {
+        match self {
+            Outcome::Accepted { ack } => ack.as_ref(),
+            Outcome::Refused { refusal } => refusal.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The session ends after this frame (a refused device).
+    pub fn closes(&self) -> bool {
+        matches!(self, Outcome::Refused { .. })
+    }
 }
 
 /// Counts a decode failure. The frame is dropped; the connection stays.
-pub fn decode_failed(ctx: &IngestCtx, rt: &ProtoRuntime, peer: &str, e: &DecodeError) {
+fn decode_failed(ctx: &IngestCtx, rt: &ProtoRuntime, peer: &str, e: &DecodeError) {
     let label = ProtoLabel {
         protocol: rt.name(),
     };
@@ -32,24 +61,30 @@ pub fn decode_failed(ctx: &IngestCtx, rt: &ProtoRuntime, peer: &str, e: &DecodeE
     tracing::debug!(protocol = rt.name(), peer, error = %e, "frame dropped");
 }
 
-/// Runs admission, makes the records durable and returns the ACK to write.
+/// Takes one decode result through admission and durability.
 pub async fn handle(
     ctx: &IngestCtx,
     rt: &ProtoRuntime,
     session: &mut Session,
-    decoded: Decoded,
+    decoded: Result<Decoded, DecodeError>,
     peer: &str,
     now: DateTime<Utc>,
-) -> Reply {
+) -> Outcome {
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            decode_failed(ctx, rt, peer, &e);
+            return Outcome::BadFrame(e);
+        }
+    };
     let label = ProtoLabel {
         protocol: rt.name(),
     };
     if let Some(id) = &decoded.identity {
         match session.identify(id, now) {
             IdentifyOutcome::Refused => {
-                return Reply {
-                    write: decoded.ack.refused,
-                    close: true,
+                return Outcome::Refused {
+                    refusal: decoded.ack.refused,
                 }
             }
             IdentifyOutcome::Admitted => {
@@ -60,41 +95,40 @@ pub async fn handle(
     }
     session.seen(now);
     if decoded.records.is_empty() {
-        return Reply {
-            write: decoded.ack.accepted,
-            close: false,
+        return Outcome::Accepted {
+            ack: decoded.ack.accepted,
         };
     }
     // A frame whose records name another device than the session's would let one device
     // write as another; decoders never do that, but the gateway checks rather than trusts.
-    if let Some(dev) = session.device() {
-        if decoded.records.iter().any(|r| r.device() != dev) {
-            tracing::warn!(protocol = rt.name(), device = %dev, peer, "records for another device dropped");
-            ctx.metrics.ingest.decode_errors.get_or_create(&label).inc();
-            return Reply::default();
-        }
-    } else {
+    let Some(dev) = session.device() else {
         ctx.metrics
             .ingest
             .unidentified_frames
             .get_or_create(&label)
             .inc();
-        return Reply::default();
+        return Outcome::NotIdentified;
+    };
+    if decoded.records.iter().any(|r| r.device() != Some(dev)) {
+        tracing::warn!(protocol = rt.name(), device = %dev, peer, "records for another device dropped");
+        ctx.metrics.ingest.decode_errors.get_or_create(&label).inc();
+        return Outcome::ForeignDevice;
     }
     let n = decoded.records.len() as u64;
-    let mode: AckMode = rt.config.ack;
-    match ctx.pipeline.submit(decoded.records, mode).await {
+    match ctx.pipeline.submit(decoded.records, rt.config.ack).await {
         Ok(()) => {
             ctx.metrics.ingest.records.get_or_create(&label).inc_by(n);
-            Reply {
-                write: decoded.ack.accepted,
-                close: false,
+            Outcome::Accepted {
+                ack: decoded.ack.accepted,
             }
         }
         Err(e) => {
             ctx.metrics.ingest.acks_withheld.get_or_create(&label).inc();
             tracing::warn!(protocol = rt.name(), peer, error = %e, records = n, "ACK withheld: batch not durable");
-            Reply::default()
+            match e {
+                Refused::Full => Outcome::LogFull,
+                other => Outcome::NotDurable(other),
+            }
         }
     }
 }

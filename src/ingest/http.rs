@@ -5,15 +5,18 @@
 //! HTTP status is the ACK:
 //! - `200` with the protocol's `ack.accepted` body, only after the records are durable;
 //! - `400` with the decode error as text (missing id, bad number, bad JSON ...);
+//! - `400` too when the request carries a fix but no device id;
 //! - `403` when the device is not admitted (`devices.allow`);
 //! - `413` when the body exceeds the protocol's `max_frame` bytes (the body cap);
-//! - `503` when the pipeline did not make the records durable (the app retries later), or
-//!   when `max_connections` requests are already in flight (the per-protocol ceiling).
+//! - `503` when the log is full or the gateway is shutting down (the app retries later), or
+//!   when `max_connections` requests are already in flight (the per-protocol ceiling);
+//! - `500` when storage failed for another reason.
 //!
 //! [`frame_handler::handle`]: super::frame_handler::handle
 
-use super::frame_handler::{decode_failed, handle};
+use super::frame_handler::{handle, Outcome};
 use super::{IngestCtx, ProtoRuntime};
+use crate::pipeline::Refused;
 use crate::protocol::{DecodeCtx, HttpRequest};
 use crate::session::Session;
 use crate::telemetry::{ConnLabel, ProtoLabel};
@@ -143,32 +146,65 @@ async fn serve_request(
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let now = Utc::now();
-    let decoded = match decoder.decode_http(&hreq, &DecodeCtx { now }) {
-        Ok(d) => d,
-        Err(e) => {
-            decode_failed(ctx, rt, &peer_s, &e);
-            return text(StatusCode::BAD_REQUEST, e.to_string());
-        }
-    };
-    let refused = decoded.ack.refused.clone();
+    let decoded = decoder.decode_http(&hreq, &DecodeCtx { now });
     let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
-    let reply = handle(ctx, rt, &mut session, decoded, &peer_s, now).await;
-    if reply.close {
-        let body = refused.unwrap_or_else(|| Bytes::from_static(b"device not allowed"));
-        return (StatusCode::FORBIDDEN, body).into_response();
+    let outcome = handle(ctx, rt, &mut session, decoded, &peer_s, now).await;
+    if matches!(outcome, Outcome::Accepted { .. }) {
+        m.acks.get_or_create(&label).inc();
     }
-    match reply.write {
-        Some(b) => {
-            m.acks.get_or_create(&label).inc();
-            ok(b)
-        }
-        None if session.device().is_none() => text(
+    answer(outcome)
+}
+
+/// The HTTP status (and body) that tells a phone app what became of its request.
+fn answer(outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Accepted { ack } => ok(ack.unwrap_or_default()),
+        Outcome::Refused { refusal } => (
+            StatusCode::FORBIDDEN,
+            refusal.unwrap_or_else(|| Bytes::from_static(b"device not allowed")),
+        )
+            .into_response(),
+        Outcome::BadFrame(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+        Outcome::NotIdentified | Outcome::ForeignDevice => text(
             StatusCode::BAD_REQUEST,
             "request does not identify a device",
         ),
-        None => text(
+        Outcome::LogFull | Outcome::NotDurable(Refused::Full) => text(
             StatusCode::SERVICE_UNAVAILABLE,
-            "not stored: the gateway could not make the data durable; retry later",
+            "not stored: the gateway's log is full; retry later",
         ),
+        Outcome::NotDurable(Refused::ShuttingDown) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not stored: the gateway is shutting down; retry later",
+        ),
+        Outcome::NotDurable(Refused::Storage(_)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "not stored: storage error; retry later",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_own_status() {
+        let status = |o| answer(o).status().as_u16();
+        assert_eq!(status(Outcome::Accepted { ack: None }), 200);
+        assert_eq!(status(Outcome::Refused { refusal: None }), 403);
+        assert_eq!(status(Outcome::NotIdentified), 400);
+        assert_eq!(
+            status(Outcome::BadFrame(crate::protocol::DecodeError::Invalid(
+                "x".into()
+            ))),
+            400
+        );
+        assert_eq!(status(Outcome::LogFull), 503);
+        assert_eq!(status(Outcome::NotDurable(Refused::ShuttingDown)), 503);
+        assert_eq!(
+            status(Outcome::NotDurable(Refused::Storage("io".into()))),
+            500
+        );
     }
 }

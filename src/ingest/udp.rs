@@ -1,7 +1,7 @@
 //! UDP listener: one task per peer so a peer's datagrams stay in order while a slow durable
 //! append for one device never delays another.
 
-use super::frame_handler::{decode_failed, handle};
+use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime};
 use crate::protocol::DecodeCtx;
 use crate::session::Session;
@@ -108,20 +108,14 @@ async fn serve_peer(
             },
         };
         let now = Utc::now();
-        let decoded = match decoder.decode_datagram(&dgram, &DecodeCtx { now }) {
-            Ok(d) => d,
-            Err(e) => {
-                decode_failed(&ctx, &rt, &peer_s, &e);
-                continue;
-            }
-        };
-        let reply = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
-        if let Some(b) = reply.write {
-            if socket.send_to(&b, peer).await.is_ok() {
+        let decoded = decoder.decode_datagram(&dgram, &DecodeCtx { now });
+        let outcome = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
+        if let Some(b) = outcome.reply() {
+            if socket.send_to(b, peer).await.is_ok() {
                 ctx.metrics.ingest.acks.get_or_create(&label).inc();
             }
         }
-        if reply.close {
+        if outcome.closes() {
             break;
         }
     }

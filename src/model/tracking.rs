@@ -16,6 +16,22 @@ pub enum StopStatus {
     NoSignal,
 }
 
+impl StopStatus {
+    /// The snake_case name, as serialized (`on_time`, `off_route`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopStatus::OnTime => "on_time",
+            StopStatus::Early => "early",
+            StopStatus::Late => "late",
+            StopStatus::Arrived => "arrived",
+            StopStatus::Departed => "departed",
+            StopStatus::Skipped => "skipped",
+            StopStatus::OffRoute => "off_route",
+            StopStatus::NoSignal => "no_signal",
+        }
+    }
+}
+
 /// One ETA publication for one remaining stop, computed "as of" the fix that produced it.
 ///
 /// Written by tracking into the log; sinks turn it into the `eta` measurement, the retained

@@ -1,22 +1,62 @@
-//! The pipeline: the durable stage between decoding and the device ACK, and the fan-out of
-//! durable records to their consumers (live state today; tracking and sinks later).
+//! The pipeline: the durable stage between decoding and the device ACK, and the log every
+//! consumer reads back.
 //!
 //! Ingest calls [`Pipeline::submit`] with a frame's records and writes the device's ACK only
-//! when the returned [`Completion`] resolves `Ok`. Which stage backs it is hidden behind
-//! [`DurableStage`], so swapping the in-memory queue for the write-ahead log (or a replicated
-//! log) changes no protocol or ingest code.
+//! when the returned [`Completion`] resolves `Ok`. Writes go through [`DurableStage`], reads
+//! through the seam in [`log`] ([`log::DurableLog`], [`log::LogReader`]); the local
+//! write-ahead log ([`local::LocalLog`] over [`wal`]) implements both, so another backend (a
+//! replicated log) changes no protocol, ingest or consumer code. [`runner`] feeds each
+//! [`runner::LogConsumer`] from its own committed position.
 
+pub mod local;
+pub mod log;
+pub mod records;
 pub mod runner;
 pub mod wal;
-pub mod wal_stage;
 
-use crate::config::AckMode;
+#[cfg(test)]
+pub(crate) mod test_records {
+    use crate::model::{DeviceId, Position, Record};
+    use chrono::{TimeZone, Utc};
+
+    /// `n` positions of one device (latitude = index), for log tests.
+    pub fn positions(n: usize) -> Vec<Record> {
+        let t = Utc.timestamp_opt(1_764_215_276, 0).unwrap();
+        let dev = DeviceId::new("123456789012345").unwrap();
+        (0..n)
+            .map(|i| {
+                Record::Position(Position::new(
+                    dev.clone(),
+                    "gt06",
+                    t,
+                    t,
+                    i as f64,
+                    2.0,
+                    true,
+                ))
+            })
+            .collect()
+    }
+}
+
 use crate::model::Record;
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// When a device's ACK is written.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// After the records are durable (default): an ACK is a promise the data is kept.
+    #[default]
+    Durable,
+    /// As soon as the frame decodes: lower latency, but a crash can lose ACKed data.
+    Received,
+}
 
 /// Why the durable stage did not take a batch. The ACK is withheld in every case, so the
 /// device keeps the data and sends it again.
@@ -39,12 +79,6 @@ pub trait DurableStage: Send + Sync + 'static {
         records: Vec<Record>,
         mode: AckMode,
     ) -> BoxFuture<'static, Result<(), Refused>>;
-}
-
-/// Consumers of durable records, called in log order, per batch.
-pub trait Consumer: Send + Sync + 'static {
-    /// Applies one durable batch.
-    fn apply(&self, records: &[Record]);
 }
 
 /// Cheap handle to the pipeline, shared by every connection.

@@ -10,7 +10,7 @@
 
 mod admission;
 
-pub use admission::Admission;
+pub use admission::{Admission, Allow};
 
 use crate::model::DeviceId;
 use crate::state::LiveState;

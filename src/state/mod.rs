@@ -4,12 +4,11 @@
 //! disconnect, every frame). The current position only moves forward in fix time: a backlog
 //! upload is stored downstream but never makes a vehicle jump back on the map.
 
-use crate::model::{device_id::canonical_str, DeviceId, Position, Record};
-use crate::pipeline::Consumer;
+use crate::model::{device_id::canonical_str, DeviceId, Position, PositionView, Record};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -26,23 +25,79 @@ pub struct DeviceState {
     pub connections: u32,
 }
 
-/// The JSON shape of `GET /api/devices/{id}` (the external contract).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// `GET /api/devices/{id}` (the external contract): the device's latest fix in the one
+/// position shape ([`PositionView`]: `id, protocol, time, lat, lon, speed, course,
+/// altitude, valid, …`) plus `online` and `last_seen`. Before the first fix the contract's
+/// fix fields are `null`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeviceView {
     pub id: String,
     pub protocol: String,
-    /// Fix time of the current position (RFC 3339 UTC), null before the first fix.
-    pub time: Option<DateTime<Utc>>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    /// km/h
-    pub speed: Option<f64>,
-    pub course: Option<f64>,
-    /// metres
-    pub altitude: Option<f64>,
-    pub valid: Option<bool>,
+    /// The current position, if any.
+    pub position: Option<Position>,
     pub online: bool,
     pub last_seen: DateTime<Utc>,
+    /// Open connections identified as this device.
+    pub connections: u32,
+}
+
+impl Serialize for DeviceView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The contract's fix fields, all `null`, before the first fix.
+        #[derive(Serialize)]
+        struct NoFix<'a> {
+            id: &'a str,
+            protocol: &'a str,
+            time: Option<()>,
+            lat: Option<()>,
+            lon: Option<()>,
+            speed: Option<()>,
+            course: Option<()>,
+            altitude: Option<()>,
+            valid: Option<()>,
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Fix<'a> {
+            Known(PositionView<'a>),
+            Unknown(NoFix<'a>),
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            fix: Fix<'a>,
+            online: bool,
+            last_seen: DateTime<Utc>,
+            connections: u32,
+        }
+        let fix = match &self.position {
+            // The device's protocol is the registry entry it is served under (`owntracks` for
+            // every MQTT device), which a record may name more precisely (`mqtt`).
+            Some(p) => Fix::Known(PositionView {
+                id: &self.id,
+                protocol: &self.protocol,
+                ..p.view()
+            }),
+            None => Fix::Unknown(NoFix {
+                id: &self.id,
+                protocol: &self.protocol,
+                time: None,
+                lat: None,
+                lon: None,
+                speed: None,
+                course: None,
+                altitude: None,
+                valid: None,
+            }),
+        };
+        Out {
+            fix,
+            online: self.online,
+            last_seen: self.last_seen,
+            connections: self.connections,
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Default)]
@@ -51,6 +106,9 @@ struct Inner {
     /// Canonical id (zero padding stripped) → id, so `/api/devices/12076463279` finds the
     /// JT/T 808 terminal `012076463279`.
     canonical: HashMap<String, DeviceId>,
+    /// Every id in order: the paging index of `/api/devices` (the hot path keeps the hash
+    /// map; a page is a range of this set).
+    order: BTreeSet<DeviceId>,
 }
 
 /// Latest state of every device seen since start.
@@ -86,6 +144,7 @@ impl LiveState {
             inner
                 .canonical
                 .insert(id.canonical().to_string(), id.clone());
+            inner.order.insert(id.clone());
         }
         inner
             .devices
@@ -164,12 +223,64 @@ impl LiveState {
         self.get(id).map(|d| self.to_view(&d, now))
     }
 
+    /// Up to `limit` devices after id `after` (exclusive), sorted by id, and whether more
+    /// follow (the paging of `/api/devices`).
+    pub fn page(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<DeviceView>, bool) {
+        use std::ops::Bound;
+        let g = self.read();
+        let start = match after.map(DeviceId::new) {
+            Some(Ok(id)) => Bound::Excluded(id),
+            // Not a valid id: compare as text (every id sorts by its text).
+            Some(Err(_)) | None => Bound::Unbounded,
+        };
+        let after_text = after.unwrap_or("");
+        let mut it = g
+            .order
+            .range((start, Bound::Unbounded))
+            .filter(|id| id.as_str() > after_text)
+            .filter_map(|id| g.devices.get(id));
+        let out: Vec<DeviceView> = it
+            .by_ref()
+            .take(limit)
+            .map(|d| self.to_view(d, now))
+            .collect();
+        let more = it.next().is_some();
+        (out, more)
+    }
+
     /// Every device, sorted by id.
     pub fn list(&self, now: DateTime<Utc>) -> Vec<DeviceView> {
-        let g = self.read();
-        let mut v: Vec<_> = g.devices.values().map(|d| self.to_view(d, now)).collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
+        self.page(now, None, usize::MAX).0
+    }
+
+    /// Forgets devices with no open connection and nothing received for `forget_after`
+    /// (their history stays in the log and InfluxDB); returns how many.
+    pub fn evict(&self, now: DateTime<Utc>, forget_after: Duration) -> usize {
+        let mut g = self.write();
+        let stale: Vec<DeviceId> = g
+            .devices
+            .values()
+            .filter(|d| {
+                d.connections == 0
+                    && (now - d.last_seen)
+                        .to_std()
+                        .is_ok_and(|age| age > forget_after)
+            })
+            .map(|d| d.id.clone())
+            .collect();
+        for id in &stale {
+            g.devices.remove(id);
+            g.order.remove(id);
+            if g.canonical.get(id.canonical()) == Some(id) {
+                g.canonical.remove(id.canonical());
+            }
+        }
+        stale.len()
     }
 
     /// Number of devices known.
@@ -187,29 +298,50 @@ impl LiveState {
             .to_std()
             .map(|age| age <= self.offline_after)
             .unwrap_or(true);
-        let p = d.position.as_ref();
         DeviceView {
             id: d.id.to_string(),
             protocol: d.protocol.to_string(),
-            time: p.map(|p| p.fix_time),
-            lat: p.map(|p| p.lat),
-            lon: p.map(|p| p.lon),
-            speed: p.map(|p| p.speed_kmh),
-            course: p.map(|p| p.course),
-            altitude: p.map(|p| p.altitude_m),
-            valid: p.map(|p| p.valid),
+            position: d.position.clone(),
             online: d.connections > 0 || recent,
             last_seen: d.last_seen,
+            connections: d.connections,
         }
     }
 }
 
-impl Consumer for LiveState {
-    fn apply(&self, records: &[Record]) {
+impl LiveState {
+    /// Applies a batch of durable records in log order (positions; the rest is not live
+    /// state).
+    pub fn apply(&self, records: &[Record]) {
         for r in records {
             if let Record::Position(p) = r {
                 self.apply_position(p);
             }
+        }
+    }
+}
+
+/// How often live state is swept for devices to forget.
+const EVICT_EVERY: Duration = Duration::from_secs(3600);
+
+/// Forgets stale devices every hour (and at start) until shutdown.
+pub async fn run_eviction(
+    live: std::sync::Arc<LiveState>,
+    forget_after: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let n = live.evict(Utc::now(), forget_after);
+        if n > 0 {
+            tracing::info!(
+                devices = n,
+                ?forget_after,
+                "live state forgot devices not seen"
+            );
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(EVICT_EVERY.min(forget_after)) => {}
         }
     }
 }
@@ -241,6 +373,63 @@ mod tests {
         assert!(s.get("12076463279").is_some());
         assert!(s.get("012076463279").is_some());
         assert!(s.get("999").is_none());
+    }
+
+    #[test]
+    fn pages_follow_id_order_and_say_whether_more_follow() {
+        let s = LiveState::new(Duration::from_secs(600));
+        for id in ["5", "1", "3", "2", "4"] {
+            s.apply_position(&pos(id, 1, 1.0));
+        }
+        let now = Utc::now();
+        let ids = |v: &[DeviceView]| v.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+        let (p1, more) = s.page(now, None, 2);
+        assert_eq!((ids(&p1), more), (vec!["1".to_string(), "2".into()], true));
+        let (p2, more) = s.page(now, Some("2"), 2);
+        assert_eq!((ids(&p2), more), (vec!["3".to_string(), "4".into()], true));
+        let (p3, more) = s.page(now, Some("4"), 2);
+        assert_eq!((ids(&p3), more), (vec!["5".to_string()], false));
+        assert!(s.page(now, Some("5"), 2).0.is_empty());
+        assert_eq!(s.list(now).len(), 5);
+    }
+
+    #[test]
+    fn eviction_forgets_only_disconnected_devices_past_the_threshold() {
+        let s = LiveState::new(Duration::from_secs(60));
+        let old = pos("012076463279", 0, 1.0);
+        let fresh = pos("2", 3000, 1.0);
+        let held = pos("3", 0, 1.0);
+        for p in [&old, &fresh, &held] {
+            s.apply_position(p);
+        }
+        s.connected(&held.device, "gt06", held.received);
+        let now = old.received + chrono::Duration::seconds(3600);
+        assert_eq!(s.evict(now, Duration::from_secs(1800)), 1);
+        assert!(s.get("012076463279").is_none());
+        assert!(
+            s.get("12076463279").is_none(),
+            "canonical index cleaned too"
+        );
+        assert!(s.get("2").is_some() && s.get("3").is_some());
+        assert_eq!(s.list(now).len(), 2);
+    }
+
+    #[test]
+    fn device_view_serializes_the_one_position_shape_or_nulls() {
+        let s = LiveState::new(Duration::from_secs(60));
+        let p = pos("7", 0, 1.5);
+        s.connected(&p.device, "gt06", p.received);
+        let v = serde_json::to_value(s.view("7", p.received).unwrap()).unwrap();
+        assert_eq!(v["lat"], serde_json::Value::Null);
+        assert_eq!(v["time"], serde_json::Value::Null);
+        assert_eq!(v["online"], true);
+        s.apply_position(&p);
+        let v = serde_json::to_value(s.view("7", p.received).unwrap()).unwrap();
+        assert_eq!(v["id"], "7");
+        assert_eq!(v["lat"], 1.5);
+        assert_eq!(v["speed"], 0.0);
+        assert_eq!(v["time"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["connections"], 1);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! Points are idempotent, so replaying twice, or over data the live sink wrote, is harmless.
 //! The log is opened exclusively: stop `trackgate serve` on that `storage.dir` first.
 
+use crate::pipeline::local::LocalLog;
+use crate::pipeline::log::{DurableLog, LogError};
 use crate::pipeline::wal::{Wal, WalError};
-use crate::pipeline::wal_stage::decode_record;
 use crate::sinks::influx::{InfluxConfig, InfluxMetrics, InfluxSink};
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -34,6 +35,8 @@ pub struct ReplayReport {
 pub enum ReplayError {
     #[error(transparent)]
     Wal(#[from] WalError),
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("influx: {0}")]
     Sink(String),
 }
@@ -46,14 +49,14 @@ pub async fn replay(
     from: Option<DateTime<Utc>>,
     stop: CancellationToken,
 ) -> Result<ReplayReport, ReplayError> {
-    let wal = Wal::open(wal_dir, wal_opts)?;
+    let log = LocalLog::new(Wal::open(wal_dir, wal_opts)?);
     let sink = InfluxSink::new(influx, InfluxMetrics::default(), stop)
         .map_err(|e| ReplayError::Sink(e.to_string()))?;
     let from_ms = from
         .map(|t| t.timestamp_millis().max(0) as u64)
         .unwrap_or(0);
-    let end = wal.durable_end();
-    let mut reader = wal.reader(wal.oldest_offset());
+    let end = log.end();
+    let mut reader = log.reader(log.oldest());
     let mut report = ReplayReport::default();
     let batch = influx.batch_size.max(1);
     while reader.position() < end {
@@ -63,15 +66,15 @@ pub async fn replay(
         }
         let mut records = Vec::with_capacity(rows.len());
         for r in &rows {
-            if r.timestamp_ms < from_ms {
+            if r.received_ms < from_ms {
                 report.skipped += 1;
                 continue;
             }
-            match decode_record(&r.data) {
+            match r.decode() {
                 Ok(rec) => records.push(rec),
                 Err(e) => {
                     report.undecodable += 1;
-                    tracing::warn!(offset = r.offset, error = %e, "undecodable log record skipped");
+                    tracing::warn!(cursor = %r.cursor, error = %e, "undecodable log record skipped");
                 }
             }
         }

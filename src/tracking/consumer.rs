@@ -54,8 +54,8 @@ pub async fn run_timer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AckMode;
     use crate::model::{AlertState, DeviceId, Position};
+    use crate::pipeline::AckMode;
     use crate::pipeline::{DurableStage, Pipeline, Refused};
     use crate::tracking::shipment::ShipmentSpec;
     use crate::tracking::TrackingConfig;

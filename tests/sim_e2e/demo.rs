@@ -1,6 +1,7 @@
 //! The demo: gateway in-process, fleet with twisted plans, exceptions and arrivals.
 
-use crate::{common, sim};
+use crate::sim;
+use crate::support::{eventually, gateway};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ async fn events(api: &str, kind: &str) -> Vec<Value> {
 async fn demo_shows_devices_etas_arrivals_and_late_and_off_route_exceptions() {
     let args = sim::demo::DemoArgs {
         http: "127.0.0.1:0".parse().expect("addr"),
-        data: Some(common::temp_dir("demo")),
+        data: Some(gateway::temp_dir("demo")),
         devices: Some(8),
         speedup: Some(120.0),
         duration: None,
@@ -49,17 +50,26 @@ async fn demo_shows_devices_etas_arrivals_and_late_and_off_route_exceptions() {
 
     // Twists by index (shipments::Twist::for_index): 1 and 5 late, 3 and 7 off route.
     // Trucks reach their midway depot after 25–35 simulated minutes (13–18 s at 120x).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    let (mut late, mut off, mut arrived) = (Vec::new(), Vec::new(), Vec::new());
-    while tokio::time::Instant::now() < deadline {
-        late = events(&api, "late").await;
-        off = events(&api, "off_route").await;
-        arrived = events(&api, "arrived").await;
-        if !late.is_empty() && !off.is_empty() && !arrived.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let (late, off, arrived) = eventually(
+        Duration::from_secs(90),
+        "late, off_route and arrived events",
+        async || {
+            let late = events(&api, "late").await;
+            let off = events(&api, "off_route").await;
+            let arrived = events(&api, "arrived").await;
+            if !late.is_empty() && !off.is_empty() && !arrived.is_empty() {
+                Ok((late, off, arrived))
+            } else {
+                Err(format!(
+                    "{} late, {} off_route, {} arrived",
+                    late.len(),
+                    off.len(),
+                    arrived.len()
+                ))
+            }
+        },
+    )
+    .await;
     // Trucks stop at their midway depot, so the tracker sees them arrive there.
     assert!(
         arrived.iter().any(|e| e["stop"] == "mid"),

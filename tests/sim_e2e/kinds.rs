@@ -4,14 +4,13 @@
 //! the API is its newest fix sent.
 
 use crate::sim::scenario::Scenario;
-use crate::support::services;
-use crate::{common, sim};
+use crate::support::mqtt::publish_until_seen;
+use crate::support::{gateway, services};
+use crate::{run_fleet, scenario_for};
 use chrono::{DateTime, Utc};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-use trackgate::config::{Config, MqttConfig};
+use trackgate::config::Config;
+use trackgate::mqtt::MqttConfig;
 use trackgate::server::Running;
 
 /// Kinds whose fixes the protocol acknowledges (h02 `V4`, HTTP 200, broker PUBACK).
@@ -20,7 +19,7 @@ const ACKED: &[&str] = &["h02", "osmand", "owntracks"];
 const UNCONFIRMED: &[&str] = &["gps103"];
 
 async fn gateway(broker: &services::Service) -> Running {
-    let mut cfg = common::test_config("");
+    let mut cfg = gateway::test_config("");
     let toml = format!(
         "[mqtt]\nurl = \"{}\"\nclient_id = \"tg-kinds\"\n[mqtt.ingest]\nreconnect_min_ms = 50\n",
         broker.url
@@ -33,52 +32,20 @@ async fn gateway(broker: &services::Service) -> Running {
     trackgate::server::start(cfg).await.expect("server starts")
 }
 
-/// Publishes a probe location until the gateway shows it: the gateway subscribes
-/// asynchronously after it starts, and a message published before the subscription exists
-/// is not queued for it, so the fleet must not start before this.
-async fn wait_subscribed(gw: &Running, port: u16) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let st = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
-            .args(["-t", "owntracks/probe/ready"])
-            .args([
-                "-m",
-                r#"{"_type":"location","tst":1795757400,"lat":1.5,"lon":2.5}"#,
-            ])
-            .status()
-            .expect("mosquitto_pub (apt-get install mosquitto-clients)");
-        assert!(st.success(), "mosquitto_pub failed");
-        for _ in 0..10 {
-            let (status, _) = common::get_json(gw, "/api/devices/probe.ready").await;
-            if status == 200 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gateway never subscribed to owntracks/+/+"
-        );
-    }
-}
-
 fn scenario(gw: &Running, broker_port: u16) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulator/scenarios/all-kinds.toml");
-    let mut sc = Scenario::load(&path).expect("all-kinds scenario loads");
-    for (key, proto, transport) in [
-        ("h02", "h02", "tcp"),
-        ("gps103", "gps103", "tcp"),
-        ("osmand", "osmand", "http"),
-    ] {
-        let addr = gw.addr(proto, transport).expect("listener bound");
-        sc.targets.insert(key.into(), addr);
-    }
+    let mut sc = scenario_for(
+        gw,
+        "all-kinds.toml",
+        &[
+            ("h02", "h02", "tcp"),
+            ("gps103", "gps103", "tcp"),
+            ("osmand", "osmand", "http"),
+        ],
+    );
     sc.targets.insert(
         "owntracks".into(),
         SocketAddr::from(([127, 0, 0, 1], broker_port)),
     );
-    sc.api.url = format!("http://{}", gw.http_addr);
     sc
 }
 
@@ -86,18 +53,19 @@ fn scenario(gw: &Running, broker_port: u16) -> Scenario {
 async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
     let broker = services::mosquitto();
     let gw = gateway(&broker).await;
-    wait_subscribed(&gw, broker.port).await;
-    let sc = scenario(&gw, broker.port);
-    let report = sim::fleet::run(&sc, std::future::pending())
-        .await
-        .expect("scenario runs");
+    // The gateway subscribes asynchronously after it starts, and a message published before
+    // the subscription exists is not queued for it: the fleet must not start before this.
+    publish_until_seen(
+        &gw,
+        broker.port,
+        "owntracks/probe/ready",
+        r#"{"_type":"location","tst":1795757400,"lat":1.5,"lon":2.5}"#,
+        "probe.ready",
+    )
+    .await;
+    let (report, kinds) = run_fleet(&scenario(&gw, broker.port)).await;
     let s = &report.stats;
-
-    let kinds: std::collections::BTreeSet<_> = report.devices.iter().map(|d| d.kind).collect();
-    assert_eq!(
-        kinds.into_iter().collect::<Vec<_>>(),
-        ["gps103", "h02", "osmand", "owntracks"]
-    );
+    assert_eq!(kinds, ["gps103", "h02", "osmand", "owntracks"]);
     assert_eq!(report.devices.len(), 8);
     assert_eq!(s.bad_acks, 0, "every reply parsed and matched: {s:?}");
     assert_eq!(s.connected, 0, "all sessions closed after the drain");
@@ -138,7 +106,7 @@ async fn all_kinds_every_fix_acked_or_unconfirmed_and_live() {
     for d in &report.devices {
         let last = d.last.clone().expect("fixes handed over");
         let second = last.time.timestamp();
-        let body = common::wait_device(&gw, &d.id, |b| {
+        let body = gateway::wait_device(&gw, &d.id, |b| {
             b["time"]
                 .as_str()
                 .and_then(|t| t.parse::<DateTime<Utc>>().ok())

@@ -1,6 +1,7 @@
 //! The load harness against the gateway and its baseline servers.
 
-use crate::{common, sim};
+use crate::sim;
+use crate::support::gateway;
 
 fn load_args(kind: &str, target: std::net::SocketAddr) -> sim::load::LoadArgs {
     sim::load::LoadArgs {
@@ -21,7 +22,7 @@ fn load_args(kind: &str, target: std::net::SocketAddr) -> sim::load::LoadArgs {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_harness_against_gateway_and_baselines() {
     use sim::load::{AckKind, BaselineArgs, BaselineKind, LoadMode};
-    let gw = common::start("").await;
+    let gw = gateway::start("").await;
 
     // Closed loop with real, parsed ACKs (JT/T 808 logs in with register + auth).
     for (kind, proto) in [("gt06", "gt06"), ("jt808_2013", "jt808")] {

@@ -11,8 +11,6 @@
 //!
 //! Needs `influxd` and `mosquitto` on PATH: `.ci/services.sh install`.
 
-#[path = "../common/mod.rs"]
-mod common;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -26,3 +24,35 @@ mod demo;
 mod kinds;
 mod load;
 mod smoke;
+
+use std::path::Path;
+use trackgate::server::Running;
+
+/// Loads `simulator/scenarios/<file>` with each `(target key, protocol, transport)` pointed
+/// at the gateway's listener and the API at the gateway's.
+fn scenario_for(
+    gw: &Running,
+    file: &str,
+    targets: &[(&str, &str, &'static str)],
+) -> sim::scenario::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("simulator/scenarios")
+        .join(file);
+    let mut sc =
+        sim::scenario::Scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (key, proto, transport) in targets {
+        let addr = gw.addr(proto, transport).expect("listener bound");
+        sc.targets.insert((*key).into(), addr);
+    }
+    sc.api.url = format!("http://{}", gw.http_addr);
+    sc
+}
+
+/// Runs the scenario to its end and returns the report with the distinct device kinds.
+async fn run_fleet(sc: &sim::scenario::Scenario) -> (sim::fleet::Report, Vec<&'static str>) {
+    let report = sim::fleet::run(sc, std::future::pending())
+        .await
+        .expect("scenario runs");
+    let kinds: std::collections::BTreeSet<_> = report.devices.iter().map(|d| d.kind).collect();
+    (report, kinds.into_iter().collect())
+}

@@ -4,7 +4,6 @@
 //! Readiness is a signal, not a sleep: a thread reads the server's log and hands over the line
 //! that says the HTTP listener is bound (InfluxDB also tells us the port it got for `:0`).
 //! A missing binary fails the test with the command that installs it; nothing is skipped.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -12,6 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use super::poll::eventually_blocking;
 
 /// How long a server may take to report its listener; they take < 0.3 s on a quiet machine.
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -204,26 +205,31 @@ pub fn mosquitto() -> Service {
 }
 
 /// Mosquitto 2.x on `127.0.0.1:<port>`: anonymous clients, no persistence, `user root` so it
-/// can read its temp config dir when started as root. Ready when it logs that it is running.
-/// Start it again on the same port to simulate a broker restart.
+/// can read its temp config dir when started as root. Start it again on the same port to simulate a broker restart.
 pub fn mosquitto_on(port: u16) -> Service {
-    let mosquitto = require("mosquitto");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    mosquitto_with_config(
+        &format!(
             "per_listener_settings true\npersistence false\nuser root\nlog_dest stderr\n\
              log_type error\nlog_type warning\nlog_type notice\n\
              listener {port} 127.0.0.1\nallow_anonymous true\n"
         ),
+        port,
     )
-    .expect("write mosquitto.conf");
+}
+
+/// Mosquitto with the config file text `conf`, which must open a listener on
+/// `127.0.0.1:<port>`; ready once that listener accepts a connection. Panics when Mosquitto
+/// exits first (a config it rejects) or is not listening after the start deadline.
+pub fn mosquitto_with_config(conf: &str, port: u16) -> Service {
+    let mosquitto = require("mosquitto");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mosquitto.conf");
+    std::fs::write(&path, conf).expect("write mosquitto.conf");
     // Mosquitto block-buffers its log when stderr is a pipe, so readiness is the listener
     // accepting a connection (polled with a deadline), not a log line.
     let child = Command::new(mosquitto)
         .arg("-c")
-        .arg(&conf)
+        .arg(&path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -235,18 +241,15 @@ pub fn mosquitto_on(port: u16) -> Service {
         port,
         _dir: dir,
     };
-    let deadline = std::time::Instant::now() + START_DEADLINE;
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return s;
-        }
-        if let Ok(Some(status)) = s.child.try_wait() {
-            panic!("mosquitto exited before it was ready: {status}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "mosquitto not listening on {port} after {START_DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually_blocking(
+        START_DEADLINE,
+        &format!("mosquitto listening on {port}"),
+        || {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("mosquitto exited before it was ready: {status}\n{conf}");
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())
+        },
+    );
+    s
 }

@@ -1,19 +1,10 @@
 //! Prometheus metrics of the log. Handles are cheap clones sharing the same atomics, so the
 //! writer thread updates them and `register` exposes them.
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-
-/// Label of per-consumer metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ConsumerLabel {
-    /// Consumer name (`influx`, `tracking`, ...).
-    pub consumer: String,
-}
 
 /// Metrics of one write-ahead log.
 #[derive(Debug, Clone)]
@@ -32,10 +23,6 @@ pub struct WalMetrics {
     pub records: Counter,
     /// Appends refused with `WalError::Full`.
     pub full_rejections: Counter,
-    /// Durable records a consumer has not committed yet.
-    pub consumer_lag_records: Family<ConsumerLabel, Gauge>,
-    /// Age of the oldest record a consumer has not committed, seconds (0 when caught up).
-    pub consumer_lag_seconds: Family<ConsumerLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for WalMetrics {
@@ -49,8 +36,6 @@ impl Default for WalMetrics {
             appends: Counter::default(),
             records: Counter::default(),
             full_rejections: Counter::default(),
-            consumer_lag_records: Family::default(),
-            consumer_lag_seconds: Family::default(),
         }
     }
 }
@@ -85,16 +70,6 @@ impl WalMetrics {
             "full_rejections",
             "WAL appends refused because the size cap was reached",
             self.full_rejections.clone(),
-        );
-        r.register(
-            "consumer_lag_records",
-            "Durable records a log consumer (sink) has not committed yet",
-            self.consumer_lag_records.clone(),
-        );
-        r.register(
-            "consumer_lag_seconds",
-            "Age of the oldest record a log consumer has not committed, seconds",
-            self.consumer_lag_seconds.clone(),
         );
     }
 }

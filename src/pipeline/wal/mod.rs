@@ -46,7 +46,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, watch};
 
 pub use error::WalError;
-pub use metrics::{ConsumerLabel, WalMetrics};
+pub use metrics::WalMetrics;
 pub use reader::{Gap, Reader, WalRecord};
 
 use segment::{GcInput, SegmentMeta};

@@ -463,7 +463,8 @@ fn report_strategy() -> impl Strategy<Value = LocationReport> {
         any::<i16>(),
         0u16..=6000,
         0u16..360,
-        946_684_800i64..4_102_444_799,
+        // 2000-01-01 .. 2099-12-31 in the terminal's +08:00 (the BCD year has two digits).
+        946_684_800i64..4_102_444_799 - 8 * 3600,
         // Ids no decoder table claims, so they come back raw as `item_<id>`.
         proptest::collection::btree_map(
             0xc0u8..0xc8,

@@ -21,7 +21,7 @@
 //! record's time and replays overwrite the same point. Times outside InfluxDB's range
 //! (1677-09-21 .. 2262-04-11) reject the line.
 
-use crate::model::{Alarm, DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
+use crate::model::{Alarm, Alert, DeviceEvent, EtaUpdate, EventKind, IoValue, Position, Record};
 use chrono::{DateTime, Utc};
 use influxdb_line_protocol::builder::{AfterField, AfterMeasurement};
 use influxdb_line_protocol::LineProtocolBuilder;
@@ -40,60 +40,6 @@ pub const MAX_STRING_FIELD_BYTES: usize = 64 * 1024;
 /// Field keys of `position` that IO keys must never shadow; IO keys are written as `io_<key>`
 /// (keys already starting with `io_` are kept), so they cannot collide with these.
 const IO_PREFIX: &str = "io_";
-
-/// One `eta` point: the tracking engine's estimate for one stop of one shipment.
-///
-/// A plain struct so the sink does not depend on the tracking module; tracking fills it from
-/// its own state each time a fix moves the estimate.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EtaPoint {
-    /// Shipment id (tag `shipment`).
-    pub shipment: String,
-    /// Stop id within the shipment (tag `stop`).
-    pub stop: String,
-    /// Device carrying the shipment (tag `device`).
-    pub device: DeviceId,
-    /// Time of the fix that produced the estimate: the point's timestamp.
-    pub fix_time: DateTime<Utc>,
-    /// Estimated arrival, unix seconds (field `eta`, integer).
-    pub eta_unix_s: i64,
-    /// Planned arrival, unix seconds (field `planned`, integer).
-    pub planned_unix_s: i64,
-    /// `eta - planned`, seconds, positive = late (field `deviation`, integer).
-    pub deviation_s: i64,
-    /// Remaining route distance to the stop, metres (field `remaining`).
-    pub remaining_m: f64,
-    /// Progress along the route, 0..1 (field `progress`).
-    pub progress: f64,
-    /// Distance from the planned route, metres (field `off_route`).
-    pub off_route_m: f64,
-    /// Stop status (`pending`, `arrived`, `late` ...) (field `status`, string).
-    pub status: String,
-}
-
-/// One `event` point: a device event, an alarm, or a tracking exception.
-///
-/// [`DeviceEvent`]s and alarms carried by [`Position`]s are converted by [`LineBatch::push_record`];
-/// tracking builds these directly for shipment exceptions (with `shipment` set).
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventPoint {
-    /// Device the event concerns (tag `device`).
-    pub device: DeviceId,
-    /// Event type (tag `type`), snake_case: `login`, `alarm_sos`, `off_route` ...
-    pub kind: String,
-    /// Shipment the event concerns, if any (tag `shipment`, omitted when `None`).
-    pub shipment: Option<String>,
-    /// Human-readable text (field `message`, string).
-    pub message: String,
-    /// Where it happened, when known (fields `lat`, `lon`).
-    pub lat: Option<f64>,
-    /// See `lat`.
-    pub lon: Option<f64>,
-    /// A numeric value attached to the event (speed for overspeed, minutes for a long stop ...).
-    pub value: Option<f64>,
-    /// When it happened: the point's timestamp.
-    pub time: DateTime<Utc>,
-}
 
 /// Why a whole line was not written. Each one is logged and counted as a bad line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -369,55 +315,17 @@ impl LineBatch {
                 let r = self.push_device_event(e);
                 self.note(r);
             }
-            Record::Eta(e) => self.push_eta_point(&EtaPoint {
-                shipment: e.shipment.clone(),
-                stop: e.stop.clone(),
-                device: e.device.clone(),
-                fix_time: e.fix_time,
-                eta_unix_s: e.eta.timestamp(),
-                planned_unix_s: e.planned.timestamp(),
-                deviation_s: e.deviation_s,
-                remaining_m: e.remaining_m,
-                progress: e.progress,
-                off_route_m: e.off_route_m,
-                status: serde_json::to_value(e.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-            }),
-            Record::Alert(a) => self.push_event_point(&EventPoint {
-                device: a.device.clone(),
-                kind: a.kind.clone(),
-                shipment: a.shipment.clone(),
-                message: a.message.clone(),
-                lat: a.lat,
-                lon: a.lon,
-                value: a.value,
-                time: a.time,
-            }),
+            Record::Eta(e) => {
+                let r = self.push_eta(e);
+                self.note(r);
+            }
+            Record::Alert(a) => {
+                let r = self.push_alert(a);
+                self.note(r);
+            }
+            // The audit trail is not a time series of the fleet.
+            Record::Audit(_) => {}
         }
-    }
-
-    /// Encodes an `eta` point, counting it as bad (and logging) when it cannot be written.
-    pub fn push_eta_point(&mut self, eta: &EtaPoint) {
-        let r = self.push_eta(eta);
-        self.note(r);
-    }
-
-    /// Encodes an `event` point, counting it as bad (and logging) when it cannot be written.
-    pub fn push_event_point(&mut self, ev: &EventPoint) {
-        let r = self.push_event_parts(EventParts {
-            device: ev.device.as_str(),
-            kind: &ev.kind,
-            shipment: ev.shipment.as_deref(),
-            message: &ev.message,
-            lat: ev.lat,
-            lon: ev.lon,
-            value: ev.value,
-            time: ev.time,
-            attributes: None,
-        });
-        self.note(r);
     }
 
     fn note(&mut self, r: Result<(), LineError>) {
@@ -483,8 +391,9 @@ impl LineBatch {
         Ok(())
     }
 
-    /// Encodes one `eta` line.
-    pub fn push_eta(&mut self, e: &EtaPoint) -> Result<(), LineError> {
+    /// Encodes one `eta` line: tracking's estimate for one stop, at the time of the fix that
+    /// produced it.
+    pub fn push_eta(&mut self, e: &EtaUpdate) -> Result<(), LineError> {
         const M: &str = "eta";
         tag_ok(M, "shipment", &e.shipment)?;
         tag_ok(M, "stop", &e.stop)?;
@@ -498,17 +407,32 @@ impl LineBatch {
             .tag("shipment", &e.shipment)
             .tag("stop", &e.stop);
         let written = Fields::None(b)
-            .put("eta", e.eta_unix_s)
-            .put("planned", e.planned_unix_s)
+            .put("eta", e.eta.timestamp())
+            .put("planned", e.planned.timestamp())
             .put("deviation", e.deviation_s)
             .float("remaining", e.remaining_m, &mut dropped)
             .float("progress", e.progress, &mut dropped)
             .float("off_route", e.off_route_m, &mut dropped)
-            .string("status", &e.status, &mut dropped)
+            .string("status", e.status.as_str(), &mut dropped)
             .finish(ts);
         self.dropped_fields += dropped;
         self.commit(start, written);
         Ok(())
+    }
+
+    /// Encodes one `event` line for a tracking alert (exception, stop event, device alarm).
+    pub fn push_alert(&mut self, a: &Alert) -> Result<(), LineError> {
+        self.push_event_parts(EventParts {
+            device: a.device.as_str(),
+            kind: &a.kind,
+            shipment: a.shipment.as_deref(),
+            message: &a.message,
+            lat: a.lat,
+            lon: a.lon,
+            value: a.value,
+            time: a.time,
+            attributes: None,
+        })
     }
 
     /// Encodes one `event` line for a device event. `type` is the snake_case name of the

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{AlertState, DeviceId, StopStatus};
 use chrono::TimeZone;
 
 fn t(s: i64) -> DateTime<Utc> {
@@ -24,6 +25,24 @@ fn fix() -> Position {
     p.altitude_m = 34.0;
     p.satellites = 9;
     p
+}
+
+fn eta(shipment: &str, stop: &str) -> EtaUpdate {
+    EtaUpdate {
+        shipment: shipment.into(),
+        stop: stop.into(),
+        device: dev("42"),
+        fix_time: t(1_764_215_276),
+        eta: t(1_764_219_000),
+        eta_p10: t(1_764_218_000),
+        eta_p90: t(1_764_220_000),
+        planned: t(1_764_218_400),
+        deviation_s: 600,
+        remaining_m: 15_000.5,
+        progress: 0.25,
+        off_route_m: 12.0,
+        status: StopStatus::Late,
+    }
 }
 
 fn text(b: &LineBatch) -> &str {
@@ -95,19 +114,7 @@ fn device_events_golden() {
 
 #[test]
 fn eta_golden_line() {
-    let e = EtaPoint {
-        shipment: "SH 1,a=b".into(),
-        stop: "s2".into(),
-        device: dev("42"),
-        fix_time: t(1_764_215_276),
-        eta_unix_s: 1_764_219_000,
-        planned_unix_s: 1_764_218_400,
-        deviation_s: 600,
-        remaining_m: 15_000.5,
-        progress: 0.25,
-        off_route_m: 12.0,
-        status: "late".into(),
-    };
+    let e = eta("SH 1,a=b", "s2");
     let mut b = LineBatch::new();
     b.push_eta(&e).unwrap();
     assert_eq!(
@@ -136,16 +143,21 @@ fn line_breaks_never_reach_the_wire() {
     let good = fix();
     let mut b = LineBatch::new();
     b.push_record(&Record::Position(good.clone()));
-    b.push_event_point(&EventPoint {
-        device: dev("1"),
+    b.push_record(&Record::Alert(Alert {
+        id: "x".into(),
         kind: "late".into(),
+        state: AlertState::Firing,
+        tier: None,
+        time: t(5),
+        device: dev("1"),
         shipment: Some("a\nb".into()),
-        message: "m".into(),
+        stop: None,
+        alarm: None,
         lat: None,
         lon: None,
         value: None,
-        time: t(5),
-    });
+        message: "m".into(),
+    }));
     b.push_record(&Record::Position(good));
     assert_eq!((b.len(), b.bad_lines()), (2, 1));
     let lines: Vec<&str> = text(&b).lines().collect();
@@ -177,19 +189,7 @@ fn event_with_only_an_unwritable_message_is_rejected_whole() {
 #[test]
 fn identifiers_with_backslashes_or_empty_are_rejected() {
     let mut b = LineBatch::new();
-    let mut e = EtaPoint {
-        shipment: "a\\b".into(),
-        stop: "s".into(),
-        device: dev("1"),
-        fix_time: t(1),
-        eta_unix_s: 0,
-        planned_unix_s: 0,
-        deviation_s: 0,
-        remaining_m: 0.0,
-        progress: 0.0,
-        off_route_m: 0.0,
-        status: String::new(),
-    };
+    let mut e = eta("a\\b", "s");
     assert!(matches!(
         b.push_eta(&e),
         Err(LineError::BadTag {

@@ -38,11 +38,11 @@ pub use config::{
     MAX_BATCH_SIZE,
 };
 pub use line::{
-    alarm_name, alarm_type, EtaPoint, EventPoint, IdentProblem, LineBatch, LineError,
-    MAX_IDENT_BYTES, MAX_STRING_FIELD_BYTES,
+    alarm_name, alarm_type, IdentProblem, LineBatch, LineError, MAX_IDENT_BYTES,
+    MAX_STRING_FIELD_BYTES,
 };
 pub use metrics::{ErrorKind, ErrorLabels, InfluxMetrics};
-pub use writer::{backoff, InfluxWriter, SinkError, WriteReport};
+pub use writer::{InfluxWriter, SinkError, WriteReport};
 
 use crate::model::Record;
 use tokio_util::sync::CancellationToken;
@@ -78,24 +78,6 @@ impl InfluxSink {
         let mut batch = LineBatch::with_capacity(records.len());
         for r in records {
             batch.push_record(r);
-        }
-        self.write_batch(&batch).await
-    }
-
-    /// Writes ETA points from the tracking engine.
-    pub async fn write_etas(&self, etas: &[EtaPoint]) -> Result<WriteReport, SinkError> {
-        let mut batch = LineBatch::new();
-        for e in etas {
-            batch.push_eta_point(e);
-        }
-        self.write_batch(&batch).await
-    }
-
-    /// Writes tracking events (exceptions) built by the caller.
-    pub async fn write_events(&self, events: &[EventPoint]) -> Result<WriteReport, SinkError> {
-        let mut batch = LineBatch::new();
-        for e in events {
-            batch.push_event_point(e);
         }
         self.write_batch(&batch).await
     }

@@ -18,9 +18,10 @@
 
 use super::config::{InfluxApi, InfluxConfig, InfluxConfigError};
 use super::metrics::{ErrorKind, InfluxMetrics};
+use crate::backoff::Backoff;
+use crate::sinks::http::{error_chain, read_capped};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use rand::RngExt;
 use reqwest::{StatusCode, Url};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -96,8 +97,7 @@ pub struct InfluxWriter {
     query_url: Option<Url>,
     database: String,
     auth: Auth,
-    retry_min: Duration,
-    retry_max: Duration,
+    retry: Backoff,
     metrics: InfluxMetrics,
     stop: CancellationToken,
 }
@@ -159,8 +159,10 @@ impl InfluxWriter {
             query_url,
             database: cfg.database.clone(),
             auth,
-            retry_min: Duration::from_millis(cfg.retry_min_ms),
-            retry_max: Duration::from_millis(cfg.retry_max_ms),
+            retry: Backoff::new(
+                Duration::from_millis(cfg.retry_min_ms),
+                Duration::from_millis(cfg.retry_max_ms),
+            ),
             metrics,
             stop,
         })
@@ -265,8 +267,8 @@ impl InfluxWriter {
                 Attempt::Retry(kind, msg) => (kind, msg),
             };
             self.metrics.error(kind.clone());
-            let delay = backoff(self.retry_min, self.retry_max, failures);
             failures = failures.saturating_add(1);
+            let delay = self.retry.delay(failures);
             if matches!(kind, ErrorKind::Config) {
                 tracing::error!(error = %msg, retry_in = ?delay, "influx: configuration problem, retrying");
             } else {
@@ -302,12 +304,12 @@ impl InfluxWriter {
         };
         let out = match resp {
             Err(e) => Attempt::Retry(ErrorKind::Network, error_chain(&e)),
-            Ok(resp) => {
+            Ok(mut resp) => {
                 let status = resp.status();
                 if status.is_success() {
                     Attempt::Stored
                 } else {
-                    let body = read_capped(resp).await;
+                    let body = read_capped(&mut resp, MAX_ERROR_BODY).await;
                     classify(status, body, self.query_url.is_some())
                 }
             }
@@ -335,10 +337,10 @@ impl InfluxWriter {
         Ok(match resp {
             Err(e) => Err(error_chain(&e)),
             Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => Err(format!(
+            Ok(mut r) => Err(format!(
                 "CREATE DATABASE: {} {}",
                 r.status(),
-                read_capped(r).await
+                read_capped(&mut r, MAX_ERROR_BODY).await
             )),
         })
     }
@@ -356,18 +358,6 @@ fn classify(status: StatusCode, body: String, v1: bool) -> Attempt {
     }
 }
 
-/// Delay before retry number `failures` (0-based): `min · 2^failures`, capped at `max`, then
-/// scaled by a random factor in [0.5, 1.5) (still capped at `max`) so that many gateways
-/// recovering from the same outage do not hit the server in step.
-pub fn backoff(min: Duration, max: Duration, failures: u32) -> Duration {
-    let base = min
-        .checked_mul(1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX))
-        .unwrap_or(max)
-        .min(max);
-    let factor: f64 = rand::rng().random_range(0.5..1.5);
-    base.mul_f64(factor).min(max)
-}
-
 fn gzip(body: &[u8]) -> Vec<u8> {
     // Level 1: line protocol is repetitive enough that the fastest level already shrinks it
     // ~5×, and the gateway's cores are better spent decoding frames.
@@ -377,45 +367,9 @@ fn gzip(body: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-async fn read_capped(mut resp: reqwest::Response) -> String {
-    let mut out = Vec::new();
-    while out.len() < MAX_ERROR_BODY {
-        match resp.chunk().await {
-            Ok(Some(c)) => out.extend_from_slice(&c),
-            _ => break,
-        }
-    }
-    out.truncate(MAX_ERROR_BODY);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_caps() {
-        let (min, max) = (Duration::from_millis(100), Duration::from_secs(30));
-        for _ in 0..200 {
-            let d0 = backoff(min, max, 0);
-            assert!(d0 >= Duration::from_millis(50) && d0 < Duration::from_millis(150));
-            let d3 = backoff(min, max, 3);
-            assert!(d3 >= Duration::from_millis(400) && d3 < Duration::from_millis(1200));
-            assert!(backoff(min, max, 40) <= max);
-            assert!(backoff(min, max, 40) >= max / 2);
-        }
-    }
 
     #[test]
     fn status_classes() {

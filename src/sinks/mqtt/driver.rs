@@ -6,7 +6,6 @@
 //! epoch (see `super` for what "delivered" means as a result).
 
 use rumqttc::{Event, EventLoop, Packet};
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -22,23 +21,15 @@ pub struct LinkState {
     pub acked: u64,
 }
 
-/// Reconnect delays: 100 ms doubling to `max`, so a broker restart is picked up quickly and
-/// a long outage costs one connection attempt per `max`.
-fn backoff(failures: u32, max: Duration) -> Duration {
-    Duration::from_millis(100)
-        .saturating_mul(1u32 << failures.min(16))
-        .min(max)
-}
-
 /// Polls `eventloop` until shutdown, publishing [`LinkState`] on `tx`.
 pub async fn drive(
     mut eventloop: EventLoop,
     tx: watch::Sender<LinkState>,
-    max_backoff: Duration,
+    reconnect: crate::backoff::Backoff,
     acked_metric: prometheus_client::metrics::counter::Counter,
     shutdown: CancellationToken,
 ) {
-    let mut failures = 0u32;
+    let mut retry = reconnect.retry();
     loop {
         let ev = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -46,7 +37,7 @@ pub async fn drive(
         };
         match ev {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                failures = 0;
+                retry.reset();
                 tracing::info!("mqtt publisher connected");
                 tx.send_modify(|s| {
                     s.connected = true;
@@ -66,27 +57,12 @@ pub async fn drive(
                     tracing::debug!(error = %e, "mqtt publisher cannot connect");
                 }
                 tx.send_modify(|s| s.connected = false);
-                let nap = backoff(failures, max_backoff);
-                failures = failures.saturating_add(1);
+                let nap = retry.next_delay();
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(nap) => {}
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_caps() {
-        let max = Duration::from_secs(5);
-        assert_eq!(backoff(0, max), Duration::from_millis(100));
-        assert_eq!(backoff(3, max), Duration::from_millis(800));
-        assert_eq!(backoff(6, max), Duration::from_secs(5));
-        assert_eq!(backoff(u32::MAX, max), Duration::from_secs(5));
     }
 }

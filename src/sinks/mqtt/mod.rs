@@ -22,14 +22,15 @@
 
 pub mod driver;
 
-use crate::config::MqttConfig;
+use crate::backoff::Backoff;
 use crate::model::{EtaUpdate, Position, Record};
+use crate::mqtt::MqttConfig;
+use crate::outputs::json::alert_json;
+use crate::outputs::{OutputMetrics, Store};
 use crate::pipeline::runner::{LogConsumer, Stopped};
-use crate::sinks::webhook::metrics::OutputMetrics;
-use crate::sinks::webhook::{payload, Store};
 use driver::LinkState;
 use futures::future::BoxFuture;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -45,46 +46,17 @@ pub const CONSUMER_NAME: &str = "mqtt";
 /// published again (a broker that takes messages but never acknowledges them).
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Longest pause between reconnect attempts.
-const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(10);
+/// Pause between reconnect attempts: 100 ms doubling to 10 s, so a broker restart is picked
+/// up quickly and a long outage costs one attempt per 10 s.
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
 
 /// Why the publisher could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MqttSetupError {
-    #[error("mqtt.url {0:?}: expected mqtt://host[:port]")]
-    BadUrl(String),
-    #[error(
-        "mqtt.url {0:?}: mqtts:// needs TLS, which this build leaves out (rumqttc's rustls \
-         feature pulls aws-lc-rs, a C build); use a local plain listener or a TLS proxy"
-    )]
-    TlsNotBuilt(String),
+    #[error(transparent)]
+    Url(#[from] crate::mqtt::MqttUrlError),
     #[error("mqtt publisher store: {0}")]
-    Store(#[from] crate::sinks::webhook::store::StoreError),
-}
-
-/// `(host, port)` of an `mqtt://` URL.
-pub fn parse_url(url: &str) -> Result<(String, u16), MqttSetupError> {
-    let rest = if let Some(r) = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-    {
-        r
-    } else if url.starts_with("mqtts://") || url.starts_with("ssl://") {
-        return Err(MqttSetupError::TlsNotBuilt(url.into()));
-    } else {
-        return Err(MqttSetupError::BadUrl(url.into()));
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() => (
-            h,
-            p.parse().map_err(|_| MqttSetupError::BadUrl(url.into()))?,
-        ),
-        _ if !rest.is_empty() && !rest.contains(':') => (rest, 1883),
-        _ => return Err(MqttSetupError::BadUrl(url.into())),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok((host.to_string(), port))
+    Store(#[from] crate::outputs::store::StoreError),
 }
 
 /// A topic level from free text: MQTT wildcards and separators would change the topic's
@@ -99,28 +71,6 @@ pub fn topic_level(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// The JSON of a position as published and streamed (API field names and units).
-pub fn position_json(p: &Position) -> serde_json::Value {
-    json!({
-        "id": p.device.as_str(),
-        "protocol": p.protocol,
-        "time": p.fix_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "received": p.received.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "lat": p.lat,
-        "lon": p.lon,
-        "speed": p.speed_kmh,
-        "course": p.course,
-        "altitude": p.altitude_m,
-        "satellites": p.satellites,
-        "valid": p.valid,
-        "ignition": p.ignition,
-        "odometer": p.odometer_m,
-        "battery": p.battery_v,
-        "power": p.power_v,
-        "alarms": p.alarms,
-    })
 }
 
 /// One message to publish.
@@ -191,9 +141,9 @@ fn plan(
                     topic_level(a.device.as_str())
                 ),
                 retain: false,
-                payload: payload(a).to_string(),
+                payload: alert_json(a).to_string(),
             }),
-            Record::Event(_) => {}
+            Record::Event(_) | Record::Audit(_) => {}
         }
     }
     for p in newest_pos.values() {
@@ -203,7 +153,7 @@ fn plan(
                 topic_level(p.device.as_str())
             ),
             retain: true,
-            payload: position_json(p).to_string(),
+            payload: serde_json::to_string(&p.view()).unwrap_or_default(),
         });
     }
     let mut shipments: Vec<_> = etas.iter().collect();
@@ -248,18 +198,13 @@ impl MqttPublisher {
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Result<MqttPublisher, MqttSetupError> {
-        let (host, port) = parse_url(&cfg.url)?;
-        let mut opts = MqttOptions::new(format!("{}-out", cfg.client_id), host, port);
-        opts.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(5)));
-        if let Some(u) = &cfg.username {
-            opts.set_credentials(u.clone(), cfg.password.clone().unwrap_or_default());
-        }
+        let opts = cfg.options("out")?;
         let (client, eventloop) = AsyncClient::new(opts, 1024);
         let (tx, link) = watch::channel(LinkState::default());
         tracker.spawn(driver::drive(
             eventloop,
             tx,
-            MAX_RECONNECT_BACKOFF,
+            RECONNECT,
             metrics.mqtt_acked.clone(),
             shutdown.clone(),
         ));

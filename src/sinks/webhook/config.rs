@@ -1,6 +1,6 @@
 //! `[webhooks]`: retry policy and limits of the customer webhook dispatcher.
 
-use crate::config::duration_text;
+use crate::backoff::Backoff;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -11,18 +11,18 @@ use std::time::Duration;
 pub struct WebhookConfig {
     /// First retry delay after a failed attempt (429, 5xx, timeout, connection error); it
     /// doubles per attempt up to `max_backoff`. Default `"1s"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub initial_backoff: Duration,
     /// Ceiling of the retry delay. Default `"1h"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub max_backoff: Duration,
     /// How long after an event was queued it is still retried; a retry that would start
     /// later goes to the dead letters instead. Default `"24h"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub retry_budget: Duration,
     /// Whole-request timeout of one delivery attempt (a hanging receiver counts as a
     /// failure and is retried). Default `"10s"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub timeout: Duration,
     /// Deliveries in flight at once to one endpoint URL, so one customer's slow receiver
     /// cannot take every connection and a burst does not flood a small receiver. Default 4.
@@ -31,7 +31,7 @@ pub struct WebhookConfig {
     pub max_in_flight: usize,
     /// Longest the dispatcher sleeps between scans of the outbox when nothing wakes it
     /// (new events and finished attempts wake it at once). Default `"1s"`.
-    #[serde(with = "duration_text")]
+    #[serde(with = "crate::duration_text")]
     pub poll_interval: Duration,
     /// Largest response body read from a receiver (kept, truncated, for the delivery log).
     /// Default 1024 bytes.
@@ -74,18 +74,11 @@ impl WebhookConfig {
         Ok(())
     }
 
-    /// Delay before attempt `attempt + 1` after `attempt` failures (1-based): exponential
-    /// from `initial_backoff`, capped at `max_backoff`, then "equal jitter": a uniform pick
-    /// in [d/2, d] so receivers recovering from an outage are not hit by every retry at once
-    /// while the delay still grows. `unit` is a random number in [0, 1).
-    pub fn backoff(&self, attempt: u32, unit: f64) -> Duration {
-        let exp = attempt.saturating_sub(1).min(40);
-        let base = self
-            .initial_backoff
-            .saturating_mul(1u32 << exp.min(31))
-            .min(self.max_backoff);
-        let half = base / 2;
-        half + half.mul_f64(unit.clamp(0.0, 1.0))
+    /// Delay schedule between attempts: from `initial_backoff` doubling per failure up to
+    /// `max_backoff`, with equal jitter (see [`crate::backoff`]), so receivers recovering
+    /// from an outage are not hit by every retry at once while the delay still grows.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial_backoff, self.max_backoff)
     }
 }
 
@@ -96,13 +89,13 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_jitters_within_half() {
         let c = WebhookConfig::default();
-        assert_eq!(c.backoff(1, 0.0), Duration::from_millis(500));
-        assert_eq!(c.backoff(1, 0.5), Duration::from_millis(750));
-        assert_eq!(c.backoff(2, 0.0), Duration::from_secs(1));
-        assert_eq!(c.backoff(3, 0.0), Duration::from_secs(2));
+        assert_eq!(c.backoff().delay_with(1, 0.0), Duration::from_millis(500));
+        assert_eq!(c.backoff().delay_with(1, 0.5), Duration::from_millis(750));
+        assert_eq!(c.backoff().delay_with(2, 0.0), Duration::from_secs(1));
+        assert_eq!(c.backoff().delay_with(3, 0.0), Duration::from_secs(2));
         // 2^12 s > 1 h: capped
-        assert_eq!(c.backoff(13, 0.0), Duration::from_secs(1800));
-        assert_eq!(c.backoff(1000, 0.0), Duration::from_secs(1800));
+        assert_eq!(c.backoff().delay_with(13, 0.0), Duration::from_secs(1800));
+        assert_eq!(c.backoff().delay_with(1000, 0.0), Duration::from_secs(1800));
     }
 
     #[test]

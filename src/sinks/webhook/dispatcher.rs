@@ -9,11 +9,11 @@
 //! every pending delivery; an attempt cut short by shutdown is repeated (receivers
 //! de-duplicate by `X-Trackgate-Event-Id`).
 
-use super::metrics::{AttemptLabels, AttemptResult, OutputMetrics};
 use super::sign::signature;
-use super::store::{Attempt, Due, Status, Store};
 use super::WebhookConfig;
-use rand::RngExt;
+use crate::outputs::metrics::{AttemptLabels, AttemptResult, OutputMetrics};
+use crate::outputs::store::{Attempt, Due, Status, Store};
+use crate::sinks::http::read_capped;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -228,8 +228,7 @@ impl Dispatcher {
                 next_ms: None,
             };
         }
-        let unit: f64 = rand::rng().random_range(0.0..1.0);
-        let delay = self.cfg.backoff(d.attempts + 1, unit);
+        let delay = self.cfg.backoff().delay(d.attempts + 1);
         let next = now_ms().saturating_add(delay.as_millis().min(i64::MAX as u128) as i64);
         let budget_end = d
             .created_ms
@@ -251,18 +250,6 @@ impl Dispatcher {
             next_ms: Some(next),
         }
     }
-}
-
-/// Up to `cap` bytes of the response body as lossy UTF-8 (for the delivery log).
-async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> String {
-    let mut buf = Vec::new();
-    while buf.len() < cap {
-        match resp.chunk().await {
-            Ok(Some(c)) => buf.extend_from_slice(&c[..c.len().min(cap - buf.len())]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// Wall clock, unix ms.

@@ -214,6 +214,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(super::audit::SCHEMA)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -559,6 +560,7 @@ impl Store {
                    AND id NOT IN (SELECT event_id FROM outbox)",
                 [cutoff_ms],
             )?;
+            tx.execute("DELETE FROM audit WHERE time_ms < ?1", [cutoff_ms])?;
             tx.commit()?;
             Ok((d, e))
         })

@@ -1,14 +1,14 @@
-//! The write-ahead log as the pipeline's durable stage, and the record encoding in it.
+//! How a [`Record`] is encoded in the log, for every backend.
 //!
 //! Records are stored as JSON (self-describing, so a record written by an older build still
-//! reads after a field is added; ~1 µs per record, far below the fsync cost).
+//! reads after a field is added). serde writes the `record` tag of [`Record`] first, which
+//! lets consumers skip kinds they do not use without decoding them ([`record_kind`]).
 
-use super::wal::{Wal, WalError};
-use super::{DurableStage, Refused};
-use crate::config::AckMode;
 use crate::model::Record;
 use bytes::Bytes;
-use futures::future::BoxFuture;
+
+/// A stored record that does not decode.
+pub type DecodeError = serde_json::Error;
 
 /// Encodes a record for the log.
 pub fn encode_record(r: &Record) -> Bytes {
@@ -17,8 +17,8 @@ pub fn encode_record(r: &Record) -> Bytes {
 }
 
 /// The kind of a stored record (`position`, `event`, `eta`, `alert`) read from its first
-/// bytes without decoding it: serde writes the `record` tag of [`Record`] first, so a stored
-/// record starts with `{"record":"<kind>"`. `None` when it does not (then decode it).
+/// bytes without decoding it: a stored record starts with `{"record":"<kind>"`. `None` when
+/// it does not (then decode it).
 pub fn record_kind(b: &[u8]) -> Option<&str> {
     let rest = b.strip_prefix(br#"{"record":""#)?;
     let end = rest.iter().take(16).position(|&c| c == b'"')?;
@@ -26,43 +26,8 @@ pub fn record_kind(b: &[u8]) -> Option<&str> {
 }
 
 /// Decodes a record read back from the log.
-pub fn decode_record(b: &[u8]) -> Result<Record, serde_json::Error> {
+pub fn decode_record(b: &[u8]) -> Result<Record, DecodeError> {
     serde_json::from_slice(b)
-}
-
-/// Durable stage over the write-ahead log: `append` resolves after the fsync that covers
-/// the batch (`ack = "durable"`) or once written (`ack = "received"`).
-pub struct WalStage {
-    wal: Wal,
-}
-
-impl WalStage {
-    /// Wraps an open log.
-    pub fn new(wal: Wal) -> Self {
-        WalStage { wal }
-    }
-}
-
-impl DurableStage for WalStage {
-    fn append(
-        &self,
-        records: Vec<Record>,
-        mode: AckMode,
-    ) -> BoxFuture<'static, Result<(), Refused>> {
-        let payloads: Vec<Bytes> = records.iter().map(encode_record).collect();
-        let wal = self.wal.clone();
-        Box::pin(async move {
-            let r = match mode {
-                AckMode::Durable => wal.append(payloads).await,
-                AckMode::Received => wal.append_unsynced(payloads).await,
-            };
-            r.map(|_| ()).map_err(|e| match e {
-                WalError::Full { .. } => Refused::Full,
-                WalError::Closed => Refused::ShuttingDown,
-                other => Refused::Storage(other.to_string()),
-            })
-        })
-    }
 }
 
 #[cfg(test)]
@@ -79,6 +44,7 @@ mod tests {
         let e = Record::Event(DeviceEvent::new(dev, "gt06", t, EventKind::Heartbeat));
         assert_eq!(record_kind(&encode_record(&p)), Some("position"));
         assert_eq!(record_kind(&encode_record(&e)), Some("event"));
+        assert_eq!(decode_record(&encode_record(&p)).unwrap(), p);
         // Anything else is "unknown" (decoded in full), never a wrong kind.
         assert_eq!(record_kind(br#"{"lat":1,"record":"position"}"#), None);
         assert_eq!(record_kind(br#"{"record":"#), None);

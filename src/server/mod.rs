@@ -1,0 +1,226 @@
+//! Assembles a running gateway from a [`Config`], in named steps: open the storage (the log),
+//! start the log consumers (live state, InfluxDB, outputs, webhooks, MQTT, tracking), start
+//! the device listeners, start the API. Data flows one way through them; this module is the
+//! only place that knows every part.
+
+mod consumers;
+mod listeners;
+
+pub use listeners::LISTEN_BACKLOG;
+
+use crate::api::auth::Registry;
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::ingest::IngestCtx;
+use crate::model::Record;
+use crate::pipeline::local::LocalLog;
+use crate::pipeline::log::{DurableLog, LogError, SharedLog};
+use crate::pipeline::runner::{ConsumerMetrics, Consumers};
+use crate::pipeline::wal::{Wal, WalError};
+use crate::pipeline::{AckMode, DurableStage, Pipeline, Refused};
+use crate::session::Admission;
+use crate::state::LiveState;
+use crate::telemetry::Metrics;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("sink: {0}")]
+    Sink(String),
+    #[error("write-ahead log in {dir}: {source}")]
+    Wal {
+        dir: std::path::PathBuf,
+        source: WalError,
+    },
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("{0}")]
+    Auth(String),
+}
+
+/// A started gateway: its bound addresses and the handles to stop it.
+pub struct Running {
+    /// Where the HTTP API listens (useful with port 0).
+    pub http_addr: SocketAddr,
+    /// Bound device listeners: `(protocol, "tcp" | "udp" | "http")` → address.
+    pub listeners: BTreeMap<(String, &'static str), SocketAddr>,
+    /// Live device state.
+    pub live: Arc<LiveState>,
+    /// Process metrics.
+    pub metrics: Arc<Metrics>,
+    /// The durable log (tests and tools append derived records, e.g. alerts, to it).
+    pub log: SharedLog,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    drain: Duration,
+}
+
+impl Running {
+    /// The bound address of a protocol's listener.
+    pub fn addr(&self, protocol: &str, transport: &'static str) -> Option<SocketAddr> {
+        self.listeners
+            .get(&(protocol.to_string(), transport))
+            .copied()
+    }
+
+    /// Appends records to the log, durably, as a decoder's would be (tests, tools).
+    pub async fn append(&self, records: Vec<Record>) -> Result<(), Refused> {
+        self.log.append(records, AckMode::Durable).await
+    }
+
+    /// Stops listeners and connections, then waits (up to the drain deadline) for every task.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(self.drain, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain deadline passed; exiting with tasks still running");
+        }
+    }
+
+    /// The token that stops everything.
+    pub fn token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// What every step shares: metrics, the stop token and the owner of every task.
+pub(crate) struct Base {
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+/// Binds every enabled listener and starts serving.
+pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    cfg.validate()?;
+    let base = Base {
+        metrics: Arc::new(Metrics::new()),
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    };
+    let log = open_storage(&cfg, &base)?;
+    let live = Arc::new(LiveState::new(cfg.offline_after()));
+    base.tracker.spawn(crate::state::run_eviction(
+        live.clone(),
+        cfg.devices.forget_after,
+        base.shutdown.clone(),
+    ));
+    let consumer_metrics = ConsumerMetrics::default();
+    base.metrics
+        .register(|r| consumer_metrics.register(r.sub_registry_with_prefix("trackgate")));
+    let consumers = Consumers::new(
+        log.clone(),
+        base.tracker.clone(),
+        base.shutdown.clone(),
+        consumer_metrics,
+    );
+    let started = consumers::start(&cfg, &base, &consumers, &live).await?;
+    let stage: Arc<dyn DurableStage> = log.clone();
+    let ingest = Arc::new(IngestCtx {
+        pipeline: Pipeline::new(stage),
+        live: live.clone(),
+        admission: Arc::new(Admission::new(&cfg.devices.allow, base.metrics.clone())),
+        metrics: base.metrics.clone(),
+        shutdown: base.shutdown.clone(),
+    });
+    let listeners = listeners::start(&cfg, &base, ingest).await?;
+    let auth = open_auth(&cfg)?;
+    let http_addr = start_api(
+        &cfg,
+        &base,
+        ApiState {
+            live: live.clone(),
+            metrics: base.metrics.clone(),
+            outputs: Some(started.outputs),
+            tracking: started.tracking,
+            auth,
+        },
+    )
+    .await?;
+    Ok(Running {
+        http_addr,
+        listeners,
+        live,
+        metrics: base.metrics,
+        log,
+        shutdown: base.shutdown,
+        tracker: base.tracker,
+        drain: Duration::from_secs(cfg.pipeline.drain_secs),
+    })
+}
+
+/// Opens the durable log (the local write-ahead log) and registers its metrics.
+fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError> {
+    let dir = cfg.storage.wal_dir();
+    let wal = Wal::open(&dir, cfg.storage.wal_options())
+        .map_err(|source| StartError::Wal { dir, source })?;
+    base.metrics.register(|r| {
+        wal.metrics()
+            .register(r.sub_registry_with_prefix("trackgate"))
+    });
+    let log: Arc<dyn DurableLog> = Arc::new(LocalLog::new(wal));
+    Ok(log)
+}
+
+/// The API's tokens, and the safe default: without any token the API is open to whoever
+/// reaches it, so it may listen on loopback only.
+fn open_auth(cfg: &Config) -> Result<Arc<Registry>, StartError> {
+    let registry = Registry::open(&cfg.api, Some(&cfg.storage.dir)).map_err(StartError::Auth)?;
+    if registry.is_empty() && !cfg.http.listen.ip().is_loopback() {
+        return Err(StartError::Auth(format!(
+            "http.listen = {} is not a loopback address and no API token exists, so anyone \
+             reaching it could read and change everything. Create a token with \
+             `trackgate token new --name ops --scopes admin`, paste the [[api.tokens]] block it \
+             prints into the config, and start again (or listen on 127.0.0.1)",
+            cfg.http.listen
+        )));
+    }
+    if registry.is_empty() {
+        tracing::warn!(addr = %cfg.http.listen, "no API token configured: the API is open to every local user (loopback only)");
+    }
+    Ok(Arc::new(registry))
+}
+
+/// Binds the HTTP API and serves it until shutdown.
+async fn start_api(cfg: &Config, base: &Base, state: ApiState) -> Result<SocketAddr, StartError> {
+    let http = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: cfg.http.listen,
+            what: "http".into(),
+            source,
+        })?;
+    let addr = http.local_addr().unwrap_or(cfg.http.listen);
+    tracing::info!(%addr, "http api listening");
+    let opts = api::RouterOptions {
+        cors_origins: cfg.http.cors_origins.clone(),
+    };
+    let app = api::router(state, &opts).into_make_service_with_connect_info::<SocketAddr>();
+    let token = base.shutdown.clone();
+    base.tracker.spawn(async move {
+        let r = axum::serve(http, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+    Ok(addr)
+}
