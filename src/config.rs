@@ -16,6 +16,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod listen;
+pub use listen::HttpConfig;
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -44,28 +47,6 @@ pub struct Config {
     pub webhooks: crate::sinks::webhook::WebhookConfig,
     /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
     pub tracking: crate::tracking::TrackingConfig,
-}
-
-/// `[http]`
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    /// Listen address of the API. Default `127.0.0.1:8080`. Any address other than a
-    /// loopback one needs at least one `[[api.tokens]]` (the server refuses to start
-    /// otherwise).
-    pub listen: SocketAddr,
-    /// Origins (`https://ops.example.com`) whose cross-site requests and CORS preflights
-    /// are answered. Default none.
-    pub cors_origins: Vec<String>,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            cors_origins: Vec::new(),
-        }
-    }
 }
 
 /// `[storage]`
@@ -182,8 +163,31 @@ pub struct ProtocolConfig {
     /// heartbeat every 1–5 min).
     pub idle_timeout_secs: u64,
     /// Most simultaneous TCP connections for this protocol; more are refused at accept.
-    /// Default 20 000.
+    /// For HTTP protocols also the most requests in flight (503 beyond). Default 20 000.
     pub max_connections: usize,
+    /// Serve the TCP (or HTTP) listener over TLS: devices that encrypt their link (Teltonika
+    /// FMx, Traccar Client / OsmAnd with an `https://` URL). The UDP variant has no TLS and
+    /// is not served then. Default false.
+    pub tls: bool,
+    /// PEM certificate chain of this listener; default: `[http] tls_cert` (one certificate
+    /// for the host name serves API and devices).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`; default: `[http] tls_key`.
+    pub tls_key: Option<PathBuf>,
+    /// Longest TLS handshake, waiting for a handshake slot included, seconds. Default 10.
+    pub tls_handshake_timeout_secs: u64,
+    /// Most TLS handshakes of this listener in progress at once: a flood of handshakes is
+    /// bounded in memory and CPU, and plain listeners never wait for it. Default 1024 (a
+    /// fleet reconnecting after an outage handshakes all at once; each waits at most the
+    /// handshake timeout for a slot).
+    pub max_tls_handshakes: usize,
+    /// HTTP protocols: from connect (or the first byte after an idle spell) to complete
+    /// request headers, seconds. The keep-alive idle limit is `idle_timeout_secs`.
+    /// Default 10.
+    pub header_timeout_secs: u64,
+    /// HTTP protocols: from complete headers to the end of the request body, seconds
+    /// (408 after it). Default 30.
+    pub body_timeout_secs: u64,
     /// Protocol-specific options, documented in `protocol-docs/<name>.md`.
     pub options: BTreeMap<String, String>,
 }
@@ -200,6 +204,13 @@ impl Default for ProtocolConfig {
             max_frame: 4096,
             idle_timeout_secs: 600,
             max_connections: 20_000,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_handshake_timeout_secs: 10,
+            max_tls_handshakes: 1024,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
             options: BTreeMap::new(),
         }
     }
@@ -221,6 +232,24 @@ impl ProtocolConfig {
     }
 }
 
+/// Prefix of configuration environment variables.
+const ENV_PREFIX: &str = "TRACKGATE_";
+
+/// The `TRACKGATE_*` names among `names` that are not configuration: only
+/// `TRACKGATE_<SECTION>__<KEY>` is. Anything else (Kubernetes' service variables for a
+/// Service named `trackgate`, a wrapper script's own settings) must not stop the server.
+fn ignored_env(names: impl Iterator<Item = std::ffi::OsString>) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .filter_map(|k| k.into_string().ok())
+        .filter(|k| {
+            k.strip_prefix(ENV_PREFIX)
+                .is_some_and(|rest| !rest.contains("__"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// A configuration that cannot be used, naming what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -235,7 +264,11 @@ pub enum ConfigError {
 }
 
 /// Checks one `[protocols.<name>]` table.
-fn validate_protocol(name: &str, pc: &ProtocolConfig) -> Result<(), ConfigError> {
+fn validate_protocol(
+    name: &str,
+    pc: &ProtocolConfig,
+    http: &HttpConfig,
+) -> Result<(), ConfigError> {
     let Some(p) = protocol::find(name) else {
         let known: Vec<_> = protocol::REGISTRY.iter().map(|p| p.name()).collect();
         return Err(ConfigError::UnknownProtocol(
@@ -259,6 +292,7 @@ fn validate_protocol(name: &str, pc: &ProtocolConfig) -> Result<(), ConfigError>
             "protocols.{name}.idle_timeout_secs must be at least 1"
         )));
     }
+    pc.validate_tls(name, p, http)?;
     p.new_decoder(&pc.decoder_options())?;
     Ok(())
 }
@@ -277,7 +311,20 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("TRACKGATE_").split("__"));
+        let ignored = ignored_env(std::env::vars_os().map(|(k, _)| k));
+        if !ignored.is_empty() {
+            tracing::warn!(
+                names = %ignored.join(", "),
+                "environment variables ignored: not configuration (configuration is \
+                 TRACKGATE_<SECTION>__<KEY>; Kubernetes sets TRACKGATE_PORT, \
+                 TRACKGATE_SERVICE_HOST, ... for a Service named trackgate)"
+            );
+        }
+        fig = fig.merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
         let cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.validate()?;
         Ok(cfg)
@@ -297,8 +344,9 @@ impl Config {
     /// names, limits and options, storage sizes, device timers, and every optional section
     /// (`[influx]`, `[mqtt]`, `[webhooks]`, `[tracking]`).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate()?;
         for (name, pc) in &self.protocols {
-            validate_protocol(name, pc)?;
+            validate_protocol(name, pc, &self.http)?;
         }
         self.validate_storage()?;
         self.validate_devices()?;
@@ -317,16 +365,6 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
-        for o in &self.http.cors_origins {
-            let ok = url::Url::parse(o).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https") && u.path() == "/" && !o.ends_with('/')
-            });
-            if !ok {
-                return Err(ConfigError::Invalid(format!(
-                    "http.cors_origins: {o:?} is not an origin like https://ops.example.com"
-                )));
-            }
-        }
         Ok(())
     }
 
@@ -473,5 +511,31 @@ mod tests {
             assert!(e.contains("nope"), "{e}");
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn kubernetes_service_variables_are_not_configuration() {
+        figment::Jail::expect_with(|jail| {
+            // What a Service named `trackgate` puts into every pod of its namespace.
+            jail.set_env("TRACKGATE_PORT", "tcp://10.96.0.12:8080");
+            jail.set_env("TRACKGATE_PORT_8080_TCP_ADDR", "10.96.0.12");
+            jail.set_env("TRACKGATE_SERVICE_HOST", "10.96.0.12");
+            jail.set_env("TRACKGATE_SERVICE_PORT", "8080");
+            jail.set_env("TRACKGATE_HTTP__LISTEN", "127.0.0.1:9998");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.listen.to_string(), "127.0.0.1:9998");
+            Ok(())
+        });
+        let names = [
+            "TRACKGATE_PORT",
+            "PATH",
+            "TRACKGATE_HTTP__LISTEN",
+            "TRACKGATE_SERVICE_HOST",
+        ];
+        assert_eq!(
+            ignored_env(names.iter().map(std::ffi::OsString::from)),
+            ["TRACKGATE_PORT", "TRACKGATE_SERVICE_HOST"]
+        );
     }
 }

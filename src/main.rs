@@ -174,6 +174,9 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async move {
+        // Before start: a SIGHUP once the listeners are up must never hit the default
+        // action (terminate).
+        let mut hangup = hangups();
         let running = match trackgate::server::start(cfg).await {
             Ok(r) => r,
             Err(e) => {
@@ -182,13 +185,47 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             }
         };
         let token = running.token();
-        tokio::select! {
-            _ = trackgate::shutdown::signal() => tracing::info!("signal received, shutting down"),
-            _ = token.cancelled() => {}
+        let stop = trackgate::shutdown::signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => {
+                    tracing::info!("signal received, shutting down");
+                    break;
+                }
+                _ = token.cancelled() => break,
+                Some(()) = hangup.recv() => {
+                    let n = running.reload_tls();
+                    tracing::info!(reloaded = n, "SIGHUP: TLS certificates re-read");
+                }
+            }
         }
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// SIGHUP, one message per signal (never on non-Unix): reloads the TLS certificates.
+fn hangups() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        // A full channel means a reload is pending already.
+                        let _ = tx.try_send(());
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "no SIGHUP handler: certificates reload only when their files change"),
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
 }
 
 fn token_cmd(cmd: TokenCmd) -> ExitCode {

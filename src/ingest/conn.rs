@@ -10,7 +10,7 @@ use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 
 /// Initial read and write buffer of a device connection, bytes (see the use in `serve`).
@@ -20,7 +20,11 @@ const CONN_BUFFER: usize = 256;
 ///
 /// Frames are handled strictly one after another: frame N's ACK is written before frame N+1
 /// is decoded, so ACKs go out in order and per-device records stay in order.
-pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, peer: SocketAddr) {
+/// `stream` is the TCP socket, or the TLS stream over it on a `tls = true` listener.
+pub async fn serve<S>(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: S, peer: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let label = ProtoLabel {
         protocol: rt.name(),
     };
@@ -31,7 +35,6 @@ pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, pee
     let m = &ctx.metrics.ingest;
     m.connections.get_or_create(&conn_label).inc();
     m.connections_active.get_or_create(&conn_label).inc();
-    let _ = stream.set_nodelay(true);
     let peer_s = peer.to_string();
     let decoder = match rt.protocol.new_decoder(&rt.decoder_options) {
         Ok(d) => d,

@@ -8,9 +8,13 @@
 //! - `400` too when the request carries a fix but no device id;
 //! - `403` when the device is not admitted (`devices.allow`);
 //! - `413` when the body exceeds the protocol's `max_frame` bytes (the body cap);
+//! - `408` when the body did not arrive within `body_timeout_secs` (the connection closes);
 //! - `503` when the log is full or the gateway is shutting down (the app retries later), or
 //!   when `max_connections` requests are already in flight (the per-protocol ceiling);
 //! - `500` when storage failed for another reason.
+//!
+//! Serving (connections, TLS, header/body/idle deadlines) is the server's HTTP listener
+//! (`server::http`); this module is the router and what a request becomes.
 //!
 //! [`frame_handler::handle`]: super::frame_handler::handle
 
@@ -29,7 +33,6 @@ use bytes::Bytes;
 use chrono::Utc;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 #[derive(Clone)]
@@ -46,19 +49,6 @@ pub fn router(ctx: Arc<IngestCtx>, rt: ProtoRuntime) -> Router {
     Router::new()
         .fallback(serve_request)
         .with_state(Shared { ctx, rt, in_flight })
-}
-
-/// Serves `listener` until shutdown.
-pub async fn run(listener: TcpListener, ctx: Arc<IngestCtx>, rt: ProtoRuntime) {
-    let token = ctx.shutdown.clone();
-    let name = rt.name();
-    let app = router(ctx, rt).into_make_service_with_connect_info::<SocketAddr>();
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await;
-    if let Err(e) = r {
-        tracing::error!(protocol = name, error = %e, "http ingest server failed");
-    }
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -117,6 +107,10 @@ async fn serve_request(
     let limit = rt.config.max_frame;
     let body = match to_bytes(body, limit).await {
         Ok(b) => b,
+        Err(e) if body_timed_out(&e) => {
+            m.decode_errors.get_or_create(&label).inc();
+            return text(StatusCode::REQUEST_TIMEOUT, e.to_string());
+        }
         Err(_) => {
             m.decode_errors.get_or_create(&label).inc();
             return text(
@@ -153,6 +147,21 @@ async fn serve_request(
         m.acks.get_or_create(&label).inc();
     }
     answer(outcome)
+}
+
+/// Whether reading a body failed on the server's body deadline: the HTTP server reports it
+/// as an `io::Error` of kind `TimedOut` somewhere in the error's source chain.
+pub fn body_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// The HTTP status (and body) that tells a phone app what became of its request.

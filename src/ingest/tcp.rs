@@ -1,7 +1,9 @@
-//! TCP listener: accept, enforce `max_connections`, spawn one task per connection.
+//! TCP listener: accept, enforce `max_connections`, spawn one task per connection (which
+//! runs the TLS handshake first when the listener has `tls = true`).
 
 use super::{conn, IngestCtx, ProtoRuntime};
 use crate::telemetry::ConnLabel;
+use crate::tls::server::TlsGate;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -14,6 +16,7 @@ pub async fn run(
     ctx: Arc<IngestCtx>,
     rt: ProtoRuntime,
     tracker: TaskTracker,
+    tls: Option<TlsGate>,
 ) {
     let slots = Arc::new(Semaphore::new(rt.config.max_connections));
     let label = ConnLabel {
@@ -45,8 +48,25 @@ pub async fn run(
         };
         let ctx = ctx.clone();
         let rt = rt.clone();
+        let tls = tls.clone();
         tracker.spawn(async move {
-            conn::serve(ctx, rt, stream, peer).await;
+            let _ = stream.set_nodelay(true);
+            match tls {
+                None => conn::serve(ctx, rt, stream, peer).await,
+                Some(gate) => {
+                    // The handshake runs here, in the connection's task, under the gate's
+                    // deadline and slot cap: never in the accept loop.
+                    let tls = tokio::select! {
+                        _ = ctx.shutdown.cancelled() => None,
+                        r = gate.accept(stream) => r.map_err(|e| {
+                            tracing::debug!(protocol = rt.name(), %peer, error = %e, "TLS handshake");
+                        }).ok(),
+                    };
+                    if let Some(s) = tls {
+                        conn::serve(ctx, rt, s, peer).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }

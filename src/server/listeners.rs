@@ -1,13 +1,16 @@
 //! Step 3 of start-up: the device listeners — TCP, UDP and HTTP per enabled protocol in the
 //! registry, and the MQTT device subscriber.
 
+use super::http::{HttpLimits, HttpServer, ALPN};
 use super::{Base, StartError};
-use crate::config::Config;
+use crate::config::{Config, ProtocolConfig};
 use crate::ingest::{http as http_ingest, mqtt as mqtt_ingest, tcp, udp, IngestCtx, ProtoRuntime};
-use crate::protocol::REGISTRY;
+use crate::protocol::{Protocol, REGISTRY};
+use crate::tls::server::{HandshakeLimits, TlsGate};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 
 /// Bound listeners: `(protocol, transport)` → address.
@@ -39,23 +42,44 @@ pub(super) async fn start(
             let what = format!("{} http", p.name());
             if let Some(l) = bind_tcp(tcp_addr, pc.listen.is_some(), what).await? {
                 let bound = l.local_addr().unwrap_or(tcp_addr);
-                tracing::info!(protocol = p.name(), transport = "http", addr = %bound, "listening");
+                let tls = tls_gate(cfg, base, *p, &pc, ALPN)?;
+                tracing::info!(protocol = p.name(), transport = "http", addr = %bound, tls = tls.is_some(), "listening");
                 listeners.insert((p.name().to_string(), "http"), bound);
-                base.tracker
-                    .spawn(http_ingest::run(l, ctx.clone(), rt.clone()));
+                let server = HttpServer {
+                    listener: p.name(),
+                    router: http_ingest::router(ctx.clone(), rt.clone()),
+                    limits: device_http_limits(&pc),
+                    tls,
+                    metrics: base.http_metrics.clone(),
+                };
+                base.tracker.spawn(server.run(
+                    l,
+                    base.shutdown.clone(),
+                    base.tracker.clone(),
+                ));
             }
         }
         if t.tcp {
             let what = format!("{} tcp", p.name());
             if let Some(l) = bind_tcp(tcp_addr, pc.listen.is_some(), what).await? {
                 let bound = l.local_addr().unwrap_or(tcp_addr);
-                tracing::info!(protocol = p.name(), transport = "tcp", addr = %bound, "listening");
+                let tls = tls_gate(cfg, base, *p, &pc, &[])?;
+                tracing::info!(protocol = p.name(), transport = "tcp", addr = %bound, tls = tls.is_some(), "listening");
                 listeners.insert((p.name().to_string(), "tcp"), bound);
-                base.tracker
-                    .spawn(tcp::run(l, ctx.clone(), rt.clone(), base.tracker.clone()));
+                base.tracker.spawn(tcp::run(
+                    l,
+                    ctx.clone(),
+                    rt.clone(),
+                    base.tracker.clone(),
+                    tls,
+                ));
             }
         }
-        if t.udp && pc.udp {
+        if t.udp && pc.udp && pc.tls {
+            // No DTLS: a plain UDP port beside a TLS one would be a way around it.
+            tracing::info!(protocol = p.name(), "udp not served: tls = true (UDP has no TLS)");
+        }
+        if t.udp && pc.udp && !pc.tls {
             // Same port as TCP by default (as Traccar does), also when TCP took port 0.
             let mut udp_addr = pc.udp_listen.unwrap_or(tcp_addr);
             if pc.udp_listen.is_none() && udp_addr.port() == 0 {
@@ -101,6 +125,48 @@ pub(super) async fn start(
     }
 
     Ok(listeners)
+}
+
+/// The TLS gate of a device listener with `tls = true` (its own certificate or `[http]`'s).
+fn tls_gate(
+    cfg: &Config,
+    base: &Base,
+    p: &'static dyn Protocol,
+    pc: &ProtocolConfig,
+    alpn: &[&[u8]],
+) -> Result<Option<TlsGate>, StartError> {
+    if !pc.tls {
+        return Ok(None);
+    }
+    let Some(pair) = pc.tls_pair(&cfg.http) else {
+        // Config::validate refuses tls = true without a certificate; stay safe regardless.
+        return Err(StartError::Config(crate::config::ConfigError::Invalid(format!(
+            "protocols.{}.tls = true needs tls_cert and tls_key",
+            p.name()
+        ))));
+    };
+    let table = if pc.tls_cert.is_some() {
+        format!("protocols.{}", p.name())
+    } else {
+        "http".to_string()
+    };
+    let limits = HandshakeLimits {
+        timeout: Duration::from_secs(pc.tls_handshake_timeout_secs),
+        max_concurrent: pc.max_tls_handshakes,
+    };
+    base.tls_gate(p.name(), &table, pair, alpn, limits).map(Some)
+}
+
+/// The limits of an HTTP device listener: its own, apart from the API's, so slow API
+/// clients never use up device connections (nor the reverse). Keep-alive idle time is the
+/// protocol's `idle_timeout_secs`, as for TCP devices.
+fn device_http_limits(pc: &ProtocolConfig) -> HttpLimits {
+    HttpLimits {
+        header_timeout: Duration::from_secs(pc.header_timeout_secs),
+        body_timeout: Duration::from_secs(pc.body_timeout_secs),
+        idle_timeout: pc.idle_timeout(),
+        max_connections: pc.max_connections,
+    }
 }
 
 /// Pending-connection queue of every device listener (the kernel caps it at

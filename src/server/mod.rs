@@ -4,6 +4,7 @@
 //! only place that knows every part.
 
 mod consumers;
+pub mod http;
 mod listeners;
 
 pub use listeners::LISTEN_BACKLOG;
@@ -21,6 +22,11 @@ use crate::pipeline::{AckMode, DurableStage, Pipeline, Refused};
 use crate::session::Admission;
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
+use crate::tls::server::{
+    server_config, CertPaths, CertStore, HandshakeLimits, TlsGate, TlsMetrics,
+};
+use crate::tls::TlsFileError;
+use http::{HttpLimits, HttpMetrics, HttpServer};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +56,12 @@ pub enum StartError {
     Log(#[from] LogError),
     #[error("{0}")]
     Auth(String),
+    #[error("{key}: {source}")]
+    Tls {
+        /// The config key that names the file (`http.tls_cert`, `protocols.gt06.tls_key`, ...).
+        key: String,
+        source: TlsFileError,
+    },
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -64,6 +76,8 @@ pub struct Running {
     pub metrics: Arc<Metrics>,
     /// The durable log (tests and tools append derived records, e.g. alerts, to it).
     pub log: SharedLog,
+    /// Every inbound certificate (API and device listeners).
+    certs: Arc<CertStore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     drain: Duration,
@@ -94,6 +108,13 @@ impl Running {
         }
     }
 
+    /// Re-reads every inbound certificate (SIGHUP): new handshakes present the new one,
+    /// open connections keep theirs. Returns how many were swapped; a pair that cannot be
+    /// used keeps the old one serving (logged, `trackgate_tls_reloads_total{result="failed"}`).
+    pub fn reload_tls(&self) -> usize {
+        self.certs.reload_all()
+    }
+
     /// The token that stops everything.
     pub fn token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -105,16 +126,62 @@ pub(crate) struct Base {
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// Inbound certificates, loaded once per file pair.
+    pub certs: Arc<CertStore>,
+    pub tls_metrics: TlsMetrics,
+    pub http_metrics: HttpMetrics,
+}
+
+impl Base {
+    /// The TLS gate of a listener presenting the pair `(cert, key)` named by the config keys
+    /// `<table>.tls_cert` / `<table>.tls_key`.
+    pub fn tls_gate(
+        &self,
+        listener: &'static str,
+        table: &str,
+        (cert, key): (&std::path::Path, &std::path::Path),
+        alpn: &[&[u8]],
+        limits: HandshakeLimits,
+    ) -> Result<TlsGate, StartError> {
+        let paths = CertPaths {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        };
+        let c = self.certs.get(&paths).map_err(|source| StartError::Tls {
+            key: format!("{table}.tls_cert / {table}.tls_key"),
+            source,
+        })?;
+        let config = server_config(c, alpn).map_err(|e| StartError::Tls {
+            key: format!("{table}.tls_cert"),
+            source: TlsFileError::File {
+                what: "certificate file",
+                path: cert.display().to_string(),
+                reason: e.to_string(),
+            },
+        })?;
+        Ok(TlsGate::new(listener, config, limits, self.tls_metrics.clone()))
+    }
 }
 
 /// Binds every enabled listener and starts serving.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     cfg.validate()?;
+    crate::tls::install_provider();
+    let tls_metrics = TlsMetrics::default();
     let base = Base {
         metrics: Arc::new(Metrics::new()),
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
+        certs: Arc::new(CertStore::new(tls_metrics.clone())),
+        tls_metrics,
+        http_metrics: HttpMetrics::default(),
     };
+    let (tm, hm) = (base.tls_metrics.clone(), base.http_metrics.clone());
+    base.metrics.register(|r| {
+        let r = r.sub_registry_with_prefix("trackgate");
+        tm.register(r);
+        hm.register(r);
+    });
     let log = open_storage(&cfg, &base)?;
     let live = Arc::new(LiveState::new(cfg.offline_after()));
     base.tracker.spawn(crate::state::run_eviction(
@@ -154,12 +221,19 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         },
     )
     .await?;
+    if !base.certs.is_empty() && cfg.http.tls_watch_secs > 0 {
+        base.tracker.spawn(base.certs.clone().watch(
+            Duration::from_secs(cfg.http.tls_watch_secs),
+            base.shutdown.clone(),
+        ));
+    }
     Ok(Running {
         http_addr,
         listeners,
         live,
         metrics: base.metrics,
         log,
+        certs: base.certs,
         shutdown: base.shutdown,
         tracker: base.tracker,
         drain: Duration::from_secs(cfg.pipeline.drain_secs),
@@ -198,29 +272,47 @@ fn open_auth(cfg: &Config) -> Result<Arc<Registry>, StartError> {
     Ok(Arc::new(registry))
 }
 
-/// Binds the HTTP API and serves it until shutdown.
+/// Binds the HTTP API and serves it (HTTPS with `[http] tls_cert`) until shutdown.
 async fn start_api(cfg: &Config, base: &Base, state: ApiState) -> Result<SocketAddr, StartError> {
-    let http = tokio::net::TcpListener::bind(cfg.http.listen)
+    let h = &cfg.http;
+    let listener = tokio::net::TcpListener::bind(h.listen)
         .await
         .map_err(|source| StartError::Bind {
-            addr: cfg.http.listen,
+            addr: h.listen,
             what: "http".into(),
             source,
         })?;
-    let addr = http.local_addr().unwrap_or(cfg.http.listen);
-    tracing::info!(%addr, "http api listening");
-    let opts = api::RouterOptions {
-        cors_origins: cfg.http.cors_origins.clone(),
-    };
-    let app = api::router(state, &opts).into_make_service_with_connect_info::<SocketAddr>();
-    let token = base.shutdown.clone();
-    base.tracker.spawn(async move {
-        let r = axum::serve(http, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "http server failed");
+    let addr = listener.local_addr().unwrap_or(h.listen);
+    let tls = match h.tls_pair() {
+        Some(pair) => {
+            let limits = HandshakeLimits {
+                timeout: Duration::from_secs(h.tls_handshake_timeout_secs),
+                max_concurrent: h.max_tls_handshakes,
+            };
+            Some(base.tls_gate("api", "http", pair, http::ALPN, limits)?)
         }
-    });
+        None => None,
+    };
+    tracing::info!(%addr, tls = tls.is_some(), "http api listening");
+    let opts = api::RouterOptions {
+        cors_origins: h.cors_origins.clone(),
+    };
+    let server = HttpServer {
+        listener: "api",
+        router: api::router(state, &opts),
+        limits: HttpLimits {
+            header_timeout: Duration::from_secs(h.header_timeout_secs),
+            body_timeout: Duration::from_secs(h.body_timeout_secs),
+            idle_timeout: Duration::from_secs(h.idle_timeout_secs),
+            max_connections: h.max_connections,
+        },
+        tls,
+        metrics: base.http_metrics.clone(),
+    };
+    base.tracker.spawn(server.run(
+        listener,
+        base.shutdown.clone(),
+        base.tracker.clone(),
+    ));
     Ok(addr)
 }

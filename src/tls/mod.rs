@@ -14,6 +14,8 @@
 //! This module holds what both directions share: reading PEM certificates, keys and CA
 //! bundles, with errors that name the file.
 
+pub mod server;
+
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::Path;
