@@ -220,7 +220,9 @@ fn hangups() -> tokio::sync::mpsc::Receiver<()> {
                     }
                 });
             }
-            Err(e) => tracing::warn!(error = %e, "no SIGHUP handler: certificates reload only when their files change"),
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGHUP handler: certificates reload only when their files change")
+            }
         }
     }
     #[cfg(not(unix))]

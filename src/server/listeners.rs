@@ -52,11 +52,8 @@ pub(super) async fn start(
                     tls,
                     metrics: base.http_metrics.clone(),
                 };
-                base.tracker.spawn(server.run(
-                    l,
-                    base.shutdown.clone(),
-                    base.tracker.clone(),
-                ));
+                base.tracker
+                    .spawn(server.run(l, base.shutdown.clone(), base.tracker.clone()));
             }
         }
         if t.tcp {
@@ -77,7 +74,10 @@ pub(super) async fn start(
         }
         if t.udp && pc.udp && pc.tls {
             // No DTLS: a plain UDP port beside a TLS one would be a way around it.
-            tracing::info!(protocol = p.name(), "udp not served: tls = true (UDP has no TLS)");
+            tracing::info!(
+                protocol = p.name(),
+                "udp not served: tls = true (UDP has no TLS)"
+            );
         }
         if t.udp && pc.udp && !pc.tls {
             // Same port as TCP by default (as Traccar does), also when TCP took port 0.
@@ -140,10 +140,12 @@ fn tls_gate(
     }
     let Some(pair) = pc.tls_pair(&cfg.http) else {
         // Config::validate refuses tls = true without a certificate; stay safe regardless.
-        return Err(StartError::Config(crate::config::ConfigError::Invalid(format!(
-            "protocols.{}.tls = true needs tls_cert and tls_key",
-            p.name()
-        ))));
+        return Err(StartError::Config(crate::config::ConfigError::Invalid(
+            format!(
+                "protocols.{}.tls = true needs tls_cert and tls_key",
+                p.name()
+            ),
+        )));
     };
     let table = if pc.tls_cert.is_some() {
         format!("protocols.{}", p.name())
@@ -154,7 +156,8 @@ fn tls_gate(
         timeout: Duration::from_secs(pc.tls_handshake_timeout_secs),
         max_concurrent: pc.max_tls_handshakes,
     };
-    base.tls_gate(p.name(), &table, pair, alpn, limits).map(Some)
+    base.tls_gate(p.name(), &table, pair, alpn, limits)
+        .map(Some)
 }
 
 /// The limits of an HTTP device listener: its own, apart from the API's, so slow API

@@ -159,7 +159,12 @@ impl Base {
                 reason: e.to_string(),
             },
         })?;
-        Ok(TlsGate::new(listener, config, limits, self.tls_metrics.clone()))
+        Ok(TlsGate::new(
+            listener,
+            config,
+            limits,
+            self.tls_metrics.clone(),
+        ))
     }
 }
 
@@ -309,10 +314,7 @@ async fn start_api(cfg: &Config, base: &Base, state: ApiState) -> Result<SocketA
         tls,
         metrics: base.http_metrics.clone(),
     };
-    base.tracker.spawn(server.run(
-        listener,
-        base.shutdown.clone(),
-        base.tracker.clone(),
-    ));
+    base.tracker
+        .spawn(server.run(listener, base.shutdown.clone(), base.tracker.clone()));
     Ok(addr)
 }

@@ -20,7 +20,7 @@
 //! own task).
 
 use super::{load_certs, load_key, provider, TlsFileError};
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
@@ -126,40 +126,22 @@ impl ResolvesServerCert for ReloadingCert {
     }
 }
 
-/// Outcome of a reload, for `trackgate_tls_reloads_total{result}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-pub enum ReloadResult {
-    /// The new pair is serving.
-    Ok,
-    /// The files could not be used; the old pair keeps serving.
-    Failed,
-}
-
-/// Outcome of a handshake, for `trackgate_tls_handshakes_total{listener, result}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-pub enum HandshakeResult {
-    /// Completed.
-    Ok,
-    /// Not completed (or no slot free) within the handshake deadline.
-    Timeout,
-    /// The peer broke off or sent something that is not an acceptable TLS handshake.
-    Failed,
-}
-
 /// Label set of the handshake counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HandshakeLabel {
     /// `api` or the protocol name.
     pub listener: &'static str,
-    /// What happened.
-    pub result: HandshakeResult,
+    /// `ok`; `timeout`: not finished (or no slot free) within the deadline; `failed`: the
+    /// peer broke off or sent something that is not an acceptable TLS handshake.
+    pub result: &'static str,
 }
 
 /// Label set of the reload counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabel {
-    /// What happened.
-    pub result: ReloadResult,
+    /// `ok`: the new pair serves; `failed`: the files could not be used, the old pair
+    /// serves on.
+    pub result: &'static str,
 }
 
 /// Inbound TLS counters (cheap to clone).
@@ -236,11 +218,11 @@ impl CertStore {
             match c.reload() {
                 Ok(()) => {
                     ok += 1;
-                    self.count(ReloadResult::Ok);
+                    self.count("ok");
                     tracing::info!(%cert, "TLS certificate reloaded");
                 }
                 Err(e) => {
-                    self.count(ReloadResult::Failed);
+                    self.count("failed");
                     tracing::error!(%cert, error = %e, "TLS certificate not reloaded; the previous one keeps serving");
                 }
             }
@@ -248,7 +230,7 @@ impl CertStore {
         ok
     }
 
-    fn count(&self, result: ReloadResult) {
+    fn count(&self, result: &'static str) {
         self.metrics
             .reloads
             .get_or_create(&ReloadLabel { result })
@@ -340,12 +322,9 @@ impl TlsGate {
             self.acceptor.accept(io).await
         };
         let (r, result) = match tokio::time::timeout(self.limits.timeout, hs).await {
-            Ok(Ok(s)) => (Ok(s), HandshakeResult::Ok),
-            Ok(Err(e)) => (Err(HandshakeError::Failed(e)), HandshakeResult::Failed),
-            Err(_) => (
-                Err(HandshakeError::Timeout(self.limits.timeout)),
-                HandshakeResult::Timeout,
-            ),
+            Ok(Ok(s)) => (Ok(s), "ok"),
+            Ok(Err(e)) => (Err(HandshakeError::Failed(e)), "failed"),
+            Err(_) => (Err(HandshakeError::Timeout(self.limits.timeout)), "timeout"),
         };
         self.metrics
             .handshakes

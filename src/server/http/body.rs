@@ -23,7 +23,11 @@ pub struct DeadlineBody<B> {
 
 impl<B> DeadlineBody<B> {
     /// Wraps `inner`; `on_timeout` runs once, when the deadline cuts the body off.
-    pub fn new(inner: B, limit: Duration, on_timeout: impl FnOnce() + Send + Sync + 'static) -> Self {
+    pub fn new(
+        inner: B,
+        limit: Duration,
+        on_timeout: impl FnOnce() + Send + Sync + 'static,
+    ) -> Self {
         DeadlineBody {
             inner,
             deadline: Box::pin(tokio::time::sleep(limit)),

@@ -21,7 +21,7 @@ pub use conn::CLOSE_GRACE;
 
 use crate::tls::server::TlsGate;
 use axum::Router;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -51,7 +51,7 @@ pub struct HttpLimits {
 }
 
 /// Which deadline closed a connection.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum TimeoutKind {
     /// Request headers not complete in time.
     Header,
@@ -63,6 +63,19 @@ pub enum TimeoutKind {
     Stalled,
     /// (internal) the grace after a close request passed.
     Close,
+}
+
+impl TimeoutKind {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutKind::Header => "header",
+            TimeoutKind::Body => "body",
+            TimeoutKind::Idle => "idle",
+            TimeoutKind::Stalled => "stalled",
+            TimeoutKind::Close => "close",
+        }
+    }
 }
 
 /// Label set of the per-listener counters.
@@ -77,8 +90,8 @@ pub struct ListenerLabel {
 pub struct TimeoutLabel {
     /// `api` or the protocol name.
     pub listener: &'static str,
-    /// Which deadline.
-    pub kind: TimeoutKind,
+    /// Which deadline: `header`, `body`, `idle`, `stalled`.
+    pub kind: &'static str,
 }
 
 /// Counters of the HTTP listeners (cheap to clone).
@@ -114,7 +127,10 @@ impl HttpMetrics {
 
     fn timeout(&self, listener: &'static str, kind: TimeoutKind) {
         self.timeouts
-            .get_or_create(&TimeoutLabel { listener, kind })
+            .get_or_create(&TimeoutLabel {
+                listener,
+                kind: kind.as_str(),
+            })
             .inc();
     }
 }
