@@ -103,7 +103,10 @@ async fn slowloris_on_the_api_and_osmand_does_not_starve_uploads() {
     for listener in ["api", "osmand"] {
         let series =
             format!("trackgate_http_timeouts_total{{listener=\"{listener}\",kind=\"header\"}}");
-        assert!(metric(&r, &series).unwrap_or(0.0) >= EACH as f64, "{series}");
+        assert!(
+            metric(&r, &series).unwrap_or(0.0) >= EACH as f64,
+            "{series}"
+        );
     }
     r.shutdown().await;
 }
@@ -172,7 +175,10 @@ async fn a_slow_body_gets_408_and_the_connection_closes() {
                 content-length: 100\r\n\r\n";
     let reply = stalled_body(r.addr("osmand", "http").unwrap(), head).await;
     assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
-    assert!(reply.contains("request body not received within 1s"), "{reply}");
+    assert!(
+        reply.contains("request body not received within 1s"),
+        "{reply}"
+    );
     // The API: its body deadline too (the reply is the JSON extractor's; the close is ours).
     let head = "POST /api/shipments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
                 content-length: 100\r\n\r\n";
@@ -226,10 +232,12 @@ async fn http2_requests_in_flight_are_capped_with_503() {
     type Body = StreamBody<
         futures::stream::BoxStream<'static, Result<Frame<Bytes>, std::convert::Infallible>>,
     >;
-    let (mut send, conn) =
-        hyper::client::conn::http2::handshake::<_, _, Body>(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .expect("h2 prior knowledge");
+    let (mut send, conn) = hyper::client::conn::http2::handshake::<_, _, Body>(
+        TokioExecutor::new(),
+        TokioIo::new(tcp),
+    )
+    .await
+    .expect("h2 prior knowledge");
     tokio::spawn(conn);
     // A POST whose body is held back: it occupies the one in-flight slot.
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
@@ -238,7 +246,9 @@ async fn http2_requests_in_flight_are_capped_with_503() {
     });
     let post = hyper::Request::post("http://x/")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(StreamBody::new(Box::pin(stream) as futures::stream::BoxStream<'static, _>))
+        .body(StreamBody::new(
+            Box::pin(stream) as futures::stream::BoxStream<'static, _>
+        ))
         .unwrap();
     tx.send(Bytes::from_static(b"id=h2slow&")).await.unwrap();
     let slow = tokio::spawn(send.send_request(post));
@@ -246,21 +256,30 @@ async fn http2_requests_in_flight_are_capped_with_503() {
         let empty = futures::stream::empty();
         send.send_request(
             hyper::Request::get("http://x/?id=h2fast&lat=1&lon=2")
-                .body(StreamBody::new(Box::pin(empty) as futures::stream::BoxStream<'static, _>))
+                .body(StreamBody::new(
+                    Box::pin(empty) as futures::stream::BoxStream<'static, _>
+                ))
                 .unwrap(),
         )
     };
-    let refusal = eventually(Duration::from_secs(5), "503 while the POST holds the slot", async || {
-        let resp = get(&mut send).await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        match status {
-            503 => Ok(String::from_utf8_lossy(&body).into_owned()),
-            s => Err(format!("{s}")),
-        }
-    })
+    let refusal = eventually(
+        Duration::from_secs(5),
+        "503 while the POST holds the slot",
+        async || {
+            let resp = get(&mut send).await.map_err(|e| e.to_string())?;
+            let status = resp.status().as_u16();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            match status {
+                503 => Ok(String::from_utf8_lossy(&body).into_owned()),
+                s => Err(format!("{s}")),
+            }
+        },
+    )
     .await;
-    assert!(refusal.contains("protocols.osmand.max_connections"), "{refusal}");
+    assert!(
+        refusal.contains("protocols.osmand.max_connections"),
+        "{refusal}"
+    );
     tx.send(Bytes::from_static(b"lat=1&lon=2")).await.unwrap();
     drop(tx);
     let resp = slow.await.unwrap().expect("POST answered");
