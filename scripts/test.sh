@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README promises: installs the real services the tests start
-# (InfluxDB, VictoriaMetrics, Mosquitto from Debian's packages) when missing, then runs every
-# test of the workspace. Tests start their own private instances on free loopback ports.
+# (InfluxDB, VictoriaMetrics, Mosquitto from Debian's packages) and the deployment validators
+# (docker-compose, systemd-analyze, cargo-deb, kubernetes-validate) when missing, then runs
+# every test of the workspace. Tests start their own private instances on free loopback ports.
 # The last line sums every test binary's result ("N passed, N failed"), since cargo's own
 # last line is the doc-test summary.
 set -euo pipefail

@@ -196,12 +196,17 @@ impl HttpServer {
                 open.inc();
                 match tls {
                     None => conn::serve(stream, peer, ctx).await,
-                    Some(gate) => match gate.accept(stream).await {
-                        Ok(s) => conn::serve(s, peer, ctx).await,
-                        Err(e) => {
-                            tracing::debug!(listener = ctx.listener, %peer, error = %e, "TLS handshake");
+                    Some(gate) => {
+                        let tls = tokio::select! {
+                            _ = ctx.shutdown.cancelled() => None,
+                            r = gate.accept(stream) => r.map_err(|e| {
+                                tracing::debug!(listener = ctx.listener, %peer, error = %e, "TLS handshake");
+                            }).ok(),
+                        };
+                        if let Some(s) = tls {
+                            conn::serve(s, peer, ctx).await;
                         }
-                    },
+                    }
                 }
                 open.dec();
                 drop(permit);
