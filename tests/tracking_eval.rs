@@ -147,52 +147,44 @@ fn hard_set_keeps_the_goals_that_hold_on_it() {
     assert!(f(&a["recall"]) >= 0.95, "{a}");
 }
 
+/// Runs `eval-eta` on the shipped shipments with `trips` (and `extra` arguments); returns
+/// the exit code and stderr.
+fn eval_err(trips: &Path, extra: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .args(["eval-eta", "--shipment"])
+        .arg(Path::new(FIX).join("shipment.json"))
+        .arg("--trips")
+        .arg(trips)
+        .args(extra)
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn bad_inputs_are_named() {
     let dir = tempfile::tempdir().expect("tmp");
     let trips = dir.path().join("t.csv");
-    std::fs::write(
-        &trips,
-        "trip,time,lat,lon,shipment\na,yesterday,52,13,regional\n",
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["eval-eta", "--shipment"])
-        .arg(Path::new(FIX).join("shipment.json"))
-        .arg("--trips")
-        .arg(&trips)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let header = "trip,time,lat,lon,shipment\n";
+    std::fs::write(&trips, format!("{header}a,yesterday,52,13,regional\n")).expect("write");
+    let (code, err) = eval_err(&trips, &[]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("trips file line 2: time is neither RFC 3339 nor unix seconds"),
         "{err}"
     );
-    std::fs::write(&trips, "trip,time,lat,lon,shipment\na,0,52,13,nowhere\n").expect("write");
-    let out = Command::new(BIN)
-        .args(["eval-eta", "--shipment"])
-        .arg(Path::new(FIX).join("shipment.json"))
-        .arg("--trips")
-        .arg(&trips)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    std::fs::write(&trips, format!("{header}a,0,52,13,nowhere\n")).expect("write");
+    let (code, err) = eval_err(&trips, &[]);
+    assert_eq!(code, Some(2));
     assert!(err.contains("names shipment \"nowhere\""), "{err}");
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[tracking]\npace_max = 0.5\n").expect("write");
-    let out = Command::new(BIN)
-        .args(["eval-eta", "--shipment"])
-        .arg(Path::new(FIX).join("shipment.json"))
-        .arg("--trips")
-        .arg(Path::new(FIX).join("trips.csv"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let fixture_trips = Path::new(FIX).join("trips.csv");
+    let (code, err) = eval_err(&fixture_trips, &["--config".as_ref(), cfg.as_os_str()]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("tracking.pace_min = 0.6: must be below pace_max (0.5)"),
         "{err}"

@@ -299,6 +299,89 @@ impl Tracker {
         ));
     }
 
+    /// Driving time and standstills; learns the length of a road standstill that ended (and,
+    /// for a break or rest, the driving it came after).
+    fn update_driver(
+        &mut self,
+        prev: Option<&Fix>,
+        fix: &Fix,
+        motion: Motion,
+        at_stop: bool,
+        sh: &mut Shared<'_>,
+    ) {
+        let cfg = sh.cfg;
+        let limits = DriverLimits {
+            hos: self.hos,
+            early_s: (cfg.hos_early_min * 60) as f64,
+            gap_s: cfg.drive_gap_secs as f64,
+        };
+        let ended = self.state.driver.update(prev, fix, motion, at_stop, limits);
+        let key = |kind| History::pause_key(self.hos_rules, kind);
+        let learn: Vec<(String, f64)> = match ended {
+            None => vec![],
+            Some(Ended::Halt(s)) => vec![(History::STANDSTILL.to_string(), s)],
+            Some(Ended::Break(s, after)) => vec![(key("break"), s), (key("break_after"), after)],
+            Some(Ended::Rest(s, after)) => vec![(key("rest"), s), (key("rest_after"), after)],
+        };
+        for (k, v) in learn {
+            sh.history.record(k, v, None, cfg.history_max_samples);
+        }
+    }
+
+    /// Projects the fix inside the forward window; moves the anchor and progress when it is
+    /// on the route. Returns (distance from the route, the off-route limit, on route).
+    fn project(&mut self, cfg: &TrackingConfig, fix: &Fix) -> (f64, f64, bool) {
+        let len = self.route.length_m();
+        let far_m = cfg
+            .off_route_m
+            .max(cfg.off_route_accuracy_factor * fix.accuracy_m.unwrap_or(0.0));
+        let proj = match self.state.anchor {
+            Some((a, t)) => {
+                let dt = (fix.time - t).num_seconds().max(0) as f64;
+                let last = self.state.along_m.unwrap_or(a);
+                let hi = a + cfg.window_speed_mps * cfg.window_factor * dt + cfg.window_slack_m;
+                self.route
+                    .project(fix.lat, fix.lon, last - cfg.window_back_m, hi, last)
+            }
+            None => self.route.project(fix.lat, fix.lon, 0.0, len, 0.0),
+        };
+        self.state.off_route_m = proj.off_m;
+        let on_route = proj.off_m <= far_m;
+        if on_route || self.state.anchor.is_none() {
+            self.state.anchor = Some((proj.along_m, fix.time));
+            self.state.along_m = Some(proj.along_m);
+            if len > 0.0 {
+                self.state.progress = self
+                    .state
+                    .progress
+                    .max((proj.along_m / len).clamp(0.0, 1.0));
+            }
+        }
+        (proj.off_m, far_m, on_route)
+    }
+
+    /// One on-route moving interval for the pace ratio, against the links at this hour.
+    fn add_pace(
+        &mut self,
+        cfg: &TrackingConfig,
+        history: &History,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        from_m: f64,
+        to_m: f64,
+    ) {
+        let dt = (to - from).num_milliseconds() as f64 / 1000.0;
+        let expected = self
+            .links(cfg, history, Some(hour_of_week(to)))
+            .base_time(from_m, to_m);
+        self.state.pace.add(
+            dt,
+            expected,
+            cfg.pace_memory_secs,
+            (cfg.pace_min, cfg.pace_max),
+        );
+    }
+
     /// Feeds one position of the shipment's device; returns the records to append.
     pub fn on_fix(&mut self, fix: Fix, valid: bool, sh: &mut Shared<'_>) -> Vec<Record> {
         let mut out = Vec::new();
@@ -344,66 +427,14 @@ impl Tracker {
         );
         let moving = matches!(motion, Motion::Moving);
         let at_stop = self.at_a_stop(cfg, fix.lat, fix.lon);
-        let limits = DriverLimits {
-            hos: self.hos,
-            early_s: (cfg.hos_early_min * 60) as f64,
-            gap_s: cfg.drive_gap_secs as f64,
-        };
-        let ended = self
-            .state
-            .driver
-            .update(prev.as_ref(), &fix, motion, at_stop, limits);
-        let key = |kind| History::pause_key(self.hos_rules, kind);
-        let learn: Vec<(String, f64)> = match ended {
-            None => vec![],
-            Some(Ended::Halt(s)) => vec![(History::STANDSTILL.to_string(), s)],
-            Some(Ended::Break(s, after)) => vec![(key("break"), s), (key("break_after"), after)],
-            Some(Ended::Rest(s, after)) => vec![(key("rest"), s), (key("rest_after"), after)],
-        };
-        for (k, v) in learn {
-            sh.history.record(k, v, None, cfg.history_max_samples);
-        }
+        self.update_driver(prev.as_ref(), &fix, motion, at_stop, sh);
 
-        // Projection inside the forward window.
-        let len = self.route.length_m();
-        let far_m = cfg
-            .off_route_m
-            .max(cfg.off_route_accuracy_factor * fix.accuracy_m.unwrap_or(0.0));
         let prev_along = self.state.along_m;
-        let proj = match self.state.anchor {
-            Some((a, t)) => {
-                let dt = (now - t).num_seconds().max(0) as f64;
-                let last = prev_along.unwrap_or(a);
-                let hi = a + cfg.window_speed_mps * cfg.window_factor * dt + cfg.window_slack_m;
-                self.route
-                    .project(fix.lat, fix.lon, last - cfg.window_back_m, hi, last)
-            }
-            None => self.route.project(fix.lat, fix.lon, 0.0, len, 0.0),
-        };
-        self.state.off_route_m = proj.off_m;
-        let on_route = proj.off_m <= far_m;
-        if on_route || self.state.anchor.is_none() {
-            self.state.anchor = Some((proj.along_m, now));
-            self.state.along_m = Some(proj.along_m);
-            if len > 0.0 {
-                self.state.progress = self
-                    .state
-                    .progress
-                    .max((proj.along_m / len).clamp(0.0, 1.0));
-            }
-        }
+        let (off_m, far_m, on_route) = self.project(cfg, &fix);
         let along = self.state.along_m.unwrap_or(0.0);
-        let links = self.links(cfg, sh.history, Some(hour_of_week(now)));
         if let (Some(p), Some(pa)) = (prev, prev_along) {
             if moving && on_route && self.state.prev_on_route && along > pa {
-                let dt = (now - p.time).num_milliseconds() as f64 / 1000.0;
-                let expected = links.base_time(pa, along);
-                self.state.pace.add(
-                    dt,
-                    expected,
-                    cfg.pace_memory_secs,
-                    (cfg.pace_min, cfg.pace_max),
-                );
+                self.add_pace(cfg, sh.history, p.time, now, pa, along);
             }
         }
         self.state.prev_on_route = on_route;
@@ -412,7 +443,7 @@ impl Tracker {
         if self.state.status != ShipmentStatus::Active {
             return out;
         }
-        self.update_off_route(cfg, &fix, proj.off_m, far_m, moving, &mut out);
+        self.update_off_route(cfg, &fix, off_m, far_m, moving, &mut out);
         self.update_dwell_rules(cfg, &fix, motion, at_stop, &mut out);
         let statuses_changed = self.update_etas(&fix, along, sh, &mut out);
         let due = match self.state.last_eta_at {

@@ -617,3 +617,5 @@ fn late_clears_only_when_the_pessimistic_eta_is_back_on_time() {
         "fired once, resolved at most once: {late:?}"
     );
 }
+
+mod eta;
