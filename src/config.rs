@@ -441,6 +441,23 @@ mod tests {
     }
 
     #[test]
+    fn every_section_is_validated_at_start_naming_the_key() {
+        for (toml, key) in [
+            ("[tracking]\npace_min = 3.0\npace_max = 2.0\n", "tracking.pace_min"),
+            ("[webhooks]\ntimeout = \"0s\"\n", "webhooks.timeout"),
+            ("[devices]\noffline_after_secs = 0\n", "devices.offline_after_secs"),
+            ("[devices]\nforget_after = \"1m\"\n", "devices.forget_after"),
+            ("[storage]\ngroup_commit_wait_ms = 5000\n", "storage.group_commit_wait_ms"),
+            ("[pipeline]\ndrain_secs = 0\n", "pipeline.drain_secs"),
+            ("[mqtt]\nkeep_alive_secs = 1\n", "mqtt.keep_alive_secs"),
+            ("[http]\ncors_origins = [\"not an origin\"]\n", "http.cors_origins"),
+        ] {
+            let e = Config::from_toml(toml).expect_err(toml).to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+    }
+
+    #[test]
     fn unknown_protocol_is_named() {
         let e = Config::from_toml("[protocols.nope]\n").unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
