@@ -42,6 +42,8 @@ pub struct Config {
     pub webhooks: crate::sinks::webhook::WebhookConfig,
     /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
     pub tracking: crate::tracking::TrackingConfig,
+    /// The ops console and customer tracking links (`[console]`).
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// `[http]`
@@ -309,6 +311,7 @@ impl Config {
             m.validate().map_err(ConfigError::Invalid)?;
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
+        self.console.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

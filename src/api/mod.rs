@@ -1,12 +1,18 @@
 //! HTTP API (axum): health, Prometheus metrics and live devices here; shipments, webhooks,
-//! the event history and the event stream in their own files.
+//! the event history, the event stream and the console's pages, exceptions, shipment
+//! history and tracking links in their own files.
 //!
 //! Handlers read live state, tracking and the output store (`crate::outputs`); they never
 //! reach into the sinks.
 //!
 //! Errors are JSON `{"error": "..."}` with a status that says who is at fault.
 
+pub mod actor;
+pub mod console;
 pub mod events;
+pub mod exceptions;
+pub mod history;
+pub mod share;
 pub mod shipments;
 pub mod stream;
 pub mod webhooks;
@@ -30,6 +36,8 @@ pub struct ApiState {
     pub outputs: Option<crate::outputs::Outputs>,
     /// Shipment tracking; `None` when `[tracking] enabled = false`.
     pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
+    /// The ops console: its pages, settings, ETA history and notices.
+    pub console: Arc<crate::console::Console>,
 }
 
 /// The router with every route.
@@ -43,6 +51,10 @@ pub fn router(state: ApiState) -> Router {
         .merge(events::routes())
         .merge(stream::routes())
         .merge(shipments::router())
+        .merge(console::routes())
+        .merge(exceptions::routes())
+        .merge(history::routes())
+        .merge(share::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -7,6 +7,7 @@
 //! push outward (webhook dispatcher, MQTT publisher) read them. Nothing here sends anything
 //! to the outside, so the API depends on this module and never on `sinks`.
 
+pub mod audit;
 pub mod consumer;
 pub mod json;
 pub mod metrics;
