@@ -54,7 +54,7 @@ export class FleetView {
     const active = [...this.store.shipments.values()].filter((s) => s.status === 'active');
     this.map.select(this.selected);
     if (!this.fitted && list.length && document.body.dataset.loaded) {
-      this.map.fit(list.map((d) => [d.lon, d.lat]));
+      this.map.fit(list.map((d) => [d.lon, d.lat]), 40, 12);
       this.fitted = true;
     }
     this.drawRoutes(active);

@@ -198,6 +198,7 @@ function showError(e) {
 function updateCounter() {
   const n = openCount();
   document.getElementById('exc-count').textContent = String(n);
+  document.getElementById('exc-count').dataset.n = String(n);
   document.getElementById('exc-count').setAttribute('aria-label', `${n} open`);
   document.title = n ? `(${n}) trackgate console` : 'trackgate console';
 }

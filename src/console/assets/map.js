@@ -108,7 +108,7 @@ export class MapView {
   }
 
   /** Fits lon/lat pairs into view (with a margin in px). */
-  fit(lonlats, margin = 40) {
+  fit(lonlats, margin = 40, maxZoom = 16) {
     if (!lonlats.length) return;
     let [x0, y0, x1, y1] = [1, 1, 0, 0];
     for (const [lon, lat] of lonlats) {
@@ -122,7 +122,7 @@ export class MapView {
     const zy = Math.log2(Math.max(1, this.h - 2 * margin) / (256 * dy));
     this.cx = (x0 + x1) / 2;
     this.cy = (y0 + y1) / 2;
-    this.zoom = clamp(Math.min(zx, zy, 16), MIN_ZOOM, MAX_ZOOM);
+    this.zoom = clamp(Math.min(zx, zy, maxZoom), MIN_ZOOM, MAX_ZOOM);
     this.redraw();
   }
 

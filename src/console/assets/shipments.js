@@ -110,7 +110,7 @@ export class ShipmentsView {
         h('div', { class: 'bar-fill', style: { width: `${pct}%` } })), h('span', { class: 'bar-text' }, `${pct}%`)),
       h('td', {}, n ? n.name || n.id : h('span', { class: 'muted' }, '—')),
       h('td', { class: 'eta' }, n && n.eta ? [timeEl(n.eta), h('span', { class: 'band' }, ' (', local(n.eta_p10), '–', local(n.eta_p90), ')')] : h('span', { class: 'muted' }, '—')),
-      h('td', { class: n && n.deviation_s > 0 ? 'late' : '' }, deviation(n?.deviation_s)),
+      h('td', { class: n && n.deviation_s >= 60 ? 'late' : '' }, deviation(n?.deviation_s)),
       h('td', {}, badge(status)),
     );
   }
