@@ -22,8 +22,14 @@ async fn the_page_and_its_files_are_embedded_compressed_and_cached() {
     let page = http.get(&base).send().await.expect("get /");
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
-    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"), "{csp}");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
     let html = page.text().await.unwrap();
     let main = html
         .split('"')
@@ -32,7 +38,11 @@ async fn the_page_and_its_files_are_embedded_compressed_and_cached() {
         .to_string();
 
     // br and gzip as the client accepts; identity otherwise; 304 on the ETag.
-    for (accept, enc) in [("gzip, deflate, br", Some("br")), ("gzip", Some("gzip")), ("identity", None)] {
+    for (accept, enc) in [
+        ("gzip, deflate, br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
         let resp = http
             .get(format!("{base}{main}"))
             .header(header::ACCEPT_ENCODING, accept)
@@ -40,9 +50,21 @@ async fn the_page_and_its_files_are_embedded_compressed_and_cached() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        assert_eq!(resp.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()), enc, "{accept}");
-        assert_eq!(resp.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
-        assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+        assert_eq!(
+            resp.headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            enc,
+            "{accept}"
+        );
+        assert_eq!(
+            resp.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
     }
     let first = http.get(format!("{base}{main}")).send().await.unwrap();
     let etag = first.headers()[header::ETAG].clone();
@@ -56,13 +78,35 @@ async fn the_page_and_its_files_are_embedded_compressed_and_cached() {
         .unwrap();
     assert_eq!(again.status(), 304);
     // Another build's prefix still answers, but must be revalidated.
-    let old = http.get(format!("{base}/console/0000/main.js")).send().await.unwrap();
-    assert_eq!((old.status().as_u16(), old.headers()[header::CACHE_CONTROL].to_str().unwrap()), (200, "no-cache"));
-    assert_eq!(http.get(format!("{base}/console/0000/nope.js")).send().await.unwrap().status(), 404);
+    let old = http
+        .get(format!("{base}/console/0000/main.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            old.status().as_u16(),
+            old.headers()[header::CACHE_CONTROL].to_str().unwrap()
+        ),
+        (200, "no-cache")
+    );
+    assert_eq!(
+        http.get(format!("{base}/console/0000/nope.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     r.shutdown().await;
 }
 
-async fn send(r: &trackgate::server::Running, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn send(
+    r: &trackgate::server::Running,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, format!("http://{}{path}", r.http_addr));
     if let Some(b) = body {
         req = req.json(&b);
@@ -76,10 +120,17 @@ async fn send(r: &trackgate::server::Running, method: reqwest::Method, path: &st
 async fn links_acks_and_history_of_a_late_shipment() {
     let r = gateway::start("").await;
     let t0 = late::t0();
-    assert_eq!(late::post_json(&r, "/api/shipments", &late::shipment("sh1", TRUCK, t0)).await.0, 201);
+    assert_eq!(
+        late::post_json(&r, "/api/shipments", &late::shipment("sh1", TRUCK, t0))
+            .await
+            .0,
+        201
+    );
 
     // An open console's notice stream, before anything is acknowledged.
-    let notices = reqwest::get(format!("http://{}/api/console/notices", r.http_addr)).await.expect("notices");
+    let notices = reqwest::get(format!("http://{}/api/console/notices", r.http_addr))
+        .await
+        .expect("notices");
     assert_eq!(notices.status(), 200);
     let mut notices = notices;
 
@@ -92,27 +143,72 @@ async fn links_acks_and_history_of_a_late_shipment() {
 
     // Acknowledgement: unknown 404, not-an-exception 409, once, then 409 with the first.
     let ack = |id: &str| format!("/api/exceptions/{}/ack", urlencode(id));
-    assert_eq!(send(&r, reqwest::Method::POST, &ack("nope"), Some(json!({}))).await.0, 404);
+    assert_eq!(
+        send(&r, reqwest::Method::POST, &ack("nope"), Some(json!({})))
+            .await
+            .0,
+        404
+    );
     let (_, all) = gateway::get_json(&r, "/api/events?type=arrived").await;
-    let arrived = all["events"][0]["id"].as_str().expect("arrival event").to_string();
-    assert_eq!(send(&r, reqwest::Method::POST, &ack(&arrived), Some(json!({}))).await.0, 409);
-    let (st, v) = send(&r, reqwest::Method::POST, &ack(&late_id), Some(json!({"note": "  customer told  "}))).await;
-    assert_eq!((st, v["ack"]["by"].as_str(), v["ack"]["note"].as_str()), (200, Some("anonymous"), Some("customer told")), "{v}");
-    let (st, v) = send(&r, reqwest::Method::POST, &ack(&late_id), Some(json!({"note": "again"}))).await;
-    assert_eq!((st, v["ack"]["note"].as_str()), (409, Some("customer told")));
-    let (st, _) = send(&r, reqwest::Method::POST, &ack(&late_id), Some(json!({"note": "x".repeat(2001)}))).await;
+    let arrived = all["events"][0]["id"]
+        .as_str()
+        .expect("arrival event")
+        .to_string();
+    assert_eq!(
+        send(&r, reqwest::Method::POST, &ack(&arrived), Some(json!({})))
+            .await
+            .0,
+        409
+    );
+    let (st, v) = send(
+        &r,
+        reqwest::Method::POST,
+        &ack(&late_id),
+        Some(json!({"note": "  customer told  "})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["ack"]["by"].as_str(), v["ack"]["note"].as_str()),
+        (200, Some("anonymous"), Some("customer told")),
+        "{v}"
+    );
+    let (st, v) = send(
+        &r,
+        reqwest::Method::POST,
+        &ack(&late_id),
+        Some(json!({"note": "again"})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["ack"]["note"].as_str()),
+        (409, Some("customer told"))
+    );
+    let (st, _) = send(
+        &r,
+        reqwest::Method::POST,
+        &ack(&late_id),
+        Some(json!({"note": "x".repeat(2001)})),
+    )
+    .await;
     assert_eq!(st, 400);
     let text = tokio::time::timeout(Duration::from_secs(5), async {
         let mut buf = String::new();
         while !buf.contains("event: ack") || !buf.contains("\n\n") {
-            let chunk = notices.chunk().await.expect("chunk").expect("notice stream open");
+            let chunk = notices
+                .chunk()
+                .await
+                .expect("chunk")
+                .expect("notice stream open");
             buf.push_str(&String::from_utf8_lossy(&chunk));
         }
         buf
     })
     .await
     .expect("the ack notice within 5 s");
-    assert!(text.contains(&late_id) && text.contains("customer told"), "{text}");
+    assert!(
+        text.contains(&late_id) && text.contains("customer told"),
+        "{text}"
+    );
     let (_, open) = gateway::get_json(&r, "/api/exceptions").await;
     assert_eq!(open["open"], 0, "{open}");
 
@@ -121,45 +217,110 @@ async fn links_acks_and_history_of_a_late_shipment() {
     assert_eq!(st, 200);
     assert_eq!(h["stops"][1]["name"], "Customer");
     assert_eq!(h["route"].as_array().map(Vec::len), Some(2));
-    let s1 = h["eta"].as_array().unwrap().iter().find(|s| s["stop"] == "S1").expect("S1 series").clone();
+    let s1 = h["eta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stop"] == "S1")
+        .expect("S1 series")
+        .clone();
     let samples = s1["samples"].as_array().unwrap();
-    assert!(samples.len() >= 20, "one sample per published ETA: {}", samples.len());
+    assert!(
+        samples.len() >= 20,
+        "one sample per published ETA: {}",
+        samples.len()
+    );
     let (first, last) = (&samples[0], &samples[samples.len() - 1]);
-    assert!(last[1].as_i64() > first[1].as_i64(), "the slip is visible: {first} → {last}");
+    assert!(
+        last[1].as_i64() > first[1].as_i64(),
+        "the slip is visible: {first} → {last}"
+    );
     assert!(h["trail"].as_array().unwrap().len() >= 5);
-    assert_eq!(gateway::get_json(&r, "/api/shipments/nope/history").await.0, 404);
+    assert_eq!(
+        gateway::get_json(&r, "/api/shipments/nope/history").await.0,
+        404
+    );
 
     // Links: bad lifetimes are 400 naming the field, unknown shipment 404.
     let share = "/api/shipments/sh1/share";
-    for bad in [json!({"expires_in": "forever"}), json!({"expires_in": 0}), json!({"expires_in": "400d"}), json!({"ttl": 5})] {
+    for bad in [
+        json!({"expires_in": "forever"}),
+        json!({"expires_in": 0}),
+        json!({"expires_in": "400d"}),
+        json!({"ttl": 5}),
+    ] {
         let (st, v) = send(&r, reqwest::Method::POST, share, Some(bad.clone())).await;
         assert_eq!(st, 400, "{bad} → {v}");
     }
-    assert_eq!(send(&r, reqwest::Method::POST, "/api/shipments/nope/share", None).await.0, 404);
+    assert_eq!(
+        send(&r, reqwest::Method::POST, "/api/shipments/nope/share", None)
+            .await
+            .0,
+        404
+    );
     let (st, link) = send(&r, reqwest::Method::POST, share, None).await;
     assert_eq!(st, 201, "{link}");
     let url = link["url"].as_str().unwrap().to_string();
-    assert!(url.starts_with("/track/") && url.len() == "/track/".len() + 40, "{url}");
+    assert!(
+        url.starts_with("/track/") && url.len() == "/track/".len() + 40,
+        "{url}"
+    );
     let (st, data) = gateway::get_json(&r, &format!("{url}/data")).await;
     assert_eq!(st, 200);
     let text = data.to_string();
-    assert!(!text.contains(TRUCK) && data.get("exceptions").is_none() && data.get("device").is_none(), "{text}");
+    assert!(
+        !text.contains(TRUCK) && data.get("exceptions").is_none() && data.get("device").is_none(),
+        "{text}"
+    );
     assert_eq!(data["stops"][1]["status"], "late");
-    assert!(data["stops"][1]["eta_p90"].is_string() && data["vehicle"]["lat"].is_number(), "{text}");
+    assert!(
+        data["stops"][1]["eta_p90"].is_string() && data["vehicle"]["lat"].is_number(),
+        "{text}"
+    );
     let (_, list) = gateway::get_json(&r, "/api/shipments/sh1/shares").await;
-    assert_eq!((list[0]["id"].clone(), list[0]["valid"].clone()), (link["id"].clone(), json!(true)));
-    assert!(!list.to_string().contains(&url[7..]), "tokens are never listed");
+    assert_eq!(
+        (list[0]["id"].clone(), list[0]["valid"].clone()),
+        (link["id"].clone(), json!(true))
+    );
+    assert!(
+        !list.to_string().contains(&url[7..]),
+        "tokens are never listed"
+    );
 
     // Revoked: 404 on the page, the data and the stream; the list says who.
-    let (st, v) = send(&r, reqwest::Method::DELETE, &format!("/api/shares/{}", link["id"].as_str().unwrap()), None).await;
-    assert_eq!((st, v["revoked_by"].as_str(), v["valid"].as_bool()), (200, Some("anonymous"), Some(false)));
+    let (st, v) = send(
+        &r,
+        reqwest::Method::DELETE,
+        &format!("/api/shares/{}", link["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, v["revoked_by"].as_str(), v["valid"].as_bool()),
+        (200, Some("anonymous"), Some(false))
+    );
     for p in ["", "/data", "/stream"] {
-        assert_eq!(gateway::get_json(&r, &format!("{url}{p}")).await.0, 404, "{p}");
+        assert_eq!(
+            gateway::get_json(&r, &format!("{url}{p}")).await.0,
+            404,
+            "{p}"
+        );
     }
-    assert_eq!(send(&r, reqwest::Method::DELETE, "/api/shares/nope", None).await.0, 404);
+    assert_eq!(
+        send(&r, reqwest::Method::DELETE, "/api/shares/nope", None)
+            .await
+            .0,
+        404
+    );
 
     // Expiry: a one-second link stops working by itself.
-    let (_, short) = send(&r, reqwest::Method::POST, share, Some(json!({"expires_in": 1}))).await;
+    let (_, short) = send(
+        &r,
+        reqwest::Method::POST,
+        share,
+        Some(json!({"expires_in": 1})),
+    )
+    .await;
     let short = short["url"].as_str().unwrap().to_string();
     eventually(Duration::from_secs(5), "the link expires", async || {
         gateway::get_json(&r, &format!("{short}/data")).await.0 == 404
@@ -169,5 +330,7 @@ async fn links_acks_and_history_of_a_late_shipment() {
 }
 
 fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

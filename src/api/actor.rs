@@ -15,5 +15,6 @@ pub struct Actor(pub String);
 
 /// The name to record for a request's optional [`Actor`] extension.
 pub fn name(a: Option<Extension<Actor>>) -> String {
-    a.map(|Extension(a)| a.0).unwrap_or_else(|| ANONYMOUS.to_string())
+    a.map(|Extension(a)| a.0)
+        .unwrap_or_else(|| ANONYMOUS.to_string())
 }

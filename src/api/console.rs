@@ -23,7 +23,10 @@ pub fn routes() -> Router<ApiState> {
 
 async fn index(State(s): State<ApiState>, headers: HeaderMap) -> Response {
     if !s.console.config.enabled {
-        return error(StatusCode::NOT_FOUND, "the console is disabled ([console] enabled = false)");
+        return error(
+            StatusCode::NOT_FOUND,
+            "the console is disabled ([console] enabled = false)",
+        );
     }
     s.console.pages.respond(&s.console.pages.index, &headers)
 }
@@ -34,7 +37,10 @@ async fn file(
     headers: HeaderMap,
 ) -> Response {
     if !s.console.config.enabled {
-        return error(StatusCode::NOT_FOUND, "the console is disabled ([console] enabled = false)");
+        return error(
+            StatusCode::NOT_FOUND,
+            "the console is disabled ([console] enabled = false)",
+        );
     }
     match assets::file(&name) {
         Some(f) if version == assets::version() => f.respond(&headers, IMMUTABLE),

@@ -90,7 +90,9 @@ async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     };
     match o.store.exceptions(q).await {
         Ok((rows, open)) => {
-            let next = (rows.len() == limit).then(|| rows.last().map(|r| r.seq)).flatten();
+            let next = (rows.len() == limit)
+                .then(|| rows.last().map(|r| r.seq))
+                .flatten();
             let items: Vec<Value> = rows
                 .iter()
                 .filter_map(|r| {
@@ -173,7 +175,11 @@ async fn ack(
 
 async fn notices(State(s): State<ApiState>) -> Response {
     let rx = s.console.notices.subscribe();
-    let shutdown = s.outputs.as_ref().map(|o| o.shutdown.clone()).unwrap_or_default();
+    let shutdown = s
+        .outputs
+        .as_ref()
+        .map(|o| o.shutdown.clone())
+        .unwrap_or_default();
     // A page that fell behind gets `lagged` and reloads its state from the REST API.
     let events = tokio_stream_of(rx).map(|n| {
         Ok::<_, std::convert::Infallible>(match n {

@@ -49,7 +49,11 @@ async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
         .iter()
         .map(|(stop, series)| json!({ "stop": stop, "planned": series.planned, "samples": series.samples }))
         .collect();
-    let trail: Vec<_> = h.trail.iter().map(|(t, lat, lon)| json!([t, lat, lon])).collect();
+    let trail: Vec<_> = h
+        .trail
+        .iter()
+        .map(|(t, lat, lon)| json!([t, lat, lon]))
+        .collect();
     Json(json!({
         "id": spec.id,
         "device": spec.device.as_str(),

@@ -69,13 +69,16 @@ fn share_json(s: &Share) -> Value {
     })
 }
 
-fn tracking(s: &ApiState) -> Result<&Arc<TrackingHandle>, Response> {
-    s.tracking.as_ref().ok_or_else(|| {
-        error(
+/// The outputs store and tracking, or the 503 answer when either is not running.
+fn parts(s: &ApiState) -> Result<(&crate::outputs::Outputs, &Arc<TrackingHandle>), Box<Response>> {
+    let o = outputs(s)?;
+    let t = s.tracking.as_ref().ok_or_else(|| {
+        Box::new(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "tracking is disabled ([tracking] enabled = false)",
-        )
-    })
+        ))
+    })?;
+    Ok((o, t))
 }
 
 /// Body of `POST /api/shipments/{id}/share`.
@@ -114,10 +117,9 @@ async fn create(
     who: Option<Extension<Actor>>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (o, t) = match (outputs(&s), tracking(&s)) {
-        (Ok(o), Ok(t)) => (o, t),
-        (Err(r), _) => return *r,
-        (_, Err(r)) => return r,
+    let (o, t) = match parts(&s) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     // The body is optional: none means the default lifetime.
     let req = if body.iter().all(u8::is_ascii_whitespace) {
@@ -176,7 +178,11 @@ async fn revoke(
         Err(r) => return *r,
     };
     let by = actor::name(who);
-    match o.store.revoke_share(id.clone(), by.clone(), Utc::now().timestamp_millis()).await {
+    match o
+        .store
+        .revoke_share(id.clone(), by.clone(), Utc::now().timestamp_millis())
+        .await
+    {
         Ok(Some(sh)) => {
             tracing::info!(share = %id, by = %by, "tracking link revoked");
             Json(share_json(&sh)).into_response()
@@ -196,7 +202,11 @@ async fn valid(store: &Store, token: &str) -> Result<Share, Response> {
     }
 }
 
-async fn page(State(s): State<ApiState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+async fn page(
+    State(s): State<ApiState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -234,7 +244,10 @@ fn customer_view(t: &TrackingHandle, live: &crate::state::LiveState, id: &str) -
         })
         .collect();
     let active = matches!(
-        serde_json::to_value(view.status).ok().as_ref().and_then(Value::as_str),
+        serde_json::to_value(view.status)
+            .ok()
+            .as_ref()
+            .and_then(Value::as_str),
         Some("active")
     );
     let vehicle = live
@@ -253,10 +266,9 @@ fn customer_view(t: &TrackingHandle, live: &crate::state::LiveState, id: &str) -
 }
 
 async fn data(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
-    let (o, t) = match (outputs(&s), tracking(&s)) {
-        (Ok(o), Ok(t)) => (o, t),
-        (Err(r), _) => return *r,
-        (_, Err(r)) => return r,
+    let (o, t) = match parts(&s) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     let share = match valid(&o.store, &token).await {
         Ok(sh) => sh,
@@ -327,10 +339,9 @@ async fn next_nudge(mut w: Watch) -> Option<(Result<Event, std::convert::Infalli
 }
 
 async fn stream(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
-    let (o, t) = match (outputs(&s), tracking(&s)) {
-        (Ok(o), Ok(t)) => (o, t),
-        (Err(r), _) => return *r,
-        (_, Err(r)) => return r,
+    let (o, t) = match parts(&s) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     let share = match valid(&o.store, &token).await {
         Ok(sh) => sh,

@@ -131,7 +131,10 @@ impl Prepared {
         let matches = req
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == self.etag || t.trim() == "*"));
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim() == self.etag || t.trim() == "*")
+            });
         if matches {
             return (StatusCode::NOT_MODIFIED, h).into_response();
         }
@@ -196,9 +199,10 @@ static STATIC: LazyLock<Static> = LazyLock::new(|| {
 
 /// Compresses the static files on a background thread (at most once per process).
 pub fn warm_up() {
-    if LazyLock::get(&STATIC).is_none() {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
         std::thread::spawn(|| LazyLock::force(&STATIC));
-    }
+    });
 }
 
 /// The version segment of the asset URLs.
@@ -208,7 +212,11 @@ pub fn version() -> &'static str {
 
 /// A static file by name.
 pub fn file(name: &str) -> Option<&'static Prepared> {
-    STATIC.files.iter().find(|(n, _)| *n == name).map(|(_, p)| p)
+    STATIC
+        .files
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| p)
 }
 
 /// Escapes text for an HTML attribute value in double quotes.
@@ -241,7 +249,10 @@ impl Pages {
                 .replace("{{SETTINGS}}", &attr_escape(&settings.to_string()))
                 .into_bytes()
         };
-        let img = cfg.tile_origin().map(|o| format!(" {o}")).unwrap_or_default();
+        let img = cfg
+            .tile_origin()
+            .map(|o| format!(" {o}"))
+            .unwrap_or_default();
         Pages {
             index: Prepared::new("text/html; charset=utf-8", fill(INDEX)),
             track: Prepared::new("text/html; charset=utf-8", fill(TRACK)),
@@ -262,7 +273,10 @@ impl Pages {
         if let Ok(v) = HeaderValue::from_str(&self.csp) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         r
     }
@@ -294,7 +308,10 @@ mod tests {
 
     #[test]
     fn encodings_follow_accept_encoding_and_q_values() {
-        assert!(accepts(&req(&[("accept-encoding", "gzip, deflate, br")]), "br"));
+        assert!(accepts(
+            &req(&[("accept-encoding", "gzip, deflate, br")]),
+            "br"
+        ));
         assert!(!accepts(&req(&[("accept-encoding", "gzip, br;q=0")]), "br"));
         assert!(accepts(&req(&[("accept-encoding", "GZIP;q=0.5")]), "gzip"));
         assert!(!accepts(&req(&[]), "gzip"));
@@ -320,9 +337,17 @@ mod tests {
         let p = Pages::render(&cfg, 600);
         let html = String::from_utf8(p.index.identity.clone()).unwrap();
         assert!(html.contains(&format!("/console/{}/main.js", version())));
-        assert!(html.contains("&lt;b&gt;\\&quot;Tiles\\&quot; &amp; co&lt;/b&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;\\&quot;Tiles\\&quot; &amp; co&lt;/b&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("{{"));
-        assert!(p.csp.contains("img-src 'self' data: https://t.example.com;"), "{}", p.csp);
+        assert!(
+            p.csp
+                .contains("img-src 'self' data: https://t.example.com;"),
+            "{}",
+            p.csp
+        );
         for (name, f) in STATIC.files.iter() {
             assert!(f.identity.len() > 10, "{name} is empty");
         }

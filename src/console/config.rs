@@ -95,9 +95,8 @@ fn tile_origin(t: &str) -> Result<String, String> {
             return Err(format!("console.tiles = {t:?}: has no {p} placeholder"));
         }
     }
-    let u = url::Url::parse(&t.replace(['{', '}'], "")).map_err(|e| {
-        format!("console.tiles = {t:?}: not a URL ({e})")
-    })?;
+    let u = url::Url::parse(&t.replace(['{', '}'], ""))
+        .map_err(|e| format!("console.tiles = {t:?}: not a URL ({e})"))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         return Err(format!(
             "console.tiles = {t:?}: must be an http:// or https:// URL with a host"
@@ -123,7 +122,9 @@ mod tests {
             ok.tile_origin().as_deref(),
             Some("https://tiles.example.com:8443")
         );
-        let e = tiles("https://t.example.com/{z}/{x}.png").validate().unwrap_err();
+        let e = tiles("https://t.example.com/{z}/{x}.png")
+            .validate()
+            .unwrap_err();
         assert!(e.contains("console.tiles") && e.contains("{y}"), "{e}");
         let e = tiles("file:///{z}/{x}/{y}").validate().unwrap_err();
         assert!(e.contains("http"), "{e}");

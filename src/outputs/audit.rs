@@ -155,7 +155,14 @@ impl Store {
             let mut st = c.prepare_cached(&format!("{EXCEPTIONS} ORDER BY x.seq DESC LIMIT ?6"))?;
             let rows = st
                 .query_map(
-                    params![q.kind, q.shipment, q.device, before, q.open_only, q.limit as i64],
+                    params![
+                        q.kind,
+                        q.shipment,
+                        q.device,
+                        before,
+                        q.open_only,
+                        q.limit as i64
+                    ],
                     |r| {
                         Ok(ExceptionRow {
                             seq: r.get(0)?,

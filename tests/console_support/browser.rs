@@ -63,12 +63,16 @@ impl Browser {
         });
         let caps = caps.as_object().cloned().expect("object");
         let url = format!("http://127.0.0.1:{port}");
-        let client = eventually(Duration::from_secs(20), "chromedriver session", async || {
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-        })
+        let client = eventually(
+            Duration::from_secs(20),
+            "chromedriver session",
+            async || {
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await
+            },
+        )
         .await;
         Browser {
             client,
@@ -83,16 +87,18 @@ impl Browser {
 
     /// Runs `script` (a function body; `arguments[i]` are `args`) and returns its value.
     pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
-        self.client.execute(script, args).await.expect("execute script")
+        self.client
+            .execute(script, args)
+            .await
+            .expect("execute script")
     }
 
     /// Polls `script` until it returns something truthy (not null/false/""/0); returns it.
     pub async fn wait_js(&self, within: Duration, what: &str, script: &str) -> Value {
         eventually(within, what, async || {
             let v = self.js(script, vec![]).await;
-            let truthy = !matches!(&v, Value::Null | Value::Bool(false))
-                && v != json!("")
-                && v != json!(0);
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
             if truthy {
                 Ok(v)
             } else {
@@ -142,7 +148,10 @@ impl Browser {
                 vec![json!(css)],
             )
             .await;
-        let (w, h) = (size[0].as_f64().unwrap_or(0.0), size[1].as_f64().unwrap_or(0.0));
+        let (w, h) = (
+            size[0].as_f64().unwrap_or(0.0),
+            size[1].as_f64().unwrap_or(0.0),
+        );
         let mouse = MouseActions::new("mouse".into())
             .then(PointerAction::MoveToElement {
                 element: el,
@@ -156,7 +165,10 @@ impl Browser {
             .then(PointerAction::Up {
                 button: MOUSE_BUTTON_LEFT,
             });
-        self.client.perform_actions(mouse).await.expect("pointer click");
+        self.client
+            .perform_actions(mouse)
+            .await
+            .expect("pointer click");
     }
 
     /// Saves a PNG of the viewport as `target/console-screenshots/<name>.png`.
@@ -180,4 +192,3 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
-
