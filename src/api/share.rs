@@ -202,6 +202,16 @@ async fn valid(store: &Store, token: &str) -> Result<Share, Response> {
     }
 }
 
+/// The outputs store, tracking and the valid link for `token`, or the answer to give.
+async fn opened<'a>(
+    s: &'a ApiState,
+    token: &str,
+) -> Result<(&'a crate::outputs::Outputs, &'a Arc<TrackingHandle>, Share), Box<Response>> {
+    let (o, t) = parts(s)?;
+    let share = valid(&o.store, token).await.map_err(Box::new)?;
+    Ok((o, t, share))
+}
+
 async fn page(
     State(s): State<ApiState>,
     Path(token): Path<String>,
@@ -266,13 +276,9 @@ fn customer_view(t: &TrackingHandle, live: &crate::state::LiveState, id: &str) -
 }
 
 async fn data(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
-    let (o, t) = match parts(&s) {
+    let (_, t, share) = match opened(&s, &token).await {
         Ok(p) => p,
         Err(r) => return *r,
-    };
-    let share = match valid(&o.store, &token).await {
-        Ok(sh) => sh,
-        Err(r) => return r,
     };
     match customer_view(t, &s.live, &share.shipment) {
         Some(mut v) => {
@@ -339,13 +345,9 @@ async fn next_nudge(mut w: Watch) -> Option<(Result<Event, std::convert::Infalli
 }
 
 async fn stream(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
-    let (o, t) = match parts(&s) {
+    let (o, t, share) = match opened(&s, &token).await {
         Ok(p) => p,
         Err(r) => return *r,
-    };
-    let share = match valid(&o.store, &token).await {
-        Ok(sh) => sh,
-        Err(r) => return r,
     };
     let Some(device) = t
         .engine()
