@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! assets/      the page: HTML, CSS, ES modules, the Natural Earth basemap (vendored)
-//! assets.rs    the assets embedded in the binary, precompressed (gzip, br), with ETags
+//! assets.rs    the assets embedded in the binary, compressed once (gzip, br), with ETags
 //! config.rs    [console]: tiles, attribution, share link lifetimes, history bounds
 //! history.rs   ETA-over-time and vehicle trails for the shipment view (a log consumer)
 //! ```
@@ -57,10 +57,8 @@ pub struct Console {
 }
 
 impl Console {
-    /// The console for `cfg`; its history seeds trails from `live`. Also starts compressing
-    /// the static assets on a blocking thread, so the first page load does not wait for it.
+    /// The console for `cfg`; its history seeds trails from `live`.
     pub fn new(cfg: ConsoleConfig, offline_after_secs: u64, live: Arc<LiveState>) -> Console {
-        assets::warm_up();
         let (notices, _) = broadcast::channel(NOTICE_BUFFER);
         Console {
             pages: assets::Pages::render(&cfg, offline_after_secs),
