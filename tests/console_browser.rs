@@ -217,6 +217,11 @@ async fn ops_console_shows_devices_shipments_exceptions_and_customer_links() {
     )
     .await;
     b.screenshot("shipment-chart").await;
+    // The whole view at once (the README's picture).
+    b.client.set_window_size(1400, 1180).await.expect("resize");
+    b.js("window.scrollTo(0, 0);", vec![]).await;
+    b.screenshot("shipment-full").await;
+    b.client.set_window_size(1400, 900).await.expect("resize");
 
     // A customer link: only this shipment, and 404 once revoked.
     b.click("#share-create").await;
