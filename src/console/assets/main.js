@@ -142,7 +142,9 @@ function handle(kind, fn) {
   return (data, id) => {
     if (!loaded) { queued.push([kind, fn, data, id]); return; }
     fn(data);
-    if (kind !== 'position') recomputeTroubled();
+    // Only alerts and acknowledgements change who is in exception (ETAs arrive ~1/s per
+    // shipment: recomputing then would cost O(exceptions + shipments) per event).
+    if (kind === 'alert' || kind === 'ack') recomputeTroubled();
     store.emit(kind, data);
   };
 }
