@@ -57,7 +57,7 @@ PIDS+=("$!")
 
 # Every device seen at least once (the page then loads them all from REST).
 for _ in $(seq 1200); do
-  n=$(curl -s "http://127.0.0.1:$HTTP/api/devices?limit=10000" | grep -o '"id"' | wc -l)
+  n=$( (curl -s "http://127.0.0.1:$HTTP/api/devices?limit=10000" || true) | grep -o '"id"' | wc -l || true)
   (( n >= DEVICES )) && break
   sleep 0.5
 done

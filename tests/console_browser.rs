@@ -51,13 +51,13 @@ async fn teltonika_fix(r: &trackgate::server::Running) {
     gateway::send_expect(&mut s, &packet, &tel::records_ack(1)).await;
 }
 
-async fn gt06_fix(r: &trackgate::server::Running) {
+async fn gt06_fix(r: &trackgate::server::Running, lat: f64) {
     let mut s = gateway::connect(r, "gt06").await;
     gateway::gt06_login(&mut s).await;
     let fix = wire::Gt06Fix {
         time: chrono::Utc::now() - chrono::Duration::seconds(3),
         satellites: 9,
-        lat: 48.137,
+        lat,
         lon: 11.575,
         speed: 0,
         course: 0,
@@ -72,14 +72,16 @@ async fn gt06_fix(r: &trackgate::server::Running) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_console_shows_devices_shipments_exceptions_and_customer_links() {
-    let r = gateway::start("").await;
+    let cfg = gateway::test_config("");
+    let dir = cfg.storage.dir.clone();
+    let r = trackgate::server::start(cfg).await.expect("server starts");
     let base = format!("http://{}", r.http_addr);
     let b = Browser::start().await;
     b.goto(&format!("{base}/#/map")).await;
     b.wait_js(PAGE, "page loaded and live", "return document.body.dataset.loaded === 'true' && document.getElementById('live').dataset.state === 'live';").await;
 
     // A GT06 device: on the map layer within 2 s of its ACK, and a click there opens its panel.
-    gt06_fix(&r).await;
+    gt06_fix(&r, 48.137).await;
     let acked = Instant::now();
     let at = b
         .wait_js(
@@ -263,6 +265,42 @@ async fn ops_console_shows_devices_shipments_exceptions_and_customer_links() {
         .status()
         .as_u16();
     assert_eq!(data, 404);
+
+    // The gateway restarts: the page says "reconnecting", the browser reconnects with
+    // Last-Event-ID by itself, and what happens after that shows without a reload.
+    b.goto(&format!("{base}/#/devices")).await;
+    b.wait_js(PAGE, "live", "return document.getElementById('live').dataset.state === 'live' && !!document.querySelector('#dev-rows tr');").await;
+    b.js("window.notReloaded = true;", vec![]).await;
+    let addr = r.http_addr;
+    r.shutdown().await;
+    b.wait_js(
+        PAGE,
+        "reconnecting shown",
+        "return document.getElementById('live').dataset.state === 'reconnecting';",
+    )
+    .await;
+    let mut cfg = gateway::test_config("");
+    cfg.storage.dir = dir;
+    cfg.http.listen = addr;
+    let r = trackgate::server::start(cfg)
+        .await
+        .expect("server restarts");
+    b.wait_js(
+        PAGE,
+        "live again",
+        "return document.getElementById('live').dataset.state === 'live';",
+    )
+    .await;
+    gt06_fix(&r, 48.2).await;
+    b.wait_js(
+        PAGE,
+        "a fix after the restart",
+        &format!(
+            "return window.notReloaded && trackgate.store.devices.get('{}')?.lat === 48.2;",
+            wire::GT06_IMEI
+        ),
+    )
+    .await;
     b.close().await;
     r.shutdown().await;
 }
