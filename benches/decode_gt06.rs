@@ -7,8 +7,8 @@ use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
-use trackgate::protocol::gt06::encode::{self, Cell, Fix};
-use trackgate::protocol::{find, DecodeCtx, Decoder, DecoderOptions, FrameResult};
+use trackgate::protocol::gt06::encode::{self, Cell};
+use trackgate::protocol::{find, DecodeCtx, Decoder, DecoderOptions, Fix, FrameResult};
 
 const N: usize = 1000;
 
@@ -22,9 +22,12 @@ fn bench(c: &mut Criterion) {
         satellites: 9,
         lat: 54.94535,
         lon: 24.01762,
-        speed_kmh: 63,
-        course: 212,
+        speed_kmh: 63.0,
+        course: 212.0,
         valid: true,
+        ignition: true,
+        odometer_m: 123_456.0,
+        ..Fix::default()
     };
     let cell = Cell {
         mcc: 246,
@@ -43,15 +46,7 @@ fn bench(c: &mut Criterion) {
         ),
         (
             "location 0x22",
-            stream(&encode::location_22(
-                &fix,
-                &cell,
-                true,
-                0,
-                false,
-                Some(123_456),
-                7,
-            )),
+            stream(&encode::location_22(&fix, &cell, 0, false, true, 7)),
         ),
     ];
     let mut g = c.benchmark_group("gt06 frame+decode");

@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use trackgate::protocol::{
-    find, gl200, meitrack, suntech, watch, DecodeCtx, Decoder, DecoderOptions, FrameResult,
+    find, gl200, meitrack, suntech, watch, DecodeCtx, Decoder, DecoderOptions, Fix, FrameResult,
 };
 
 const N: usize = 1000;
@@ -20,14 +20,16 @@ fn bench(c: &mut Criterion) {
     let gl = gl200::encode::fri(
         "060100",
         "135790246811220",
-        &gl200::encode::Fix {
+        &Fix {
             time: t,
             lat: 31.222073,
             lon: 121.354335,
             speed_kmh: 4.3,
-            course: 92,
+            course: 92.0,
             altitude_m: 70.0,
-            hdop: 1,
+            hdop: 1.0,
+            valid: true,
+            ..Fix::default()
         },
         80,
         t,
@@ -37,24 +39,27 @@ fn bench(c: &mut Criterion) {
     let mt = meitrack::encode::aaa(
         b'A',
         "861074020109479",
-        &meitrack::encode::Fix {
-            event: 35,
+        &Fix {
             time: t,
             lat: 22.512618,
             lon: 114.057065,
             valid: true,
             satellites: 9,
-            speed_kmh: 40,
-            course: 90,
-            altitude_m: 30,
-            odometer_m: 1000,
+            speed_kmh: 40.0,
+            course: 90.0,
+            altitude_m: 30.0,
+            odometer_m: 1000.0,
+            ..Fix::default()
+        },
+        &meitrack::encode::Report {
+            event: 35,
             battery_v: 4.1,
             power_v: 12.6,
         },
     );
     let st = suntech::encode::st300_stt(
         "907131077",
-        &suntech::encode::Fix {
+        &Fix {
             time: t,
             lat: -12.96349,
             lon: -38.499587,
@@ -62,17 +67,18 @@ fn bench(c: &mut Criterion) {
             course: 10.0,
             satellites: 8,
             valid: true,
-            odometer_m: 57095,
-            power_v: 12.5,
+            odometer_m: 57095.0,
             ignition: true,
+            ..Fix::default()
         },
+        12.5,
         337,
     );
     let wa = watch::encode::position(
         "SG",
         "8800000015",
         "UD",
-        &watch::encode::Fix {
+        &Fix {
             time: t,
             valid: true,
             lat: 22.571707,
@@ -81,9 +87,10 @@ fn bench(c: &mut Criterion) {
             course: 0.0,
             altitude_m: 100.0,
             satellites: 7,
-            battery: 90,
-            status: 0,
+            ..Fix::default()
         },
+        90,
+        0,
     );
     let cases = [
         ("gl200", "GTFRI", gl),

@@ -22,6 +22,8 @@ use std::time::Duration;
 pub struct Config {
     /// HTTP API, `/metrics`, `/healthz`.
     pub http: HttpConfig,
+    /// Who may use the API (`[[api.tokens]]`).
+    pub api: crate::api::auth::ApiConfig,
     /// Where the durable data lives.
     pub storage: StorageConfig,
     /// Which devices are admitted and when they count as offline.
@@ -50,15 +52,20 @@ pub struct Config {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Listen address of the API. Default `127.0.0.1:8080` (loopback: put a reverse proxy
-    /// with TLS in front to expose it).
+    /// Listen address of the API. Default `127.0.0.1:8080`. Any address other than a
+    /// loopback one needs at least one `[[api.tokens]]` (the server refuses to start
+    /// otherwise).
     pub listen: SocketAddr,
+    /// Origins (`https://ops.example.com`) whose cross-site requests and CORS preflights
+    /// are answered. Default none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -312,6 +319,17 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.console.validate().map_err(ConfigError::Invalid)?;
+        self.api.validate().map_err(ConfigError::Invalid)?;
+        for o in &self.http.cors_origins {
+            let ok = url::Url::parse(o).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https") && u.path() == "/" && !o.ends_with('/')
+            });
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "http.cors_origins: {o:?} is not an origin like https://ops.example.com"
+                )));
+            }
+        }
         Ok(())
     }
 

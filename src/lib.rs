@@ -4,7 +4,10 @@
 //! ```text
 //! model/      plain data: DeviceId, Position (+ its one JSON view), DeviceEvent, Alarm, Record
 //! protocol/   SANS-IO device protocols; mod.rs = Protocol trait + REGISTRY (the only list)
-//!   wire.rs   bounded cursor reads, BCD, CRC helpers
+//!   declare.rs  StreamProtocol: what a stream protocol declares (blanket impls do the rest)
+//!   options.rs  [protocols.<p>.options] read with defaults, unknown keys refused
+//!   fix.rs    the one encoder Fix (tests, simulator)
+//!   wire.rs   bounded cursor reads, BCD, CRC helpers, the framer's Cut
 //!   <name>/   framer, decoder, encoder, tests — one module per protocol
 //! session/    device session state machine, admission (devices.allow)
 //! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
@@ -64,5 +67,6 @@ pub mod shutdown;
 pub mod sinks;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod tools;
 pub mod tracking;

@@ -47,6 +47,11 @@ enum Cmd {
     },
     /// List the protocols with their default ports and transports.
     Protocols,
+    /// API tokens (see README "Security").
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
     /// Backfill an InfluxDB from the write-ahead log (the embedded store). Stop `serve` on the
     /// same storage.dir first: the log is opened exclusively.
     Replay {
@@ -98,6 +103,23 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Print a fresh random token and the `[[api.tokens]]` block (with its SHA-256) to paste
+    /// into the config. The token is shown only here; the config keeps only its hash.
+    New {
+        /// Name shown in logs and the audit trail.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: admin, read, write, commands, metrics.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Bind the token to one customer (tenant-scoped).
+        #[arg(long)]
+        customer: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -127,6 +149,7 @@ fn main() -> ExitCode {
             seed,
             count,
         } => eval_eta_cmd(shipment, trips, json, generate, seed, count),
+        Cmd::Token { cmd } => token_cmd(cmd),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
                 let t = p.transports();
@@ -166,6 +189,54 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+fn token_cmd(cmd: TokenCmd) -> ExitCode {
+    use trackgate::api::auth::config::{check_name, ApiConfig, TokenConfig};
+    use trackgate::api::auth::{tokens, Scope};
+    let TokenCmd::New {
+        name,
+        scopes,
+        customer,
+    } = cmd;
+    let parsed: Result<Vec<Scope>, String> = scopes.iter().map(|s| s.trim().parse()).collect();
+    let scopes = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("trackgate: --scopes: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let token = tokens::generate();
+    let entry = TokenConfig {
+        name: name.clone(),
+        token_sha256: Some(tokens::sha256_hex(&token)),
+        scopes: scopes.clone(),
+        customer: customer.clone(),
+        ..TokenConfig::default()
+    };
+    let check = check_name("--name", &name).and_then(|_| {
+        ApiConfig {
+            tokens: vec![entry],
+        }
+        .validate()
+    });
+    if let Err(e) = check {
+        eprintln!("trackgate: {e}");
+        return ExitCode::from(2);
+    }
+    let scopes_toml: Vec<String> = scopes.iter().map(|s| format!("\"{s}\"")).collect();
+    println!("# Token (shown once; give it to the client, keep it secret):");
+    println!("#   {token}");
+    println!("# Paste into the config:");
+    println!("[[api.tokens]]");
+    println!("name = \"{name}\"");
+    println!("token_sha256 = \"{}\"", tokens::sha256_hex(&token));
+    println!("scopes = [{}]", scopes_toml.join(", "));
+    if let Some(c) = customer {
+        println!("customer = \"{c}\"");
+    }
+    ExitCode::SUCCESS
 }
 
 fn decode_cmd(

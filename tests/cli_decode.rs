@@ -60,7 +60,7 @@ fn gt06_session_prints_positions_and_acks() {
         out[1]
     );
     let p = &out[2]["frames"][0]["positions"][0];
-    assert_eq!(p["device"], GT06_IMEI);
+    assert_eq!(p["id"], GT06_IMEI);
     assert_eq!(p["time"], "2026-11-27T05:30:00Z");
     assert!((p["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-5, "{p}");
     assert_eq!(p["speed"], 60.0);

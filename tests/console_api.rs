@@ -334,3 +334,131 @@ fn urlencode(s: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_access_control_acks_and_links_name_the_token_and_need_write() {
+    use trackgate::api::auth::config::TokenConfig;
+    use trackgate::api::auth::tokens::sha256_hex;
+    use trackgate::api::auth::Scope;
+    let mut cfg = gateway::test_config("");
+    cfg.api.tokens = [
+        ("ops", vec![Scope::Read, Scope::Write]),
+        ("viewer", vec![Scope::Read]),
+    ]
+    .into_iter()
+    .map(|(name, scopes)| TokenConfig {
+        name: name.into(),
+        token_sha256: Some(sha256_hex(&format!("secret-{name}"))),
+        scopes,
+        ..TokenConfig::default()
+    })
+    .collect();
+    let r = trackgate::server::start(cfg).await.expect("server starts");
+    let base = format!("http://{}", r.http_addr);
+    let http = reqwest::Client::new();
+    let call = async |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut req = http.request(method, format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(format!("secret-{t}"));
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        let body = if ct.as_deref() == Some("text/event-stream") {
+            Value::Null
+        } else {
+            resp.json().await.unwrap_or(Value::Null)
+        };
+        (status, body)
+    };
+    // The page is public; the data behind it is not.
+    assert_eq!(call(reqwest::Method::GET, "/", None).await.0, 200);
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/exceptions", None).await.0,
+        401
+    );
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/console/notices", None)
+            .await
+            .0,
+        401
+    );
+    // EventSource cannot send headers: the notices take the token in the query, like /api/stream.
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/console/notices?access_token=secret-viewer",
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    let t0 = late::t0();
+    let resp = http
+        .post(format!("{base}/api/shipments"))
+        .bearer_auth("secret-ops")
+        .json(&late::shipment("sh1", TRUCK, t0))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 201);
+    late::drive(&r, TRUCK, t0, &late::late_trip()).await;
+    let id = eventually(Duration::from_secs(10), "late exception", async || {
+        let (_, v) = call(
+            reqwest::Method::GET,
+            "/api/exceptions?type=late",
+            Some("viewer"),
+        )
+        .await;
+        v["exceptions"][0]["id"].as_str().map(String::from).ok_or(v)
+    })
+    .await;
+    let ack = format!("/api/exceptions/{}/ack", urlencode(&id));
+    assert_eq!(
+        call(reqwest::Method::POST, &ack, Some("viewer")).await.0,
+        403
+    );
+    let (st, v) = call(reqwest::Method::POST, &ack, Some("ops")).await;
+    assert_eq!((st, v["ack"]["by"].as_str()), (200, Some("ops")), "{v}");
+
+    let share = "/api/shipments/sh1/share";
+    assert_eq!(
+        call(reqwest::Method::POST, share, Some("viewer")).await.0,
+        403
+    );
+    let (st, link) = call(reqwest::Method::POST, share, Some("ops")).await;
+    assert_eq!(
+        (st, link["created_by"].as_str()),
+        (201, Some("ops")),
+        "{link}"
+    );
+    // The customer needs no token: the link is the credential.
+    let url = link["url"].as_str().unwrap();
+    assert_eq!(
+        call(reqwest::Method::GET, &format!("{url}/data"), None)
+            .await
+            .0,
+        200
+    );
+    let revoke = format!("/api/shares/{}", link["id"].as_str().unwrap());
+    assert_eq!(
+        call(reqwest::Method::DELETE, &revoke, Some("viewer"))
+            .await
+            .0,
+        403
+    );
+    let (st, v) = call(reqwest::Method::DELETE, &revoke, Some("ops")).await;
+    assert_eq!((st, v["revoked_by"].as_str()), (200, Some("ops")));
+    assert_eq!(
+        call(reqwest::Method::GET, &format!("{url}/data"), None)
+            .await
+            .0,
+        404
+    );
+    r.shutdown().await;
+}

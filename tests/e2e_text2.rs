@@ -9,7 +9,7 @@ use std::time::Duration;
 use support::gateway;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UdpSocket;
-use trackgate::protocol::{gl200, meitrack, suntech, watch};
+use trackgate::protocol::{gl200, meitrack, suntech, watch, Fix};
 
 fn near(body: &serde_json::Value, lat: f64, lon: f64) -> bool {
     let (Some(a), Some(o)) = (body["lat"].as_f64(), body["lon"].as_f64()) else {
@@ -41,14 +41,16 @@ async fn gl200_heartbeat_sack_and_position_over_tcp_and_udp() {
     )
     .await;
     let t = Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap();
-    let fix = gl200::encode::Fix {
+    let fix = Fix {
         time: t,
         lat: 31.222073,
         lon: 121.354335,
         speed_kmh: 4.3,
-        course: 92,
+        course: 92.0,
         altitude_m: 70.0,
-        hdop: 1,
+        hdop: 1.0,
+        valid: true,
+        ..Fix::default()
     };
     s.write_all(&gl200::encode::fri(
         "060100",
@@ -85,7 +87,7 @@ async fn gl200_heartbeat_sack_and_position_over_tcp_and_udp() {
     )
     .await;
     assert_eq!(reply, b"+SACK:GTHBD,1A0401,0021$");
-    let fix = gl200::encode::Fix {
+    let fix = Fix {
         lat: -33.5,
         lon: -70.6,
         ..fix
@@ -110,23 +112,31 @@ async fn meitrack_aaa_and_ccc_ack_over_tcp_and_udp() {
     let gw = gateway::start("").await;
     let mut s = gateway::connect(&gw, "meitrack").await;
     let t = Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap();
-    let fix = meitrack::encode::Fix {
-        event: 35,
+    let fix = Fix {
         time: t,
         lat: 22.512618,
         lon: 114.057065,
         valid: true,
         satellites: 9,
-        speed_kmh: 40,
-        course: 90,
-        altitude_m: 30,
-        odometer_m: 1000,
+        speed_kmh: 40.0,
+        course: 90.0,
+        altitude_m: 30.0,
+        odometer_m: 1000.0,
+        ..Fix::default()
+    };
+    let report = meitrack::encode::Report {
+        event: 35,
         battery_v: 4.1,
         power_v: 12.6,
     };
-    s.write_all(&meitrack::encode::aaa(b'A', "861074020109479", &fix))
-        .await
-        .unwrap();
+    s.write_all(&meitrack::encode::aaa(
+        b'A',
+        "861074020109479",
+        &fix,
+        &report,
+    ))
+    .await
+    .unwrap();
     gateway::wait_device(&gw, "861074020109479", |b| near(b, 22.512618, 114.057065)).await;
     // A CCC batch (Traccar test frame, one record) is answered with the delete command.
     let ccc = hex::decode("24245838362c3336393830303031343039303032312c4343432c020134000100000023381f91ffe354b806c5e3121b0009130000000000000000d33801007cbf0200fe0101000435feeb02000500a3010000000000002a62650d0a").unwrap();
@@ -134,13 +144,13 @@ async fn meitrack_aaa_and_ccc_ack_over_tcp_and_udp() {
     gateway::send_expect(&mut s2, &ccc, b"@@X27,369800014090021,CCC,1*E4\r\n").await;
 
     let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let fix = meitrack::encode::Fix {
+    let fix = Fix {
         lat: 54.7,
         lon: 25.27,
         ..fix
     };
     udp.send_to(
-        &meitrack::encode::aaa(b'B', "013777008931857", &fix),
+        &meitrack::encode::aaa(b'B', "013777008931857", &fix, &report),
         gw.addr("meitrack", "udp").expect("meitrack udp listener"),
     )
     .await
@@ -153,7 +163,7 @@ async fn meitrack_aaa_and_ccc_ack_over_tcp_and_udp() {
 async fn suntech_report_and_keep_alive_get_no_reply() {
     let gw = gateway::start("").await;
     let mut s = gateway::connect(&gw, "suntech").await;
-    let fix = suntech::encode::Fix {
+    let fix = Fix {
         time: Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap(),
         lat: -15.618755,
         lon: -56.083241,
@@ -161,12 +171,12 @@ async fn suntech_report_and_keep_alive_get_no_reply() {
         course: 10.0,
         satellites: 8,
         valid: true,
-        odometer_m: 41548,
-        power_v: 12.17,
+        odometer_m: 41548.0,
         ignition: true,
+        ..Fix::default()
     };
     let mut frames = suntech::encode::keep_alive("317652");
-    frames.extend(suntech::encode::st300_stt("317652", &fix, 1979));
+    frames.extend(suntech::encode::st300_stt("317652", &fix, 12.17, 1979));
     s.write_all(&frames).await.unwrap();
     let body = gateway::wait_device(&gw, "317652", |b| near(b, -15.618755, -56.083241)).await;
     assert_eq!(body["protocol"], "suntech");
@@ -184,7 +194,7 @@ async fn watch_link_alarm_replies_and_position() {
         b"[SG*8800000015*0002*LK]",
     )
     .await;
-    let fix = watch::encode::Fix {
+    let fix = Fix {
         time: Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap(),
         valid: true,
         lat: 22.571707,
@@ -193,22 +203,24 @@ async fn watch_link_alarm_replies_and_position() {
         course: 0.0,
         altitude_m: 100.0,
         satellites: 7,
-        battery: 90,
-        status: 0,
+        ..Fix::default()
     };
-    s.write_all(&watch::encode::position("SG", "8800000015", "UD", &fix))
-        .await
-        .unwrap();
+    s.write_all(&watch::encode::position(
+        "SG",
+        "8800000015",
+        "UD",
+        &fix,
+        90,
+        0,
+    ))
+    .await
+    .unwrap();
     gateway::wait_device(&gw, "8800000015", |b| near(b, 22.571707, 113.861396)).await;
     // An SOS alarm is answered with AL once stored.
-    let sos = watch::encode::Fix {
-        status: 0x0001_0000,
-        lat: 22.6,
-        ..fix
-    };
+    let sos = Fix { lat: 22.6, ..fix };
     gateway::send_expect(
         &mut s,
-        &watch::encode::position("SG", "8800000015", "AL", &sos),
+        &watch::encode::position("SG", "8800000015", "AL", &sos, 90, 0x0001_0000),
         b"[SG*8800000015*0002*AL]",
     )
     .await;

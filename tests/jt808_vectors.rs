@@ -173,7 +173,9 @@ fn has_attribute(records: &[Record], name: &str, want: &Value) -> bool {
             (EventKind::CommandResult { text }, "result") => Some(text.as_str()) == want.as_str(),
             _ => io_matches(&e.attributes, &snake(name), want),
         },
-        Record::Eta(_) | Record::Alert(_) => panic!("a decoder produced a derived record"),
+        Record::Eta(_) | Record::Alert(_) | Record::Audit(_) => {
+            panic!("a decoder produced a derived record")
+        }
     })
 }
 

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use support::influxql::Influxql;
 use support::{eventually, gateway, services};
 use tokio::io::AsyncWriteExt;
-use trackgate::protocol::gt06::encode::{self, Cell, Fix, Status};
+use trackgate::protocol::gt06::encode::{self, Cell, Status};
+use trackgate::protocol::Fix;
 
 const IMEI: &str = "356307042441099";
 const LAT: f64 = 52.0;
@@ -59,9 +60,10 @@ fn fix_at(t0: DateTime<Utc>, sec: i64, east: f64) -> Fix {
         satellites: 9,
         lat: LAT,
         lon: lon_at(east),
-        speed_kmh: 36,
-        course: 90,
+        speed_kmh: 36.0,
+        course: 90.0,
         valid: true,
+        ..Fix::default()
     }
 }
 

@@ -64,30 +64,10 @@ impl Default for MotionConfig {
     }
 }
 
-/// One GPS fix as the device's receiver reports it (already noisy).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fix {
-    /// Fix time (simulated clock), UTC.
-    pub time: DateTime<Utc>,
-    /// Degrees, south negative.
-    pub lat: f64,
-    /// Degrees, west negative.
-    pub lon: f64,
-    /// km/h.
-    pub speed_kmh: f64,
-    /// Degrees 0..360 from north.
-    pub course: f64,
-    /// Metres above sea level.
-    pub altitude: f64,
-    /// Satellites used; 3–4 on jumps.
-    pub satellites: u8,
-    /// Receiver says the fix is valid (false on some jumps).
-    pub valid: bool,
-    /// Ignition: on while the trip runs, off when parked.
-    pub ignition: bool,
-    /// Odometer, metres driven so far (true distance, no noise).
-    pub odometer_m: f64,
-}
+/// One GPS fix as the device's receiver reports it (already noisy): the gateway's shared
+/// encoder input, so every protocol kind sends exactly what the motion model produced. The
+/// model leaves `hdop` at 0 (unknown).
+pub use trackgate::protocol::Fix;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
@@ -349,8 +329,9 @@ impl Trip {
             lon: pos[0],
             speed_kmh: self.speed * 3.6,
             course: heading,
-            altitude: 400.0 + rng.random_range(-5.0..5.0),
+            altitude_m: 400.0 + rng.random_range(-5.0..5.0),
             satellites,
+            hdop: 0.0,
             valid,
             ignition: !matches!(self.phase, Phase::Parked { .. }),
             odometer_m: self.odometer,

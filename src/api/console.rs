@@ -3,22 +3,29 @@
 //! `console::assets` for caching and compression). `console.enabled = false` turns both
 //! off (404); the API is unaffected.
 
-use super::{error, ApiState};
+use super::auth::Access;
+use super::{error, ApiState, RouteSpec};
 use crate::console::assets;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 
 /// Long-lived: the versioned prefix changes with every build.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/console/{version}/{file}", get(file))
+/// The routes of this module: public (the page holds no data; the API calls it makes
+/// carry the token).
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec::new(Method::GET, "/", Access::Public, get(index)),
+        RouteSpec::new(
+            Method::GET,
+            "/console/{version}/{file}",
+            Access::Public,
+            get(file),
+        ),
+    ]
 }
 
 async fn index(State(s): State<ApiState>, headers: HeaderMap) -> Response {

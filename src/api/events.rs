@@ -4,14 +4,15 @@
 //! `after` is the paging cursor: pass the `next` of the previous page. Pages are in store
 //! order (the order the alerts came out of the log).
 
+use super::auth::{Access, Scope};
 use super::webhooks::store_error;
-use super::{error, ApiState};
+use super::{error, ApiState, RouteSpec};
 use crate::outputs::store::EventQuery;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 
 /// Default page size.
@@ -20,8 +21,13 @@ pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 1000;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/events", get(list))
+pub fn routes() -> Vec<RouteSpec> {
+    vec![RouteSpec::new(
+        Method::GET,
+        "/api/events",
+        Access::Scope(Scope::Read),
+        get(list),
+    )]
 }
 
 #[derive(Debug, Deserialize)]

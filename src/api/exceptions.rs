@@ -10,18 +10,17 @@
 //! - `GET /api/console/notices`: Server-Sent Events of acknowledgements (`event: ack`), so
 //!   an acknowledged exception leaves the "open" view of every console at once.
 
-use super::actor::{self, Actor};
+use super::auth::{Access, Caller, Scope};
 use super::webhooks::{outputs, store_error};
-use super::{error, ApiState};
+use super::{error, ApiState, RouteSpec};
 use crate::console::Notice;
-use crate::outputs::audit::{Ack, AckOutcome, ExceptionQuery};
-use axum::extract::rejection::JsonRejection;
+use crate::outputs::console::{Ack, AckOutcome, ExceptionQuery};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::Json;
 use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -35,11 +34,13 @@ pub const MAX_PAGE: usize = 1000;
 pub const MAX_NOTE: usize = 2000;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/exceptions", get(list))
-        .route("/api/exceptions/{id}/ack", post(ack))
-        .route("/api/console/notices", get(notices))
+pub fn routes() -> Vec<RouteSpec> {
+    let (read, write) = (Access::Scope(Scope::Read), Access::Scope(Scope::Write));
+    vec![
+        RouteSpec::new(Method::GET, "/api/exceptions", read, get(list)),
+        RouteSpec::new(Method::POST, "/api/exceptions/{id}/ack", write, post(ack)),
+        RouteSpec::new(Method::GET, "/api/console/notices", read, get(notices)),
+    ]
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +52,18 @@ struct Params {
     device: Option<String>,
     before: Option<i64>,
     limit: Option<usize>,
+}
+
+/// A JSON body that may be absent (a state-changing request without a body needs no
+/// Content-Type): none gives the defaults; a bad one is 400 naming the field.
+pub(super) fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, Box<Response>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("body: {e}"))))
 }
 
 fn rfc3339(ms: i64) -> Value {
@@ -110,8 +123,8 @@ async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     }
 }
 
-/// Body of `POST /api/exceptions/{id}/ack`.
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/exceptions/{id}/ack` (optional: no body, no note).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AckBody {
     #[serde(default)]
@@ -121,16 +134,16 @@ struct AckBody {
 async fn ack(
     State(s): State<ApiState>,
     Path(id): Path<String>,
-    who: Option<Extension<Actor>>,
-    body: Result<Json<AckBody>, JsonRejection>,
+    Caller(who): Caller,
+    body: axum::body::Bytes,
 ) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
     };
-    let note = match body {
-        Ok(Json(b)) => b.note.trim().to_string(),
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    let note = match optional_json::<AckBody>(&body) {
+        Ok(b) => b.note.trim().to_string(),
+        Err(r) => return *r,
     };
     if note.chars().count() > MAX_NOTE {
         return error(
@@ -138,7 +151,7 @@ async fn ack(
             format!("note: longer than {MAX_NOTE} characters"),
         );
     }
-    let by = actor::name(who);
+    let by = who.name;
     let now = Utc::now();
     let outcome = o
         .store

@@ -10,17 +10,23 @@
 //!  "eta": [{"stop": "S1", "planned": ms, "samples": [[fix_ms, eta_ms, p10_ms, p90_ms], …]}]}
 //! ```
 
-use super::{error, ApiState};
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/shipments/{id}/history", get(show))
+pub fn routes() -> Vec<RouteSpec> {
+    vec![RouteSpec::new(
+        Method::GET,
+        "/api/shipments/{id}/history",
+        Access::Scope(Scope::Read),
+        get(show),
+    )]
 }
 
 async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {

@@ -14,20 +14,20 @@
 //!   moves, `gone` when the link stops being valid. An unknown, expired or revoked token
 //!   is 404 everywhere. These routes are public: the link is the credential.
 
-use super::actor::{self, Actor};
+use super::auth::{Access, Caller, Scope};
 use super::webhooks::{outputs, store_error};
-use super::{error, ApiState};
+use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
-use crate::outputs::audit::Share;
+use crate::outputs::console::Share;
 use crate::outputs::Store;
 use crate::pipeline::log::LogReader;
 use crate::tracking::TrackingHandle;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::Json;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,14 +38,27 @@ use std::sync::Arc;
 const TOKEN_BYTES: usize = 20;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/shipments/{id}/share", post(create))
-        .route("/api/shipments/{id}/shares", get(list))
-        .route("/api/shares/{id}", delete(revoke))
-        .route("/track/{token}", get(page))
-        .route("/track/{token}/data", get(data))
-        .route("/track/{token}/stream", get(stream))
+/// Making and revoking links needs `write`, listing them `read`; the customer routes are
+/// public (the token in the path is the credential).
+pub fn routes() -> Vec<RouteSpec> {
+    let (read, write, public) = (
+        Access::Scope(Scope::Read),
+        Access::Scope(Scope::Write),
+        Access::Public,
+    );
+    vec![
+        RouteSpec::new(
+            Method::POST,
+            "/api/shipments/{id}/share",
+            write,
+            post(create),
+        ),
+        RouteSpec::new(Method::GET, "/api/shipments/{id}/shares", read, get(list)),
+        RouteSpec::new(Method::DELETE, "/api/shares/{id}", write, delete(revoke)),
+        RouteSpec::new(Method::GET, "/track/{token}", public, get(page)),
+        RouteSpec::new(Method::GET, "/track/{token}/data", public, get(data)),
+        RouteSpec::new(Method::GET, "/track/{token}/stream", public, get(stream)),
+    ]
 }
 
 fn hash(token: &str) -> String {
@@ -114,21 +127,17 @@ fn lifetime(s: &ApiState, v: Option<&Value>) -> Result<std::time::Duration, Stri
 async fn create(
     State(s): State<ApiState>,
     Path(id): Path<String>,
-    who: Option<Extension<Actor>>,
+    Caller(who): Caller,
     body: axum::body::Bytes,
 ) -> Response {
     let (o, t) = match parts(&s) {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    // The body is optional: none means the default lifetime.
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        NewShare::default()
-    } else {
-        match serde_json::from_slice::<NewShare>(&body) {
-            Ok(b) => b,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
-        }
+    // No body: the default lifetime.
+    let req = match super::exceptions::optional_json::<NewShare>(&body) {
+        Ok(b) => b,
+        Err(r) => return *r,
     };
     let ttl = match lifetime(&s, req.expires_in.as_ref()) {
         Ok(d) => d,
@@ -143,7 +152,7 @@ async fn create(
         id: format!("shr_{:016x}", rand::random::<u64>()),
         shipment: id,
         created_ms: now,
-        created_by: actor::name(who),
+        created_by: who.name,
         expires_ms: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
         revoked_ms: None,
         revoked_by: None,
@@ -171,13 +180,13 @@ async fn list(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
 async fn revoke(
     State(s): State<ApiState>,
     Path(id): Path<String>,
-    who: Option<Extension<Actor>>,
+    Caller(who): Caller,
 ) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
     };
-    let by = actor::name(who);
+    let by = who.name;
     match o
         .store
         .revoke_share(id.clone(), by.clone(), Utc::now().timestamp_millis())

@@ -1,22 +1,27 @@
 //! `/api/shipments`: create, list, show, cancel (external contract in design.md).
 
-use super::{error, ApiState};
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
 use crate::tracking::engine::EngineError;
 use crate::tracking::handle::RequestError;
 use crate::tracking::ShipmentSpec;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{delete, get, post};
+use axum::Json;
 use chrono::Utc;
 
 /// The shipment routes (merged into the main router).
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/api/shipments", get(list).post(create))
-        .route("/api/shipments/{id}", get(show).delete(cancel))
+pub fn routes() -> Vec<RouteSpec> {
+    let (read, write) = (Access::Scope(Scope::Read), Access::Scope(Scope::Write));
+    vec![
+        RouteSpec::new(Method::GET, "/api/shipments", read, get(list)),
+        RouteSpec::new(Method::POST, "/api/shipments", write, post(create)),
+        RouteSpec::new(Method::GET, "/api/shipments/{id}", read, get(show)),
+        RouteSpec::new(Method::DELETE, "/api/shipments/{id}", write, delete(cancel)),
+    ]
 }
 
 fn disabled() -> Response {

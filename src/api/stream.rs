@@ -9,17 +9,17 @@
 //! without `Last-Event-ID` starts at the live end; `?from=<cursor>` starts at a cursor.
 //! `?types=position,eta,alert` picks event types (default: all three).
 
-use super::{error, ApiState};
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
 use crate::outputs::json::alert_json;
 use crate::outputs::OutputMetrics;
 use crate::pipeline::log::{Cursor, LogReader, SharedLog};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use futures::stream::{self, Stream};
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -31,8 +31,13 @@ pub const MAX_LAG: u64 = 100_000;
 const READ_BATCH: usize = 256;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/stream", get(stream_handler))
+pub fn routes() -> Vec<RouteSpec> {
+    vec![RouteSpec::new(
+        Method::GET,
+        "/api/stream",
+        Access::Scope(Scope::Read),
+        get(stream_handler),
+    )]
 }
 
 #[derive(Debug, Deserialize)]

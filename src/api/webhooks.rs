@@ -1,13 +1,14 @@
 //! `/api/webhooks`: customer subscriptions, their delivery log and dead-letter redrive.
 
-use super::{error, ApiState};
+use super::auth::{Access, Scope};
+use super::{error, ApiState, RouteSpec};
 use crate::outputs::store::{StoreError, Subscription};
 use crate::outputs::Outputs;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{delete, get, post};
+use axum::Json;
 use serde::Deserialize;
 
 /// Largest secret accepted, bytes (HMAC keys longer than a block are hashed anyway).
@@ -22,12 +23,24 @@ pub const DELIVERIES_PAGE: usize = 100;
 pub const MAX_DELIVERIES_PAGE: usize = 1000;
 
 /// The routes of this module.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/webhooks", post(create).get(list))
-        .route("/api/webhooks/{id}", get(show).delete(remove))
-        .route("/api/webhooks/{id}/deliveries", get(deliveries))
-        .route("/api/webhooks/{id}/redrive", post(redrive))
+///
+/// Subscriptions carry customers' receiver URLs: every route, reading ones included, needs
+/// the `write` scope ("manage webhooks").
+pub fn routes() -> Vec<RouteSpec> {
+    let w = Access::Scope(Scope::Write);
+    vec![
+        RouteSpec::new(Method::POST, "/api/webhooks", w, post(create)),
+        RouteSpec::new(Method::GET, "/api/webhooks", w, get(list)),
+        RouteSpec::new(Method::GET, "/api/webhooks/{id}", w, get(show)),
+        RouteSpec::new(Method::DELETE, "/api/webhooks/{id}", w, delete(remove)),
+        RouteSpec::new(
+            Method::GET,
+            "/api/webhooks/{id}/deliveries",
+            w,
+            get(deliveries),
+        ),
+        RouteSpec::new(Method::POST, "/api/webhooks/{id}/redrive", w, post(redrive)),
+    ]
 }
 
 /// Body of `POST /api/webhooks`.

@@ -109,7 +109,7 @@ pub async fn handle(
             .inc();
         return Outcome::NotIdentified;
     };
-    if decoded.records.iter().any(|r| r.device() != dev) {
+    if decoded.records.iter().any(|r| r.device() != Some(dev)) {
         tracing::warn!(protocol = rt.name(), device = %dev, peer, "records for another device dropped");
         ctx.metrics.ingest.decode_errors.get_or_create(&label).inc();
         return Outcome::ForeignDevice;

@@ -3,12 +3,14 @@
 //! Units are converted exactly once, in the decoder that reads them off the wire: from here on
 //! a speed is always km/h, a distance metres, a voltage volts and a time UTC.
 
+mod audit;
 pub mod device_id;
 mod event;
 mod position;
 mod tracking;
 mod view;
 
+pub use audit::AuditEntry;
 pub use device_id::{DeviceId, InvalidDeviceId};
 pub use event::{Alarm, DeviceEvent, EventKind};
 pub use position::{IoValue, Position};
@@ -30,16 +32,19 @@ pub enum Record {
     Eta(EtaUpdate),
     /// An alert from tracking: exception transition, stop event or device alarm.
     Alert(Alert),
+    /// A state-changing API request (the audit trail). Not a device's record.
+    Audit(AuditEntry),
 }
 
 impl Record {
-    /// The device the record belongs to.
-    pub fn device(&self) -> &DeviceId {
+    /// The device the record belongs to (`None` for audit entries).
+    pub fn device(&self) -> Option<&DeviceId> {
         match self {
-            Record::Position(p) => &p.device,
-            Record::Event(e) => &e.device,
-            Record::Eta(e) => &e.device,
-            Record::Alert(a) => &a.device,
+            Record::Position(p) => Some(&p.device),
+            Record::Event(e) => Some(&e.device),
+            Record::Eta(e) => Some(&e.device),
+            Record::Alert(a) => Some(&a.device),
+            Record::Audit(_) => None,
         }
     }
 }

@@ -37,22 +37,48 @@ impl EventConsumer {
     }
 }
 
+impl EventConsumer {
+    /// Runs a store write until it succeeds: skipping would lose notifications or audit
+    /// entries, and the log keeps the records meanwhile (disk full, I/O).
+    async fn until_stored<T, F, Fut>(&self, what: &str, mut write: F) -> Result<T, Stopped>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, crate::outputs::store::StoreError>>,
+    {
+        let mut retry = STORE_RETRY.retry();
+        loop {
+            match write().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let delay = retry.next_delay();
+                    tracing::error!(error = %e, retry_in = ?delay, "outputs: cannot store {what}; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.shutdown.cancelled() => return Err(Stopped),
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl LogConsumer for EventConsumer {
     fn name(&self) -> Option<&str> {
         Some(CONSUMER_NAME)
     }
 
-    /// Only alerts become events and deliveries.
+    /// Alerts become events and deliveries; audit entries are kept for `/api/audit`.
     fn wants(&self, kind: &str) -> bool {
-        kind == "alert"
+        kind == "alert" || kind == "audit"
     }
 
     fn process<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<(), Stopped>> {
         Box::pin(async move {
-            let events: Vec<NewEvent> = records
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Alert(a) => Some(NewEvent {
+            let mut events = Vec::new();
+            let mut audit = Vec::new();
+            for r in records {
+                match r {
+                    Record::Alert(a) => events.push(NewEvent {
                         id: a.id.clone(),
                         kind: a.kind.clone(),
                         device: a.device.as_str().to_string(),
@@ -61,34 +87,26 @@ impl LogConsumer for EventConsumer {
                         order_key: order_key(a),
                         body: alert_json(a).to_string(),
                     }),
-                    _ => None,
-                })
-                .collect();
-            if events.is_empty() {
-                return Ok(());
-            }
-            // A store error (disk full, I/O) is retried: skipping would lose notifications,
-            // and the log keeps the records meanwhile.
-            let mut retry = STORE_RETRY.retry();
-            loop {
-                let now = chrono::Utc::now().timestamp_millis();
-                match self.store.insert_events(events.clone(), now).await {
-                    Ok(queued) => {
-                        if queued > 0 {
-                            self.wake.notify_one();
-                        }
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        let delay = retry.next_delay();
-                        tracing::error!(error = %e, retry_in = ?delay, "outputs: cannot store events; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(delay) => {}
-                            _ = self.shutdown.cancelled() => return Err(Stopped),
-                        }
-                    }
+                    Record::Audit(e) => audit.push(e.clone()),
+                    _ => {}
                 }
             }
+            if !events.is_empty() {
+                let queued = self
+                    .until_stored("events", || {
+                        let now = chrono::Utc::now().timestamp_millis();
+                        self.store.insert_events(events.clone(), now)
+                    })
+                    .await?;
+                if queued > 0 {
+                    self.wake.notify_one();
+                }
+            }
+            if !audit.is_empty() {
+                self.until_stored("audit entries", || self.store.insert_audit(audit.clone()))
+                    .await?;
+            }
+            Ok(())
         })
     }
 }

@@ -9,13 +9,75 @@
 //! [`REGISTRY`] is the only list of protocols; config, ingest, the `decode` command, metrics
 //! and the simulator all read it. Adding a protocol = `protocol-docs/<p>.md` +
 //! `src/protocol/<p>/` + `tests/fixtures/<p>/` + one line in [`REGISTRY`].
+//!
+//! # Adding a protocol
+//!
+//! A module supplies only what differs; the scaffolding in [`declare`] does the rest (the
+//! registry trait [`Protocol`] and the per-connection [`Decoder`] come from blanket impls):
+//!
+//! - `frame.rs`: a pure framer `pub fn cut(buf: &[u8], max_frame: usize) -> Cut`: need more,
+//!   one frame (optionally followed by a terminator the decoder does not need), or skip
+//!   garbage; it never asks to hold more than `max_frame` bytes. [`Cut::apply`] does the
+//!   buffer work.
+//! - `decode.rs`: `fn decode(d: &mut FooDecoder, frame, ctx) -> Result<Decoded, DecodeError>`,
+//!   one function per message family, every read bounded by [`wire::Reader`]. A frame that
+//!   identifies the device sets `Decoded::identity` and leaves it in `d.device` (set it while
+//!   decoding, or pass the result through `d.remember`; a registry-wide unit test checks it
+//!   on the fixtures); `d.checksum` is the checksum policy, `d.state` the module's own state.
+//! - `encode.rs`: the ACKs, and the uplink frames built from the shared [`Fix`] (the
+//!   simulator and the round-trip tests use them); what only this protocol sends beside a
+//!   fix (a status word, an event code) is an argument.
+//! - `mod.rs`: the wire-format sketch as module doc, then the declaration:
+//!
+//! ```ignore
+//! use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
+//!
+//! pub const NAME: &str = "foo";
+//!
+//! /// The foo protocol (registry entry).
+//! pub struct Foo;
+//!
+//! /// Per-connection foo decoder.
+//! pub type FooDecoder = StreamDecoder<Foo>;
+//!
+//! impl StreamProtocol for Foo {
+//!     const NAME: &'static str = NAME;
+//!     const DEFAULT_PORT: u16 = 5099;
+//!     const TRANSPORTS: Transports = Transports::TCP_UDP;
+//!     /// No options, nothing kept beyond the device.
+//!     type State = ();
+//!     fn cut(d: &mut FooDecoder, buf: &[u8]) -> Cut {
+//!         frame::cut(buf, d.max_frame)
+//!     }
+//!     fn decode(d: &mut FooDecoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+//!         decode::decode(frame, ctx, d.checksum).inspect(|out| d.remember(out))
+//!     }
+//! }
+//! ```
+//!
+//! then `&foo::Foo` in [`REGISTRY`]. A protocol with options or per-connection state (a
+//! learnt frame length, a reply serial) sets `type State = FooState` and implements
+//! [`FromOptions`] for it with [`DecoderOptions::read`], one line per option with its default
+//! (see `h02`, `jt808`); unknown keys are rejected for it. `StreamProtocol::frame` can be
+//! overridden to transform cut frames (`watch` unescapes), `StreamProtocol::decode_datagram`
+//! when datagrams differ from stream frames (`teltonika`). Message protocols (one HTTP
+//! request or MQTT message = one frame: `osmand`, `owntracks`) implement [`ProtocolSpec`] and
+//! their own [`Decoder`].
+//!
+//! Tests: `tests.rs` next to the code with exact replies and fields from captured frames,
+//! encode → decode round trips, and the garbage properties of `test_util`
+//! (`random_bytes_invariants`, `cut_invariants`); a `tests/<p>_vectors.rs` replay of the
+//! fixtures; `tests/registry_props.rs` covers every registered protocol by itself.
 
+pub mod declare;
+pub mod fix;
 pub mod gl200;
 pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
 pub mod meitrack;
+mod options;
 pub mod osmand;
 pub mod owntracks;
 pub mod ruptela;
@@ -28,11 +90,15 @@ pub mod wire;
 #[cfg(test)]
 pub(crate) mod test_util;
 
+pub use declare::{ProtocolSpec, StreamDecoder, StreamProtocol};
+pub use fix::Fix;
+pub use options::{ChecksumPolicy, DecoderOptions, FromOptions, OptionReader, OptionsError};
+pub use wire::Cut;
+
 use crate::model::{DeviceId, Record};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// Every protocol trackgate speaks. The only list.
 pub static REGISTRY: &[&dyn Protocol] = &[
@@ -63,37 +129,22 @@ pub struct Transports {
     pub udp: bool,
 }
 
-/// What to do with a frame whose checksum does not match.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChecksumPolicy {
-    /// Drop the frame (counted), keep the connection. The default.
-    #[default]
-    Verify,
-    /// Decode it anyway: for clone devices that compute the checksum wrongly.
-    Ignore,
-}
-
-/// Settings a decoder is built with; validated once when the decoder is created.
-#[derive(Clone, Debug)]
-pub struct DecoderOptions {
-    pub checksum: ChecksumPolicy,
-    /// Largest frame the framer accepts, bytes. A longer declared or scanned frame is skipped
-    /// (resync) rather than buffered.
-    pub max_frame: usize,
-    /// Protocol-specific settings (`[protocols.<name>.options]`), documented per protocol in
-    /// `protocol-docs/<name>.md`. Unknown keys are an error from [`Protocol::new_decoder`].
-    pub options: BTreeMap<String, String>,
-}
-
-impl Default for DecoderOptions {
-    fn default() -> Self {
-        DecoderOptions {
-            checksum: ChecksumPolicy::Verify,
-            max_frame: 4096,
-            options: BTreeMap::new(),
-        }
-    }
+impl Transports {
+    /// A TCP stream only.
+    pub const TCP: Transports = Transports {
+        tcp: true,
+        udp: false,
+    };
+    /// A TCP stream, and UDP datagrams on the same port.
+    pub const TCP_UDP: Transports = Transports {
+        tcp: true,
+        udp: true,
+    };
+    /// No stream socket: HTTP or MQTT only.
+    pub const NONE: Transports = Transports {
+        tcp: false,
+        udp: false,
+    };
 }
 
 /// Context the caller passes to every decode: the decoder reads no clock of its own.
@@ -289,25 +340,5 @@ impl DecodeError {
     /// True for checksum mismatches, counted apart from other decode errors.
     pub fn is_checksum(&self) -> bool {
         matches!(self, DecodeError::Checksum { .. })
-    }
-}
-
-/// A protocol rejected its `[protocols.<name>.options]`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("protocol {protocol}: option {key}: {reason}")]
-pub struct OptionsError {
-    pub protocol: &'static str,
-    pub key: String,
-    pub reason: String,
-}
-
-impl OptionsError {
-    /// The error for a key the protocol does not know.
-    pub fn unknown(protocol: &'static str, key: &str) -> Self {
-        OptionsError {
-            protocol,
-            key: key.to_string(),
-            reason: "unknown option".to_string(),
-        }
     }
 }

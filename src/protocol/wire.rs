@@ -1,9 +1,78 @@
-//! Bounded reads, BCD, checksums and hex: the helpers every binary protocol shares.
+//! Framing decisions, bounded reads, BCD, checksums and units: the helpers every protocol
+//! shares.
 //!
 //! Every read checks the remaining length first and reports the offset it failed at, so a
-//! truncated or lying frame becomes a [`WireError`] naming the field, never a panic.
+//! truncated or lying frame becomes a [`WireError`] naming the field, never a panic. Every
+//! framer is a pure function from the buffered bytes to a [`Cut`]; [`Cut::apply`] is the one
+//! place that changes the connection buffer.
 
+use super::FrameResult;
+use bytes::{Buf, BytesMut};
 use crc::{Crc, CRC_16_ARC, CRC_16_IBM_SDLC};
+
+/// One knot in km/h (exact by definition). Coban, H02 and the OsmAnd query speak knots.
+pub const KNOT_KMH: f64 = 1.852;
+
+/// What a framer decided about the front of the connection buffer, as lengths. A framer
+/// computes it from `&[u8]` without changing anything, which keeps it a pure function that
+/// tests and fuzzers can call on any slice; [`Cut::apply`] then carries it out.
+///
+/// There is no fatal variant: no framer here ever gives up on a stream (garbage is skipped
+/// and the framer resyncs). A protocol that needs one returns [`FrameResult::Fatal`] from
+/// its own `frame`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Wait for more bytes; nothing is consumed.
+    NeedMore,
+    /// The first `n` bytes are one frame.
+    Frame(usize),
+    /// The first `n` bytes are one frame and the `t` bytes after them its terminator, which
+    /// the decoder does not need (Queclink's `$`, Suntech's `\r`): `n + t` bytes are consumed,
+    /// the frame comes out without them.
+    FrameAndTerminator(usize, usize),
+    /// Drop the first `n` bytes (garbage, an oversized frame, or its start marker), `n > 0`.
+    Skip(usize),
+}
+
+impl Cut {
+    /// Carries the decision out on the connection buffer: cuts the frame off (no copy: the
+    /// frame shares `buf`'s allocation) or drops the skipped bytes. Always inlined: it runs
+    /// once per frame and the decision is usually known at the call site.
+    #[inline(always)]
+    pub fn apply(self, buf: &mut BytesMut) -> FrameResult {
+        match self {
+            Cut::NeedMore => FrameResult::NeedMore,
+            Cut::Frame(n) => FrameResult::Frame(buf.split_to(n).freeze()),
+            Cut::FrameAndTerminator(n, t) => {
+                let frame = buf.split_to(n).freeze();
+                buf.advance(t);
+                FrameResult::Frame(frame)
+            }
+            Cut::Skip(n) => {
+                buf.advance(n);
+                FrameResult::Skipped(n)
+            }
+        }
+    }
+
+    /// Bytes this decision consumes from the buffer (0 for [`Cut::NeedMore`]).
+    pub fn consumed(self) -> usize {
+        match self {
+            Cut::NeedMore => 0,
+            Cut::Frame(n) | Cut::Skip(n) => n,
+            Cut::FrameAndTerminator(n, t) => n + t,
+        }
+    }
+
+    /// Everything buffered is garbage (message protocols reached through a stream listener):
+    /// skip it all, or wait when nothing is buffered.
+    pub fn skip_all(buf: &[u8]) -> Cut {
+        match buf.len() {
+            0 => Cut::NeedMore,
+            n => Cut::Skip(n),
+        }
+    }
+}
 
 /// CRC-16/X-25 (a.k.a. CRC-ITU, `CRC_16_IBM_SDLC` in the `crc` crate): GT06.
 pub const X25: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);

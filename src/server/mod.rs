@@ -8,6 +8,7 @@ mod listeners;
 
 pub use listeners::LISTEN_BACKLOG;
 
+use crate::api::auth::Registry;
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::ingest::IngestCtx;
@@ -47,6 +48,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -138,6 +141,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         shutdown: base.shutdown.clone(),
     });
     let listeners = listeners::start(&cfg, &base, ingest).await?;
+    let auth = open_auth(&cfg)?;
     let http_addr = start_api(
         &cfg,
         &base,
@@ -147,6 +151,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             outputs: Some(started.outputs),
             tracking: started.tracking,
             console: started.console,
+            auth,
         },
     )
     .await?;
@@ -175,6 +180,25 @@ fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError> {
     Ok(log)
 }
 
+/// The API's tokens, and the safe default: without any token the API is open to whoever
+/// reaches it, so it may listen on loopback only.
+fn open_auth(cfg: &Config) -> Result<Arc<Registry>, StartError> {
+    let registry = Registry::open(&cfg.api, Some(&cfg.storage.dir)).map_err(StartError::Auth)?;
+    if registry.is_empty() && !cfg.http.listen.ip().is_loopback() {
+        return Err(StartError::Auth(format!(
+            "http.listen = {} is not a loopback address and no API token exists, so anyone \
+             reaching it could read and change everything. Create a token with \
+             `trackgate token new --name ops --scopes admin`, paste the [[api.tokens]] block it \
+             prints into the config, and start again (or listen on 127.0.0.1)",
+            cfg.http.listen
+        )));
+    }
+    if registry.is_empty() {
+        tracing::warn!(addr = %cfg.http.listen, "no API token configured: the API is open to every local user (loopback only)");
+    }
+    Ok(Arc::new(registry))
+}
+
 /// Binds the HTTP API and serves it until shutdown.
 async fn start_api(cfg: &Config, base: &Base, state: ApiState) -> Result<SocketAddr, StartError> {
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
@@ -186,7 +210,10 @@ async fn start_api(cfg: &Config, base: &Base, state: ApiState) -> Result<SocketA
         })?;
     let addr = http.local_addr().unwrap_or(cfg.http.listen);
     tracing::info!(%addr, "http api listening");
-    let app = api::router(state);
+    let opts = api::RouterOptions {
+        cors_origins: cfg.http.cors_origins.clone(),
+    };
+    let app = api::router(state, &opts).into_make_service_with_connect_info::<SocketAddr>();
     let token = base.shutdown.clone();
     base.tracker.spawn(async move {
         let r = axum::serve(http, app)

@@ -8,10 +8,10 @@
 //! `{"frames": [{"type", "positions": [...], "events": [...], "ack": "<hex>"|null,
 //! "error": null|"..."}], "error": null|"<first problem, naming the byte offset or field>"}`.
 
-use crate::model::{Position, Record};
+use crate::model::Record;
 use crate::protocol::{DecodeCtx, Decoded, Decoder, DecoderOptions, FrameResult, Protocol};
 use bytes::BytesMut;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 
@@ -122,11 +122,11 @@ fn frame_json(r: Result<Decoded, crate::protocol::DecodeError>, err: &mut Option
             let mut events = Vec::new();
             for rec in &d.records {
                 match rec {
-                    Record::Position(p) => positions.push(position_json(p)),
+                    Record::Position(p) => positions.push(p.to_json()),
                     Record::Event(e) => events.push(serde_json::to_value(e).unwrap_or(Value::Null)),
                     // Decoders produce positions and events only; derived records come from
                     // tracking.
-                    Record::Eta(_) | Record::Alert(_) => {}
+                    Record::Eta(_) | Record::Alert(_) | Record::Audit(_) => {}
                 }
             }
             json!({
@@ -144,48 +144,6 @@ fn frame_json(r: Result<Decoded, crate::protocol::DecodeError>, err: &mut Option
             json!({ "type": null, "positions": [], "events": [], "ack": null, "error": msg })
         }
     }
-}
-
-/// The JSON shape of a position in tools and APIs: contract names and units (km/h, m, V).
-pub fn position_json(p: &Position) -> Value {
-    let mut v = json!({
-        "device": p.device.as_str(),
-        "protocol": p.protocol,
-        "time": p.fix_time.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "lat": p.lat,
-        "lon": p.lon,
-        "speed": p.speed_kmh,
-        "course": p.course,
-        "altitude": p.altitude_m,
-        "satellites": p.satellites,
-        "valid": p.valid,
-    });
-    let o = v.as_object_mut().expect("json! object");
-    if let Some(x) = p.ignition {
-        o.insert("ignition".into(), json!(x));
-    }
-    if let Some(x) = p.odometer_m {
-        o.insert("odometer".into(), json!(x));
-    }
-    if let Some(x) = p.battery_v {
-        o.insert("battery".into(), json!(x));
-    }
-    if let Some(x) = p.power_v {
-        o.insert("power".into(), json!(x));
-    }
-    if let Some(x) = p.accuracy_m {
-        o.insert("accuracy".into(), json!(x));
-    }
-    if !p.alarms.is_empty() {
-        o.insert("alarms".into(), json!(p.alarms));
-    }
-    if p.historical {
-        o.insert("historical".into(), json!(true));
-    }
-    if !p.io.is_empty() {
-        o.insert("io".into(), json!(p.io));
-    }
-    v
 }
 
 /// Parses a hex line, naming the offending character's offset.

@@ -190,7 +190,7 @@ impl Engine {
                     );
                 }
             }
-            Record::Eta(_) | Record::Alert(_) => {}
+            Record::Eta(_) | Record::Alert(_) | Record::Audit(_) => {}
         }
         out
     }

@@ -6,7 +6,8 @@ use crate::support::gateway;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
-use trackgate::protocol::gt06::encode::{self, Cell, Fix};
+use trackgate::protocol::gt06::encode::{self, Cell};
+use trackgate::protocol::Fix;
 use trackgate::server::Running;
 
 pub const LAT: f64 = 52.0;
@@ -80,9 +81,10 @@ pub async fn drive(r: &Running, imei: &str, t0: DateTime<Utc>, fixes: &[(i64, f6
             satellites: 9,
             lat: LAT,
             lon: lon_at(*east),
-            speed_kmh: if *east > 0.0 { 36 } else { 0 },
-            course: 90,
+            speed_kmh: if *east > 0.0 { 36.0 } else { 0.0 },
+            course: 90.0,
             valid: true,
+            ..Fix::default()
         };
         gateway::send_expect(
             &mut s,

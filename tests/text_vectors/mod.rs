@@ -159,7 +159,9 @@ fn attributes(d: &Decoded) -> (Vec<&'static str>, BTreeMap<String, IoValue>) {
                 }
                 attrs.extend(e.attributes.clone());
             }
-            Record::Eta(_) | Record::Alert(_) => panic!("a decoder produced a derived record"),
+            Record::Eta(_) | Record::Alert(_) | Record::Audit(_) => {
+                panic!("a decoder produced a derived record")
+            }
         }
     }
     (alarms, attrs)

@@ -11,8 +11,6 @@ use super::{Answer, Frame, FrameKind, Identity, SimError, SimProtocol};
 use bytes::BytesMut;
 use trackgate::protocol::gps103::encode as enc;
 
-/// Knots per km/h (the wire speed unit is the knot; 1 kn = 1.852 km/h exactly).
-const KMH_PER_KNOT: f64 = 1.852;
 /// The report keyword of a periodic fix (any other keyword is an event or alarm).
 const KEYWORD: &str = "tracker";
 
@@ -69,17 +67,8 @@ impl SimProtocol for Gps103Device {
                 fixes.len()
             )));
         };
-        let fix = enc::Fix {
-            time: f.time,
-            // The simulated trucks keep their clocks on UTC; the gateway folds any offset.
-            utc_offset_min: 0,
-            lat: f.lat,
-            lon: f.lon,
-            speed_knots: f.speed_kmh.max(0.0) / KMH_PER_KNOT,
-            course: f.course.rem_euclid(360.0),
-            valid: f.valid,
-        };
-        let bytes = enc::position(&self.imei, KEYWORD, &fix).to_vec();
+        // The simulated trucks keep their clocks on UTC; the gateway folds any offset.
+        let bytes = enc::position(&self.imei, KEYWORD, f, 0).to_vec();
         Ok(self.frame(bytes, FrameKind::Positions, 1))
     }
 
@@ -165,8 +154,9 @@ mod tests {
             lon: 151.209_3,
             speed_kmh: 18.52,
             course: 271.5,
-            altitude: 20.0,
+            altitude_m: 20.0,
             satellites: 8,
+            hdop: 0.0,
             valid: true,
             ignition: true,
             odometer_m: 0.0,

@@ -74,24 +74,14 @@ impl SimProtocol for Gt06Device {
                 fixes.len()
             )));
         };
-        let fix = enc::Fix {
-            time: f.time,
-            satellites: f.satellites.min(15),
-            lat: f.lat,
-            lon: f.lon,
-            speed_kmh: f.speed_kmh.round().clamp(0.0, 255.0) as u8,
-            course: (f.course.round() as u16) % 360,
-            valid: f.valid,
-        };
         let s = self.next_serial();
         let (bytes, proto) = if self.gt06n {
-            let mileage = Some(f.odometer_m.round().clamp(0.0, u32::MAX as f64) as u32);
             (
-                enc::location_22(&fix, &self.cell, f.ignition, 0, backlog, mileage, s),
+                enc::location_22(f, &self.cell, 0, backlog, true, s),
                 LOCATION_22,
             )
         } else {
-            (enc::location_12(&fix, &self.cell, s), LOCATION_12)
+            (enc::location_12(f, &self.cell, s), LOCATION_12)
         };
         Ok(frame(bytes, FrameKind::Positions, 1, proto, s))
     }

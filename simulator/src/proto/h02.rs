@@ -15,8 +15,6 @@ use trackgate::protocol::h02::encode as enc;
 /// Largest reply we buffer without seeing its closing `#` before calling the stream garbage
 /// (the V4 reply for a 15-digit id is 36 bytes).
 const MAX_REPLY: usize = 256;
-/// Knots per km/h (the wire speed unit is the knot; 1 kn = 1.852 km/h exactly).
-const KMH_PER_KNOT: f64 = 1.852;
 /// Status word: no alarm (active-low bits all 1); bit 10 set = ignition on.
 const STATUS_IGNITION_ON: u32 = 0xFFFF_FFFF;
 /// Status word: no alarm, ignition off (bit 10 clear).
@@ -72,20 +70,12 @@ impl SimProtocol for H02Device {
                 fixes.len()
             )));
         };
-        let fix = enc::Fix {
-            time: f.time,
-            lat: f.lat,
-            lon: f.lon,
-            speed_knots: f.speed_kmh.max(0.0) / KMH_PER_KNOT,
-            course: (f.course.round().rem_euclid(360.0)) as u16 % 360,
-            valid: f.valid,
-            status: if f.ignition {
-                STATUS_IGNITION_ON
-            } else {
-                STATUS_IGNITION_OFF
-            },
+        let status = if f.ignition {
+            STATUS_IGNITION_ON
+        } else {
+            STATUS_IGNITION_OFF
         };
-        let bytes = enc::v1(&self.id, &fix).to_vec();
+        let bytes = enc::v1(&self.id, f, status).to_vec();
         Ok(self.frame(bytes, FrameKind::Positions, 1, MSG_V1))
     }
 
@@ -199,8 +189,9 @@ mod tests {
             lon: -8.541_7,
             speed_kmh: 92.6,
             course: 359.6,
-            altitude: 410.0,
+            altitude_m: 410.0,
             satellites: 9,
+            hdop: 0.0,
             valid: true,
             ignition: true,
             odometer_m: 1000.0,

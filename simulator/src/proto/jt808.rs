@@ -89,9 +89,9 @@ impl Jt808Device {
             status,
             lat: f.lat,
             lon: f.lon,
-            altitude: f.altitude.round().clamp(-32768.0, 32767.0) as i16,
+            altitude: f.altitude_m.round().clamp(-32768.0, 32767.0) as i16,
             speed_kmh: f.speed_kmh,
-            course: (f.course.round() as u16) % 360,
+            course: f.course_whole(),
             time: f.time,
             tz: self.tz,
             // 0x01 mileage (1/10 km), 0x30 signal strength, 0x31 satellites.
@@ -206,7 +206,7 @@ impl SimProtocol for Jt808Device {
 
     fn cut_reply(&self, _sent: &Frame, buf: &mut BytesMut) -> Result<Option<Vec<u8>>, SimError> {
         loop {
-            match cut(buf, MAX_REPLY) {
+            match cut(buf, MAX_REPLY).apply(buf) {
                 FrameResult::NeedMore => return Ok(None),
                 FrameResult::Frame(f) => return Ok(Some(f.to_vec())),
                 FrameResult::Skipped(_) => continue,
@@ -318,8 +318,9 @@ mod tests {
             lon: 18.4,
             speed_kmh: 50.0,
             course: 90.0,
-            altitude: 10.0,
+            altitude_m: 10.0,
             satellites: 8,
+            hdop: 0.0,
             valid: true,
             ignition: true,
             odometer_m: 0.0,

@@ -13,8 +13,6 @@ use super::{Answer, Frame, FrameKind, Identity, SimError, SimProtocol};
 use bytes::BytesMut;
 use std::fmt::Write as _;
 
-/// Knots per km/h (Traccar Client's speed unit; 1 kn = 1.852 km/h exactly).
-const KMH_PER_KNOT: f64 = 1.852;
 /// Battery percentage sent with every fix (the app always reports one).
 const BATTERY: u8 = 100;
 
@@ -41,9 +39,10 @@ fn target(id: &str, f: &Fix) -> String {
         f.time.timestamp(),
         f.lat,
         f.lon,
-        f.speed_kmh.max(0.0) / KMH_PER_KNOT,
+        // Traccar Client's speed unit is the knot.
+        f.speed_knots(),
         f.course.rem_euclid(360.0),
-        f.altitude,
+        f.altitude_m,
     );
     if !f.valid {
         let _ = write!(q, "&valid=false");
@@ -131,8 +130,9 @@ mod tests {
             lon: -8.5417,
             speed_kmh: 92.6,
             course: 361.0,
-            altitude: 408.26,
+            altitude_m: 408.26,
             satellites: 9,
+            hdop: 0.0,
             valid,
             ignition: true,
             odometer_m: 0.0,

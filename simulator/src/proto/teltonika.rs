@@ -52,12 +52,12 @@ pub fn avl_record(f: &Fix) -> AvlRecord {
         priority: 0,
         lon_e7: e7(f.lon),
         lat_e7: e7(f.lat),
-        altitude_m: f.altitude.round().clamp(-32768.0, 32767.0) as i16,
-        angle: (f.course.round() as u16) % 360,
+        altitude_m: f.altitude_m.round().clamp(-32768.0, 32767.0) as i16,
+        angle: f.course_whole(),
         // Satellites 0 marks the fix invalid on the wire.
         satellites: if f.valid { f.satellites } else { 0 },
         speed_kmh: if f.valid {
-            f.speed_kmh.round().clamp(0.0, 65535.0) as u16
+            f.speed_kmh_whole(u16::MAX)
         } else {
             0
         },
@@ -82,7 +82,7 @@ pub fn avl_record(f: &Fix) -> AvlRecord {
             },
             IoElement {
                 id: 16,
-                value: IoData::U32(f.odometer_m.round().clamp(0.0, u32::MAX as f64) as u32),
+                value: IoData::U32(f.odometer_u32()),
             },
         ],
     }
@@ -205,8 +205,9 @@ mod tests {
             lon: 8.5417,
             speed_kmh: 72.4,
             course: 359.6,
-            altitude: 408.0,
+            altitude_m: 408.0,
             satellites: 9,
+            hdop: 0.0,
             valid: true,
             ignition: true,
             odometer_m: 1234.4,

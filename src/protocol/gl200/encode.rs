@@ -1,6 +1,7 @@
 //! Queclink encoders: the server's SACK answers and the device's uplink reports (GTFRI
 //! position, GTHBD heartbeat), used by the simulator and the round-trip tests.
 
+use super::super::Fix;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -15,23 +16,12 @@ pub fn sack(count: &str) -> Bytes {
     Bytes::from(format!("+SACK:{count}$"))
 }
 
-/// One GNSS fix as a GTFRI report carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fix {
-    /// Fix time, UTC.
-    pub time: DateTime<Utc>,
-    /// Decimal degrees; 6 decimals are written (≈ 0.1 m).
-    pub lat: f64,
-    /// Longitude, degrees, west negative.
-    pub lon: f64,
-    /// km/h, one decimal written.
-    pub speed_kmh: f64,
-    /// Degrees, whole.
-    pub course: u16,
-    /// Metres, one decimal written.
-    pub altitude_m: f64,
-    /// GPS accuracy (HDOP); 0 means no fix.
-    pub hdop: u8,
+fn hdop(fix: &Fix) -> u8 {
+    if fix.valid {
+        fix.hdop.round().clamp(1.0, 255.0) as u8
+    } else {
+        0
+    }
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
@@ -39,7 +29,9 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 }
 
 /// A GL300-style fixed report: `+RESP:GTFRI,<ver>,<imei>,,0,0,1,<fix>,<cell>,00,<battery %>,
-/// <send time>,<count>$` (`+BUFF:` when `buffered`).
+/// <send time>,<count>$` (`+BUFF:` when `buffered`). The fix is `<hdop>,<speed km/h .1>,
+/// <course>,<altitude m .1>,<lon>,<lat>,<time>`; the report has no validity flag, an HDOP of
+/// 0 says "no fix", so a valid fix is written with an HDOP of at least 1.
 pub fn fri(
     ver: &str,
     imei: &str,
@@ -52,9 +44,9 @@ pub fn fri(
     format!(
         "+{}:GTFRI,{ver},{imei},,0,0,1,{},{:.1},{},{:.1},{:.6},{:.6},{},0460,0000,18d8,6141,00,{battery},{},{count:04X}$",
         if buffered { "BUFF" } else { "RESP" },
-        fix.hdop,
+        hdop(fix),
         fix.speed_kmh,
-        fix.course,
+        fix.course_whole(),
         fix.altitude_m,
         fix.lon,
         fix.lat,

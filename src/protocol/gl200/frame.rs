@@ -6,19 +6,7 @@
 //! binary @Track variant, which trackgate does not decode: its start is skipped like garbage
 //! and the framer resyncs on the next text report.
 
-use super::super::FrameResult;
-use bytes::BytesMut;
-
-/// What the framer decided about the front of the buffer (pure, no mutation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// Wait for more bytes; nothing is consumed.
-    NeedMore,
-    /// The first `n` bytes are one report, `$` included.
-    Frame(usize),
-    /// Drop the first `n` bytes (garbage, binary variant, or an oversized report), `n > 0`.
-    Skip(usize),
-}
+use super::super::wire::Cut;
 
 /// Longest header (`+RESP:`) the framer looks at before deciding text vs binary.
 const HEADER: usize = 6;
@@ -42,7 +30,8 @@ fn text_header(after_plus: &[u8]) -> Option<bool> {
 }
 
 /// Decides where the next report in `buf` ends; never asks to keep more than `max_frame`
-/// bytes.
+/// bytes. The `$` delimiter is consumed but not part of the frame, as Traccar's frame decoder
+/// does.
 pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
     match buf.iter().position(|&b| b == b'+') {
         Some(0) => {}
@@ -57,22 +46,9 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
     }
     let max_frame = max_frame.max(HEADER + 1);
     match buf.iter().position(|&b| b == b'$') {
-        Some(i) if i < max_frame => Cut::Frame(i + 1),
+        Some(i) if i < max_frame => Cut::FrameAndTerminator(i, 1),
         Some(_) => Cut::Skip(1),
         None if buf.len() >= max_frame => Cut::Skip(1),
         None => Cut::NeedMore,
-    }
-}
-
-/// [`cut_frame`] applied to the connection buffer; the frame comes out without its `$`.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
-    match cut_frame(buf, max_frame) {
-        Cut::NeedMore => FrameResult::NeedMore,
-        // The `$` delimiter is dropped, as Traccar's frame decoder does.
-        Cut::Frame(n) => FrameResult::Frame(buf.split_to(n).freeze().slice(..n - 1)),
-        Cut::Skip(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
     }
 }

@@ -21,13 +21,11 @@ mod frame;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
+    StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
-use bytes::BytesMut;
 
-pub use frame::{cut_frame, Cut};
+pub use frame::cut_frame;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "gl200";
@@ -35,73 +33,39 @@ pub const NAME: &str = "gl200";
 /// The Queclink @Track protocol (registry entry).
 pub struct Gl200;
 
-impl Protocol for Gl200 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5004
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(Gl200Decoder::new(opts)?))
-    }
-}
+/// Per-connection (or per-UDP-peer) Queclink decoder; its `device` is the last IMEI seen.
+pub type Gl200Decoder = StreamDecoder<Gl200>;
 
-/// Per-connection Queclink state: the framer's limit, the SACK mode and the last IMEI seen.
+/// Per-connection Queclink state: the SACK mode.
 #[derive(Debug, Clone)]
-pub struct Gl200Decoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
+pub struct Gl200State {
     /// Answer every report with `+SACK:<count>$` (devices configured with AT+GTQSS/GTSRI
     /// "SACK enable" buffer and resend reports that are not acknowledged).
     ack_reports: bool,
 }
 
-impl Gl200Decoder {
-    /// A decoder for one connection or UDP peer. One option: `ack_reports` (`"true"` /
-    /// `"false"`, default false); any other key is rejected.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut ack_reports = false;
-        for (k, v) in &opts.options {
-            match k.as_str() {
-                "ack_reports" => {
-                    ack_reports = v.parse().map_err(|_| OptionsError {
-                        protocol: NAME,
-                        key: k.clone(),
-                        reason: format!("expected true or false, got {v:?}"),
-                    })?
-                }
-                _ => return Err(OptionsError::unknown(NAME, k)),
-            }
-        }
-        Ok(Gl200Decoder {
-            device: None,
-            max_frame: opts.max_frame,
-            ack_reports,
-        })
+impl StreamProtocol for Gl200 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5004;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    type State = Gl200State;
+
+    fn cut(d: &mut Gl200Decoder, buf: &[u8]) -> Cut {
+        cut_frame(buf, d.max_frame)
+    }
+    fn decode(d: &mut Gl200Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(frame, ctx, d.state.ack_reports).inspect(|out| d.remember(out))
     }
 }
 
-impl Decoder for Gl200Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let d = decode::decode_frame(frame, ctx, self.ack_reports)?;
-        if d.identity.is_some() {
-            self.device.clone_from(&d.identity);
-        }
-        Ok(d)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+impl FromOptions for Gl200State {
+    /// One option: `ack_reports` (`"true"` / `"false"`, default false); any other key is
+    /// rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        opts.read(protocol, |o| {
+            Ok(Gl200State {
+                ack_reports: o.flag("ack_reports", false)?,
+            })
+        })
     }
 }

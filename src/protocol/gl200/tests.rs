@@ -1,16 +1,12 @@
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, Record};
-use crate::protocol::DecodeCtx;
+use crate::model::Alarm;
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::FrameResult;
+use crate::protocol::{Decoder, Fix};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> Gl200Decoder {
     Gl200Decoder::new(&DecoderOptions::default()).unwrap()
@@ -18,7 +14,7 @@ fn dec() -> Gl200Decoder {
 
 /// Feeds `bytes` in chunks of `step` and collects every frame.
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 /// A report as the framer hands it on: without its `$`.
@@ -47,9 +43,7 @@ fn heartbeat_gets_the_exact_sack() {
 fn fri_decodes_exactly_and_reports_get_no_ack_by_default() {
     let out = dec().decode(FRI.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.ack.accepted, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert_eq!(out.records.len(), 1);
     assert_eq!(p.device.as_str(), "135790246811220");
     assert_eq!(
@@ -68,9 +62,7 @@ fn buff_is_historical_and_sack_mode_acks_every_report() {
     let mut d = Gl200Decoder::new(&opts).unwrap();
     let buff = FRI.replacen("+RESP:", "+BUFF:", 1);
     let out = d.decode(buff.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert!(p.historical);
     assert_eq!(out.ack.accepted.as_deref(), Some(b"+SACK:11F0$".as_slice()));
 }
@@ -89,15 +81,11 @@ fn unknown_option_is_rejected() {
 fn sos_and_harsh_braking_alarms() {
     let sos = "+RESP:GTSOS,DF0200,868487004358800,cv100,,00,1,1,0.0,0,138.0,114.015465,22.537372,20210714115224,0460,0001,25F8,061A7D02,,,20210714195224,20210714195224,03A6$";
     let out = dec().decode(sos.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
     let hbm = "+RESP:GTHBM,4B0101,135790246811220,,,10,1,1,4.3,92,70.0,121.354335,31.222073,20090214013254,0460,0000,18d8,6141,00,2000.0,20090214093254,11F0$";
     let out = dec().decode(hbm.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::HarshBraking]);
 }
 
@@ -128,12 +116,15 @@ proptest! {
         buffered in any::<bool>(),
     ) {
         let time = Utc.timestamp_opt(secs, 0).unwrap();
-        let fix = Fix { time, lat, lon, speed_kmh: f64::from(speed) / 10.0, course, altitude_m: f64::from(alt) / 10.0, hdop };
+        let fix = Fix {
+            time, lat, lon, speed_kmh: f64::from(speed) / 10.0, course: f64::from(course),
+            altitude_m: f64::from(alt) / 10.0, hdop: f64::from(hdop), valid: hdop > 0, ..Fix::default()
+        };
         let bytes = encode::fri("2C0204", "867162020003125", &fix, 88, time, count, buffered);
         let got = frames(&bytes, 7);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
@@ -156,21 +147,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'+'), Just(b'$'), Just(b':'), Just(b'R')], 0..400),
         max in 8usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(7)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(7);
+        let mut d = Gl200Decoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 

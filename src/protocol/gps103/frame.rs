@@ -3,31 +3,25 @@
 //! nothing before them (the CR LF some firmwares add after `;`) are skipped. A sentence with
 //! no delimiter within `max_frame` bytes is dropped whole.
 
-use super::super::FrameResult;
-use bytes::BytesMut;
+use super::super::wire::Cut;
 
 fn is_delimiter(b: u8) -> bool {
     matches!(b, b';' | b'\n' | b'*')
 }
 
-/// Cuts the next sentence off `buf`.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+/// Decides where the next sentence in `buf` ends.
+pub(super) fn cut(buf: &[u8], max_frame: usize) -> Cut {
     let lead = buf
         .iter()
         .take_while(|&&b| is_delimiter(b) || b == b'\r')
         .count();
     if lead > 0 {
-        let _ = buf.split_to(lead);
-        return FrameResult::Skipped(lead);
+        return Cut::Skip(lead);
     }
     let limit = buf.len().min(max_frame.max(1));
     match buf[..limit].iter().position(|&b| is_delimiter(b)) {
-        Some(i) => FrameResult::Frame(buf.split_to(i + 1).freeze()),
-        None if buf.len() >= max_frame.max(1) => {
-            let n = buf.len();
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
-        None => FrameResult::NeedMore,
+        Some(i) => Cut::Frame(i + 1),
+        None if buf.len() >= max_frame.max(1) => Cut::Skip(buf.len()),
+        None => Cut::NeedMore,
     }
 }

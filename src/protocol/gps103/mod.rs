@@ -20,12 +20,7 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
-};
-use crate::model::DeviceId;
-use bytes::BytesMut;
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "gps103";
@@ -33,55 +28,23 @@ pub const NAME: &str = "gps103";
 /// The gps103 protocol (registry entry).
 pub struct Gps103;
 
-impl Protocol for Gps103 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5001
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(Gps103Decoder::new(opts)?))
-    }
-}
+/// Per-connection (or per-UDP-peer) Coban decoder; its `device` is the IMEI of the last sentence.
+pub type Gps103Decoder = StreamDecoder<Gps103>;
 
-/// Per-connection state: the frame limit and the IMEI of the device.
-#[derive(Debug, Clone)]
-pub struct Gps103Decoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
-}
-
-impl Gps103Decoder {
-    /// A decoder for one connection or UDP peer. The protocol has no options, so any key is
-    /// rejected (a typo must not silently change nothing).
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(Gps103Decoder {
-            device: None,
-            max_frame: opts.max_frame,
-        })
+impl StreamProtocol for Gps103 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5001;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    fn cut(d: &mut Gps103Decoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame)
     }
-}
-
-impl Decoder for Gps103Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(self, frame, ctx)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    fn decode(
+        d: &mut Gps103Decoder,
+        frame: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(d, frame, ctx)
     }
 }

@@ -1,27 +1,18 @@
 //! Coban unit tests: exact replies (`LOAD`, `ON`, `**,imei:…,E;` as the vendor sheet and
 //! Traccar specify), the two-clock fix time, stream robustness and round trips.
 
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, EventKind, IoValue, Position, Record};
+use crate::model::{Alarm, EventKind, IoValue};
+use crate::protocol::test_util::{self, ctx, position as pos};
+use crate::protocol::wire::KNOT_KMH;
+use crate::protocol::DecoderOptions;
+use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
-
 fn dec() -> Gps103Decoder {
     Gps103Decoder::new(&DecoderOptions::default()).unwrap()
-}
-
-fn pos(d: &Decoded) -> &Position {
-    match &d.records[0] {
-        Record::Position(p) => p,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]
@@ -91,9 +82,7 @@ fn extended_fields_and_no_gps_report() {
     let out = dec()
         .decode(b"imei:865456055519122,sensor alarm,2208011920,,L,;", &ctx())
         .unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::Alarm {
@@ -109,18 +98,6 @@ fn unknown_options_are_rejected() {
     assert_eq!(Gps103Decoder::new(&opts).unwrap_err().key, "x");
 }
 
-fn cut_all(d: &mut Gps103Decoder, buf: &mut BytesMut) -> Vec<Vec<u8>> {
-    let mut out = vec![];
-    loop {
-        match d.frame(buf) {
-            FrameResult::Frame(f) => out.push(f.to_vec()),
-            FrameResult::Skipped(_) => {}
-            FrameResult::NeedMore => return out,
-            FrameResult::Fatal(e) => panic!("{e}"),
-        }
-    }
-}
-
 #[test]
 fn split_at_every_byte_and_coalesced() {
     let frames: Vec<Vec<u8>> = vec![
@@ -131,16 +108,7 @@ fn split_at_every_byte_and_coalesced() {
     ];
     let mut bytes = frames.concat();
     bytes.extend_from_slice(b"\r\n");
-    let mut d = dec();
-    assert_eq!(cut_all(&mut d, &mut BytesMut::from(&bytes[..])), frames);
-    let mut buf = BytesMut::new();
-    let mut got = vec![];
-    for &b in &bytes {
-        buf.extend_from_slice(&[b]);
-        got.extend(cut_all(&mut d, &mut buf));
-    }
-    assert_eq!(got, frames);
-    assert!(buf.is_empty());
+    test_util::assert_splits_frame_alike(&mut dec(), &bytes, &frames);
 }
 
 proptest! {
@@ -155,23 +123,23 @@ proptest! {
     ) {
         let fix = Fix {
             time: Utc.timestamp_opt(t, 0).unwrap(),
-            utc_offset_min: offset,
             lat, lon,
-            speed_knots: f64::from(speed),
+            speed_kmh: f64::from(speed) * KNOT_KMH,
             course: 12.5,
             valid,
+            ..Fix::default()
         };
-        let out = dec().decode(&encode::position("359586015829802", "tracker", &fix), &ctx()).unwrap();
+        let out = dec().decode(&encode::position("359586015829802", "tracker", &fix, offset), &ctx()).unwrap();
         let p = pos(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-5 && (p.lon - lon).abs() < 1e-5);
-        prop_assert!((p.speed_kmh - fix.speed_knots * 1.852).abs() < 1e-9);
+        prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
         prop_assert_eq!(p.valid, valid);
     }
 
     #[test]
     fn random_bytes_never_panic_overconsume_or_stall(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut d = Gps103Decoder::new(&DecoderOptions { max_frame: 128, ..DecoderOptions::default() }).unwrap();
-        crate::protocol::test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
+        test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
     }
 }

@@ -6,6 +6,7 @@
 //! the CRC is CRC-16/X-25 over LEN..SERIAL.
 
 use super::super::wire::digits_to_bcd;
+use super::super::Fix;
 use super::crc16 as crc16_x25;
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -92,25 +93,6 @@ pub fn wifi_reply(proto: u8, time: [u8; 6]) -> Bytes {
     Bytes::from(f)
 }
 
-/// A fix as a device encodes it in the 18-byte GPS block.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fix {
-    /// Fix time, UTC, whole seconds (years 2000–2255).
-    pub time: DateTime<Utc>,
-    /// Satellites in use, 0–15.
-    pub satellites: u8,
-    /// Degrees, south negative.
-    pub lat: f64,
-    /// Degrees, west negative.
-    pub lon: f64,
-    /// km/h, whole.
-    pub speed_kmh: u8,
-    /// Degrees, 0–1023 (10 bits).
-    pub course: u16,
-    /// GNSS fixed.
-    pub valid: bool,
-}
-
 /// Serving cell of the LBS block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cell {
@@ -144,6 +126,8 @@ pub fn coord_units(deg: f64) -> u32 {
     (deg.abs() * 1_800_000.0).round().min(u32::MAX as f64) as u32
 }
 
+/// The 18-byte GPS block: time, satellites (4 bits), coordinates, whole km/h (one byte),
+/// course (10 bits) with the hemisphere and validity flags.
 fn push_gps(out: &mut Vec<u8>, fix: &Fix) {
     out.extend_from_slice(&[
         u8::try_from(fix.time.year() - 2000).unwrap_or(0),
@@ -152,12 +136,12 @@ fn push_gps(out: &mut Vec<u8>, fix: &Fix) {
         fix.time.hour() as u8,
         fix.time.minute() as u8,
         fix.time.second() as u8,
-        0xC0 | (fix.satellites & 0x0F),
+        0xC0 | fix.satellites.min(15),
     ]);
     out.extend_from_slice(&coord_units(fix.lat).to_be_bytes());
     out.extend_from_slice(&coord_units(fix.lon).to_be_bytes());
-    out.push(fix.speed_kmh);
-    let mut flags = fix.course & 0x03FF;
+    out.push(fix.speed_kmh_whole(255) as u8);
+    let mut flags = fix.course_whole();
     if fix.lat >= 0.0 {
         flags |= 1 << 10;
     }
@@ -195,23 +179,23 @@ pub fn location_12(fix: &Fix, cell: &Cell, serial: u16) -> Vec<u8> {
     frame_std(0x12, &c, serial)
 }
 
-/// GT06N/CRX location 0x22: 0x12 layout + ACC, upload mode, re-upload flag, and optionally
-/// the 4-byte mileage (metres).
+/// GT06N/CRX location 0x22: 0x12 layout + ACC (the fix's ignition), upload mode, re-upload
+/// flag, and with `mileage` the fix's odometer (4 bytes, metres), which not every firmware
+/// sends.
 pub fn location_22(
     fix: &Fix,
     cell: &Cell,
-    acc: bool,
     upload_mode: u8,
     reupload: bool,
-    mileage_m: Option<u32>,
+    mileage: bool,
     serial: u16,
 ) -> Vec<u8> {
     let mut c = Vec::with_capacity(33);
     push_gps(&mut c, fix);
     push_cell(&mut c, cell);
-    c.extend_from_slice(&[u8::from(acc), upload_mode, u8::from(reupload)]);
-    if let Some(m) = mileage_m {
-        c.extend_from_slice(&m.to_be_bytes());
+    c.extend_from_slice(&[u8::from(fix.ignition), upload_mode, u8::from(reupload)]);
+    if mileage {
+        c.extend_from_slice(&fix.odometer_u32().to_be_bytes());
     }
     frame_std(0x22, &c, serial)
 }

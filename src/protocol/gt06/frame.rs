@@ -9,20 +9,8 @@
 //! candidate is valid; Traccar cuts there unconditionally, which splits a well-formed frame
 //! whose content happens to hold `0D 0A` when TCP delivers it in pieces.
 
-use super::super::FrameResult;
+use super::super::wire::Cut;
 use super::crc16 as crc16_x25;
-use bytes::BytesMut;
-
-/// What the framer decided about the front of the buffer, as lengths (pure, no mutation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// Wait for more bytes; nothing is consumed.
-    NeedMore,
-    /// The first `n` bytes are one frame.
-    Frame(usize),
-    /// Drop the first `n` bytes (garbage or an oversized frame), `n > 0`.
-    Skip(usize),
-}
 
 /// Shortest possible frame: marker(2) LEN(1) PROTO(1) SERIAL(2) CRC(2) 0D 0A.
 const MIN_FRAME: usize = 10;
@@ -115,17 +103,5 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
         Some(_) => Cut::Skip(2),
         None if buf.len() >= max_frame => Cut::Skip(2),
         None => Cut::NeedMore,
-    }
-}
-
-/// [`cut_frame`] applied to the connection buffer.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
-    match cut_frame(buf, max_frame) {
-        Cut::NeedMore => FrameResult::NeedMore,
-        Cut::Frame(n) => FrameResult::Frame(buf.split_to(n).freeze()),
-        Cut::Skip(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
     }
 }

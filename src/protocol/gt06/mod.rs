@@ -26,12 +26,7 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
-    OptionsError, Protocol, Transports,
-};
-use crate::model::DeviceId;
-use bytes::BytesMut;
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 pub use frame::cut_frame;
 
@@ -43,6 +38,7 @@ static X25_FAST: crc::Crc<u16, crc::Table<16>> =
     crc::Crc::<u16, crc::Table<16>>::new(&crc::CRC_16_IBM_SDLC);
 
 /// CRC-16/X-25 of `data` (LEN..SERIAL of a frame).
+#[inline]
 pub(crate) fn crc16(data: &[u8]) -> u16 {
     X25_FAST.checksum(data)
 }
@@ -53,57 +49,21 @@ pub const NAME: &str = "gt06";
 /// The gt06 protocol (registry entry).
 pub struct Gt06;
 
-impl Protocol for Gt06 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5023
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: false,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(Gt06Decoder::new(opts)?))
-    }
-}
+/// Per-connection GT06 decoder; its `device` is the IMEI learnt from the login frame.
+pub type Gt06Decoder = StreamDecoder<Gt06>;
 
-/// Per-connection GT06 state: the framer's limits and the IMEI learnt from the login frame.
-#[derive(Debug, Clone)]
-pub struct Gt06Decoder {
-    device: Option<DeviceId>,
-    checksum: ChecksumPolicy,
-    max_frame: usize,
-}
-
-impl Gt06Decoder {
-    /// A decoder for one connection. GT06 has no protocol-specific options yet, so any key in
-    /// `opts.options` is rejected (a typo must not silently change nothing).
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(Gt06Decoder {
-            device: None,
-            checksum: opts.checksum,
-            max_frame: opts.max_frame,
-        })
+impl StreamProtocol for Gt06 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5023;
+    const TRANSPORTS: Transports = Transports::TCP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    #[inline]
+    fn cut(d: &mut Gt06Decoder, buf: &[u8]) -> Cut {
+        cut_frame(buf, d.max_frame)
     }
-}
-
-impl Decoder for Gt06Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(self, frame, ctx)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    #[inline]
+    fn decode(d: &mut Gt06Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(d, frame, ctx)
     }
 }

@@ -5,20 +5,17 @@
 //! protocol-notes), the others were computed with an independent Python CRC-16/X-25 that
 //! reproduces those examples, never with the code under test.
 
-use super::encode::{self, Cell, Fix, Status};
-use super::frame::{cut_frame, Cut};
+use super::encode::{self, Cell, Status};
+use super::frame::cut_frame;
 use super::*;
 use crate::model::{Alarm, EventKind, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, DecodeError, DecoderOptions, FrameResult};
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::{
+    ChecksumPolicy, Cut, DecodeError, Decoder, DecoderOptions, Fix, FrameResult,
+};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn h(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
@@ -117,9 +114,7 @@ fn alarm_0x16_is_a_position_with_the_alarm_and_acked() {
         "787826161709130f3a2dcc02c55f2a089f9af9005c210901360481fe066d9b03413e420102035f92fe0d0a",
     );
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
     assert_eq!(
         p.fix_time,
@@ -137,9 +132,7 @@ fn location_0x22_acks_and_reads_acc_and_reupload() {
     let mut d = logged_in();
     let f = h("787822220f0c1d023305c9027ac8180c46586000140001cc00287d001f71000001000820860d0a");
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2015, 12, 29, 2, 51, 5).unwrap()
@@ -186,12 +179,10 @@ fn wifi_frame_gets_the_crc_less_time_echo() {
     let f = h("787800691710231108500200cc080c4e2fa5640c4e2fa66e0d0a");
     let out = d.decode(&f, &ctx()).unwrap();
     assert_eq!(
-        out.ack.accepted.unwrap().as_ref(),
+        out.ack.accepted.as_ref().unwrap().as_ref(),
         h("787800691710231108500d0a")
     );
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.time,
         Utc.with_ymd_and_hms(2017, 10, 23, 11, 8, 50).unwrap()
@@ -209,9 +200,7 @@ fn command_reply_0x15_is_a_command_result() {
     let mut d = logged_in();
     let f = encode::string_15(0, "DYD=Success!", 7);
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::CommandResult {
@@ -261,9 +250,10 @@ fn fix_strategy() -> impl Strategy<Value = Fix> {
                 satellites,
                 lat,
                 lon,
-                speed_kmh,
-                course,
+                speed_kmh: f64::from(speed_kmh),
+                course: f64::from(course),
                 valid,
+                ..Fix::default()
             },
         )
 }
@@ -288,8 +278,8 @@ fn check_fix(p: &crate::model::Position, fix: &Fix) {
     // Latitude 0 is encoded as "north", so -0.0 vs 0.0 does not matter; 1/1.8e6° resolution.
     assert!((p.lat - fix.lat).abs() < 1e-6, "{} vs {}", p.lat, fix.lat);
     assert!((p.lon - fix.lon).abs() < 1e-6, "{} vs {}", p.lon, fix.lon);
-    assert_eq!(p.speed_kmh, f64::from(fix.speed_kmh));
-    assert_eq!(p.course, f64::from(fix.course));
+    assert_eq!(p.speed_kmh, fix.speed_kmh);
+    assert_eq!(p.course, fix.course);
     assert_eq!(p.satellites, fix.satellites);
     assert_eq!(p.valid, fix.valid);
 }
@@ -308,7 +298,7 @@ proptest! {
     fn location_12_round_trip(fix in fix_strategy(), cell in cell_strategy(), serial in any::<u16>()) {
         let mut d = logged_in();
         let out = frame_and_decode(&mut d, &encode::location_12(&fix, &cell, serial));
-        let Record::Position(p) = &out.records[0] else { panic!() };
+        let p = test_util::position(&out);
         check_fix(p, &fix);
         prop_assert_eq!(out.ack.accepted.unwrap(), encode::ack(0x12, serial));
     }
@@ -320,9 +310,10 @@ proptest! {
         serial in any::<u16>(),
     ) {
         let mut d = logged_in();
-        let f = encode::location_22(&fix, &cell, acc, mode, reupload, mileage, serial);
+        let fix = Fix { ignition: acc, odometer_m: f64::from(mileage.unwrap_or(0)), ..fix };
+        let f = encode::location_22(&fix, &cell, mode, reupload, mileage.is_some(), serial);
         let out = frame_and_decode(&mut d, &f);
-        let Record::Position(p) = &out.records[0] else { panic!() };
+        let p = test_util::position(&out);
         check_fix(p, &fix);
         prop_assert_eq!(p.ignition, Some(acc));
         prop_assert_eq!(p.historical, reupload);
@@ -338,7 +329,7 @@ proptest! {
         let mut d = logged_in();
         let status = Status { info: 0x02, level, gsm, alarm: 0x01, language: 0x02 };
         let out = frame_and_decode(&mut d, &encode::alarm_16(proto, &fix, &cell, &status, serial));
-        let Record::Position(p) = &out.records[0] else { panic!() };
+        let p = test_util::position(&out);
         check_fix(p, &fix);
         prop_assert_eq!(&p.alarms, &vec![Alarm::Sos]);
         prop_assert_eq!(p.ignition, Some(true));
@@ -363,7 +354,7 @@ proptest! {
     fn string_15_round_trip(text in "[ -~]{0,200}", serial in any::<u16>()) {
         let mut d = logged_in();
         let out = frame_and_decode(&mut d, &encode::string_15(0, &text, serial));
-        let Record::Event(e) = &out.records[0] else { panic!() };
+        let e = test_util::event(&out);
         prop_assert_eq!(&e.kind, &EventKind::CommandResult { text: text.trim_end_matches('\0').to_string() });
     }
 
@@ -428,20 +419,7 @@ fn split_and_coalesced_streams_give_the_same_records() {
     };
     let run = |chunks: &[&[u8]]| {
         let mut d = dec(ChecksumPolicy::Verify);
-        let mut buf = BytesMut::new();
-        let mut out = vec![];
-        for c in chunks {
-            buf.extend_from_slice(c);
-            loop {
-                match d.frame(&mut buf) {
-                    FrameResult::Frame(f) => out.push(d.decode(&f, &ctx()).unwrap()),
-                    FrameResult::NeedMore => break,
-                    other => panic!("{other:?}"),
-                }
-            }
-        }
-        assert!(buf.is_empty());
-        out
+        test_util::decode_pieces(&mut d, chunks.iter().copied(), &ctx())
     };
     assert_eq!(run(&[&stream]), reference);
     for cut in 0..=stream.len() {

@@ -150,7 +150,7 @@ impl Out {
 }
 
 fn r12(dec: &H02Decoder, id: &str, ctx: &DecodeCtx) -> AckPlan {
-    if dec.ack_r12 {
+    if dec.state.ack_r12 {
         AckPlan::ack(encode::r12_reply(id, ctx.now))
     } else {
         AckPlan::default()

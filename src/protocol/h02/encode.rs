@@ -1,6 +1,7 @@
 //! H02 encoders: the server's replies and the device's uplink frames (text `V1`, heartbeat,
 //! 32-byte binary position), used by the simulator and by round-trip tests.
 
+use super::super::fix::{ddmm, Fix};
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
@@ -15,51 +16,23 @@ pub fn r12_reply(id: &str, now: DateTime<Utc>) -> Bytes {
     Bytes::from(format!("*HQ,{id},R12,{}#", now.format("%H%M%S")))
 }
 
-/// A fix as an H02 device reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fix {
-    /// Fix time, UTC, whole seconds, years 2000–2099.
-    pub time: DateTime<Utc>,
-    /// Degrees, south negative.
-    pub lat: f64,
-    /// Degrees, west negative.
-    pub lon: f64,
-    /// Knots (the wire unit).
-    pub speed_knots: f64,
-    /// Degrees, 0–359.
-    pub course: u16,
-    /// GNSS fixed.
-    pub valid: bool,
-    /// Status word, active-low alarm bits (`0xFFFFFBFF` = no alarm, ignition off).
-    pub status: u32,
-}
-
-/// `ddmm.mmmm` (or `dddmm.mmmm` with `deg_digits = 3`) of |deg|, minutes rounded to 1e-4.
-fn ddmm(deg: f64, deg_digits: usize) -> String {
-    let total = (deg.abs() * 60.0 * 10_000.0).round() as u64;
-    let (d, m) = (total / 600_000, total % 600_000);
-    format!("{d:0deg_digits$}{:02}.{:04}", m / 10_000, m % 10_000)
-}
-
-/// Text position `*HQ,<id>,V1,hhmmss,A,ddmm.mmmm,N,dddmm.mmmm,E,speed,course,ddmmyy,status#`.
-pub fn v1(id: &str, fix: &Fix) -> Bytes {
+/// Text position `*HQ,<id>,V1,hhmmss,A,ddmm.mmmm,N,dddmm.mmmm,E,speed,course,ddmmyy,status#`
+/// (speed in knots, whole degrees). `status` is the status word, active-low alarm bits
+/// (`0xFFFFFBFF` = no alarm, ignition off).
+pub fn v1(id: &str, fix: &Fix, status: u32) -> Bytes {
     let t = fix.time;
     Bytes::from(format!(
-        "*HQ,{id},V1,{:02}{:02}{:02},{},{},{},{},{},{:.2},{},{:02}{:02}{:02},{:08X}#",
+        "*HQ,{id},V1,{:02}{:02}{:02},{},{:.2},{},{:02}{:02}{:02},{:08X}#",
         t.hour(),
         t.minute(),
         t.second(),
-        if fix.valid { "A" } else { "V" },
-        ddmm(fix.lat, 2),
-        if fix.lat < 0.0 { "S" } else { "N" },
-        ddmm(fix.lon, 3),
-        if fix.lon < 0.0 { "W" } else { "E" },
-        fix.speed_knots,
-        fix.course,
+        fix.nmea_position(","),
+        fix.speed_knots(),
+        fix.course_whole(),
         t.day(),
         t.month(),
         t.year() % 100,
-        fix.status
+        status
     ))
 }
 
@@ -73,8 +46,9 @@ fn bcd(v: u32) -> u8 {
 }
 
 /// 32-byte binary position with a 10-digit id (`id` must be 10 decimal digits; other input
-/// is padded/truncated to 10 digits). The tail is `FF 00 00`, as short-frame devices send.
-pub fn binary(id: &str, fix: &Fix) -> Bytes {
+/// is padded/truncated to 10 digits) and the status word as in [`v1`]. The tail is
+/// `FF 00 00`, as short-frame devices send.
+pub fn binary(id: &str, fix: &Fix, status: u32) -> Bytes {
     let mut digits: Vec<u8> = id
         .bytes()
         .filter(u8::is_ascii_digit)
@@ -106,8 +80,8 @@ pub fn binary(id: &str, fix: &Fix) -> Bytes {
         u8::from(fix.valid) << 1 | u8::from(fix.lat >= 0.0) << 2 | u8::from(fix.lon >= 0.0) << 3;
     lon_n.push(flags);
     f.extend(lon_n.chunks(2).map(|p| p[0] << 4 | p[1]));
-    let speed = (fix.speed_knots.round() as u32).min(999);
-    let course = u32::from(fix.course).min(999);
+    let speed = (fix.speed_knots().round() as u32).min(999);
+    let course = u32::from(fix.course_whole());
     let sc = [
         speed / 100,
         speed / 10 % 10,
@@ -117,7 +91,7 @@ pub fn binary(id: &str, fix: &Fix) -> Bytes {
         course % 10,
     ];
     f.extend(sc.chunks(2).map(|p| (p[0] << 4 | p[1]) as u8));
-    f.extend_from_slice(&fix.status.to_be_bytes());
+    f.extend_from_slice(&status.to_be_bytes());
     f.extend_from_slice(&[0xFF, 0x00, 0x00]);
     Bytes::from(f)
 }

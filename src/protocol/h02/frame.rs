@@ -11,9 +11,8 @@
 //! arrive alone is cut at 32 (the rest is then skipped as garbage) until the length has been
 //! confirmed once; set `message_length = 45` for such fleets.
 
-use super::super::FrameResult;
+use super::super::wire::Cut;
 use super::{BINARY_LONG, BINARY_LONG_ID, BINARY_SHORT};
-use bytes::BytesMut;
 
 fn is_start(b: u8) -> bool {
     matches!(b, b'*' | b'$' | b'X')
@@ -35,18 +34,15 @@ fn detect_binary_len(buf: &[u8]) -> Option<(usize, bool)> {
     }
 }
 
-/// Cuts the next frame off `buf`. Never keeps more than `max_frame` bytes waiting for a `#`:
-/// the `*` is then dropped and the next call resyncs on the following start byte.
-pub(super) fn next_frame(
-    buf: &mut BytesMut,
-    max_frame: usize,
-    binary_len: &mut Option<usize>,
-) -> FrameResult {
+/// Decides where the next frame in `buf` ends. Never keeps more than `max_frame` bytes
+/// waiting for a `#`: the `*` is then dropped and the next call resyncs on the following
+/// start byte. A binary length confirmed by the frame after it is stored in `binary_len`.
+pub(super) fn cut(buf: &[u8], max_frame: usize, binary_len: &mut Option<usize>) -> Cut {
     let Some(start) = buf.iter().position(|&b| is_start(b)) else {
-        return skip(buf, buf.len());
+        return Cut::skip_all(buf);
     };
     if start > 0 {
-        return skip(buf, start);
+        return Cut::Skip(start);
     }
     let len = match buf[0] {
         b'*' => {
@@ -59,8 +55,8 @@ pub(super) fn next_frame(
                     }
                     end
                 }
-                None if buf.len() >= max_frame => return skip(buf, 1),
-                None => return FrameResult::NeedMore,
+                None if buf.len() >= max_frame => return Cut::Skip(1),
+                None => return Cut::NeedMore,
             }
         }
         b'$' => {
@@ -73,26 +69,18 @@ pub(super) fn next_frame(
                         }
                         l
                     }
-                    None => return FrameResult::NeedMore,
+                    None => return Cut::NeedMore,
                 },
             };
             if l > max_frame {
-                return skip(buf, 1);
+                return Cut::Skip(1);
             }
             l
         }
         _ => BINARY_SHORT,
     };
     if buf.len() < len {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
-    FrameResult::Frame(buf.split_to(len).freeze())
-}
-
-fn skip(buf: &mut BytesMut, n: usize) -> FrameResult {
-    if n == 0 {
-        return FrameResult::NeedMore;
-    }
-    let _ = buf.split_to(n);
-    FrameResult::Skipped(n)
+    Cut::Frame(len)
 }

@@ -25,11 +25,9 @@ mod frame;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
+    StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
-use bytes::BytesMut;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "h02";
@@ -44,29 +42,12 @@ pub const BINARY_LONG_ID: usize = 42;
 /// The h02 protocol (registry entry).
 pub struct H02;
 
-impl Protocol for H02 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5013
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(H02Decoder::new(opts)?))
-    }
-}
+/// Per-connection (or per-UDP-peer) H02 decoder; its `device` is the id of the last frame.
+pub type H02Decoder = StreamDecoder<H02>;
 
-/// Per-connection H02 state: limits, options, the binary frame length in use and the device.
+/// Per-connection H02 state: options and the binary frame length in use.
 #[derive(Debug, Clone)]
-pub struct H02Decoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
+pub struct H02State {
     /// Binary frame length: configured, or learnt from the first binary frame.
     binary_len: Option<usize>,
     /// `ack = true`: answer every text position (except `V1`, which has its own reply) with
@@ -74,60 +55,39 @@ pub struct H02Decoder {
     ack_r12: bool,
 }
 
-impl H02Decoder {
-    /// A decoder for one connection or UDP peer. Options (`protocol-docs/h02.md`):
-    /// `ack` (`true`/`false`, default false) and `message_length` (`auto`, default, or the
-    /// binary frame length in bytes, 32..=`max_frame`). Any other key is rejected.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut ack_r12 = false;
-        let mut binary_len = None;
-        for (key, value) in &opts.options {
-            match key.as_str() {
-                "ack" => {
-                    ack_r12 = value.parse::<bool>().map_err(|_| OptionsError {
-                        protocol: NAME,
-                        key: key.clone(),
-                        reason: format!("expected true or false, got {value:?}"),
-                    })?
-                }
-                "message_length" if value == "auto" => binary_len = None,
-                "message_length" => {
-                    let n = value
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (BINARY_SHORT..=opts.max_frame.max(BINARY_SHORT)).contains(n))
-                        .ok_or_else(|| OptionsError {
-                            protocol: NAME,
-                            key: key.clone(),
-                            reason: format!(
-                                "expected \"auto\" or a length from {BINARY_SHORT} to max_frame ({}), got {value:?}",
-                                opts.max_frame
-                            ),
-                        })?;
-                    binary_len = Some(n);
-                }
-                _ => return Err(OptionsError::unknown(NAME, key)),
-            }
-        }
-        Ok(H02Decoder {
-            device: None,
-            max_frame: opts.max_frame,
-            binary_len,
-            ack_r12,
-        })
+impl StreamProtocol for H02 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5013;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    type State = H02State;
+
+    fn cut(d: &mut H02Decoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame, &mut d.state.binary_len)
+    }
+
+    fn decode(d: &mut H02Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(d, frame, ctx)
     }
 }
 
-impl Decoder for H02Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame, &mut self.binary_len)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(self, frame, ctx)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+impl FromOptions for H02State {
+    /// Options (`protocol-docs/h02.md`): `ack` (`true`/`false`, default false) and
+    /// `message_length` (`auto`, default, or the binary frame length in bytes,
+    /// 32..=`max_frame`). Any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        let lengths = BINARY_SHORT..=opts.max_frame.max(BINARY_SHORT);
+        let expected = format!(
+            "\"auto\" or a length from {BINARY_SHORT} to max_frame ({})",
+            opts.max_frame
+        );
+        opts.read(protocol, |o| {
+            Ok(H02State {
+                ack_r12: o.flag("ack", false)?,
+                binary_len: o.parse("message_length", None, &expected, |v| match v {
+                    "auto" => Some(None),
+                    n => n.parse().ok().filter(|n| lengths.contains(n)).map(Some),
+                })?,
+            })
+        })
     }
 }

@@ -2,28 +2,20 @@
 //! encoder), exact fields of captured frames, the binary length rule, stream robustness and
 //! encode → decode round trips.
 
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, IoValue, Position, Record};
+use crate::model::{Alarm, IoValue};
+use crate::protocol::test_util::{self, ctx, position as pos};
+use crate::protocol::wire::KNOT_KMH;
 use crate::protocol::AckPlan;
+use crate::protocol::FrameResult;
+use crate::protocol::{Decoder, Fix};
+use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
-
 fn dec() -> H02Decoder {
     H02Decoder::new(&DecoderOptions::default()).unwrap()
-}
-
-fn pos(d: &Decoded) -> &Position {
-    match &d.records[0] {
-        Record::Position(p) => p,
-        other => panic!("{other:?}"),
-    }
 }
 
 const V1: &str = "*HQ,4970105243,V1,104000,A,2235.1777,N,11357.8913,E,000.27,235,130721,FFFFFBFF,460,11,d18e105,7752,6#";
@@ -79,9 +71,7 @@ fn nbr_gets_its_v4_reply_and_an_lbs_event() {
         out.ack.accepted.as_deref(),
         Some(b"*HQ,1451316451,V4,NBR,20261127050000#".as_slice())
     );
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.time,
         Utc.with_ymd_and_hms(2015, 12, 1, 11, 23, 15).unwrap()
@@ -174,18 +164,6 @@ fn options_are_validated() {
     }
 }
 
-fn cut_all(d: &mut H02Decoder, buf: &mut BytesMut) -> Vec<Vec<u8>> {
-    let mut out = vec![];
-    loop {
-        match d.frame(buf) {
-            FrameResult::Frame(f) => out.push(f.to_vec()),
-            FrameResult::Skipped(_) => {}
-            FrameResult::NeedMore => return out,
-            FrameResult::Fatal(e) => panic!("{e}"),
-        }
-    }
-}
-
 fn stream(binary: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
     let b = hex::decode(binary).unwrap();
     let frames = vec![
@@ -199,16 +177,9 @@ fn stream(binary: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
 
 fn split_and_coalesce(opts: &DecoderOptions, binary: &str) {
     let (bytes, want) = stream(binary);
-    let mut d = H02Decoder::new(opts).unwrap();
-    let mut buf = BytesMut::from(&bytes[..]);
-    assert_eq!(cut_all(&mut d, &mut buf), want);
-    let mut d = H02Decoder::new(opts).unwrap();
-    let mut buf = BytesMut::new();
-    let mut got = vec![];
-    for &b in &bytes {
-        buf.extend_from_slice(&[b]);
-        got.extend(cut_all(&mut d, &mut buf));
-    }
+    let coalesced = test_util::frames(&mut H02Decoder::new(opts).unwrap(), &bytes, bytes.len());
+    assert_eq!(coalesced, want);
+    let got = test_util::frames(&mut H02Decoder::new(opts).unwrap(), &bytes, 1);
     // Byte by byte, the CR LF after V1 arrives after the frame was cut: it is skipped.
     let mut want_split = want.clone();
     let n = want_split[0].len() - 2;
@@ -235,8 +206,8 @@ fn split_at_every_byte_and_coalesced_45_configured() {
 fn coalesced_45_is_detected_by_the_boundary() {
     let (bytes, want) = stream(BIN45);
     let mut d = dec();
-    assert_eq!(cut_all(&mut d, &mut BytesMut::from(&bytes[..])), want);
-    assert_eq!(d.binary_len, Some(45));
+    assert_eq!(test_util::frames(&mut d, &bytes, bytes.len()), want);
+    assert_eq!(d.state.binary_len, Some(45));
 }
 
 #[test]
@@ -245,9 +216,8 @@ fn binary_length_is_learnt_from_the_boundary() {
         hex::decode("2441060116601245431311165035313006004318210e000000fffffbffff0024").unwrap();
     short.extend_from_slice(b"*HQ,1,V0#");
     let mut d = dec();
-    let mut buf = BytesMut::from(&short[..]);
-    assert_eq!(cut_all(&mut d, &mut buf)[0].len(), 32);
-    assert_eq!(d.binary_len, Some(32));
+    assert_eq!(test_util::frames(&mut d, &short, short.len())[0].len(), 32);
+    assert_eq!(d.state.binary_len, Some(32));
 }
 
 #[test]
@@ -260,6 +230,9 @@ fn oversize_text_is_skipped_not_buffered() {
     let mut buf = BytesMut::from(vec![b'*'; 100].as_slice());
     assert_eq!(d.frame(&mut buf), FrameResult::Skipped(1));
 }
+
+/// Status word with no alarm, ignition off.
+const NO_ALARM: u32 = 0xFFFF_FBFF;
 
 fn fix_strategy() -> impl Strategy<Value = Fix> {
     (
@@ -274,41 +247,41 @@ fn fix_strategy() -> impl Strategy<Value = Fix> {
             time: Utc.timestamp_opt(t, 0).unwrap(),
             lat,
             lon,
-            speed_knots: f64::from(speed),
-            course,
+            speed_kmh: f64::from(speed) * KNOT_KMH,
+            course: f64::from(course),
             valid,
-            status: 0xFFFF_FBFF,
+            ..Fix::default()
         })
 }
 
 proptest! {
     #[test]
     fn v1_round_trip(fix in fix_strategy()) {
-        let out = dec().decode(&encode::v1("4970105243", &fix), &ctx()).unwrap();
+        let out = dec().decode(&encode::v1("4970105243", &fix, NO_ALARM), &ctx()).unwrap();
         let p = pos(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - fix.lat).abs() < 1e-5 && (p.lon - fix.lon).abs() < 1e-5);
-        prop_assert!((p.speed_kmh - fix.speed_knots * 1.852).abs() < 1e-9);
-        prop_assert_eq!(p.course, f64::from(fix.course));
+        prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
+        prop_assert_eq!(p.course, fix.course);
         prop_assert_eq!(p.valid, fix.valid);
     }
 
     #[test]
     fn binary_round_trip(fix in fix_strategy()) {
-        let f = encode::binary("4106000826", &fix);
+        let f = encode::binary("4106000826", &fix, NO_ALARM);
         prop_assert_eq!(f.len(), 32);
         let out = dec().decode(&f, &ctx()).unwrap();
         let p = pos(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - fix.lat).abs() < 1e-5 && (p.lon - fix.lon).abs() < 1e-5);
-        prop_assert_eq!(p.speed_kmh, fix.speed_knots * 1.852);
-        prop_assert_eq!(p.course, f64::from(fix.course));
+        prop_assert_eq!(p.speed_kmh, fix.speed_kmh);
+        prop_assert_eq!(p.course, fix.course);
         prop_assert_eq!(p.valid, fix.valid);
     }
 
     #[test]
     fn random_bytes_never_panic_overconsume_or_stall(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut d = H02Decoder::new(&DecoderOptions { max_frame: 128, ..DecoderOptions::default() }).unwrap();
-        crate::protocol::test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
+        test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
     }
 }

@@ -208,7 +208,7 @@ pub(super) fn decode_unescaped(
     let joined;
     let body: &[u8] = match h.package {
         None => body,
-        Some((total, index)) => match d.reassembly.push(&h, total, index, body)? {
+        Some((total, index)) => match d.state.reassembly.push(&h, total, index, body)? {
             Some(full) => {
                 joined = full;
                 &joined
@@ -227,7 +227,7 @@ pub(super) fn decode_unescaped(
     let env = Env {
         device: &device,
         now: ctx.now,
-        tz: d.tz,
+        tz: d.state.tz,
     };
     let (label, records, reply): (&str, Vec<Record>, Reply) = match h.msg_id {
         msg::REGISTER => ("register", Vec::new(), Reply::Register),
@@ -400,7 +400,7 @@ pub(super) fn text(
     let env = Env {
         device: &device,
         now: ctx.now,
-        tz: d.tz,
+        tz: d.state.tz,
     };
     Ok(Decoded {
         kind: "text result".into(),

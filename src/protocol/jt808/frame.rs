@@ -5,8 +5,8 @@
 //! the framer stay a pure byte scanner (no allocation except the cut) and lets tests replay
 //! Traccar's already-unescaped vectors straight into the decoder.
 
-use crate::protocol::{DecodeError, FrameResult};
-use bytes::BytesMut;
+use crate::protocol::wire::Cut;
+use crate::protocol::DecodeError;
 
 /// Start and end delimiter of a binary frame.
 pub const FLAG: u8 = 0x7e;
@@ -17,20 +17,17 @@ const TEXT_START: u8 = b'(';
 /// End of a text frame.
 const TEXT_END: u8 = b')';
 
-/// Cuts the next frame off `buf`. `max_frame` bounds how far we scan for the end delimiter.
-pub fn cut(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+/// Decides where the next frame in `buf` ends. `max_frame` bounds how far we scan for the
+/// end delimiter.
+pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     let Some(&first) = buf.first() else {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     };
     match first {
         FLAG => cut_binary(buf, max_frame),
         TEXT_START => cut_text(buf, max_frame),
-        _ => {
-            // Garbage before a start marker: drop it all up to (excluding) the next marker.
-            let n = next_marker(buf, 1).unwrap_or(buf.len());
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
+        // Garbage before a start marker: drop it all up to (excluding) the next marker.
+        _ => Cut::Skip(next_marker(buf, 1).unwrap_or(buf.len())),
     }
 }
 
@@ -41,31 +38,21 @@ fn next_marker(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| p + from)
 }
 
-fn cut_binary(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+fn cut_binary(buf: &[u8], max_frame: usize) -> Cut {
     match buf.iter().skip(1).position(|&b| b == FLAG).map(|p| p + 1) {
         // `7E 7E`: the first is the end flag of a frame we lost; the second starts the next.
-        Some(1) => {
-            let _ = buf.split_to(1);
-            FrameResult::Skipped(1)
-        }
-        Some(end) if end < max_frame => FrameResult::Frame(buf.split_to(end + 1).freeze()),
+        Some(1) => Cut::Skip(1),
+        Some(end) if end < max_frame => Cut::Frame(end + 1),
         // Oversized: drop it including its end flag and resync on what follows.
-        Some(end) => {
-            let _ = buf.split_to(end + 1);
-            FrameResult::Skipped(end + 1)
-        }
-        None if buf.len() >= max_frame => {
-            // No end flag within the limit: everything buffered belongs to an oversized frame
-            // (it holds no other 7E). Its end flag will later pair up as `7E 7E` and resync.
-            let n = buf.len();
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
-        None => FrameResult::NeedMore,
+        Some(end) => Cut::Skip(end + 1),
+        // No end flag within the limit: everything buffered belongs to an oversized frame (it
+        // holds no other 7E). Its end flag will later pair up as `7E 7E` and resync.
+        None if buf.len() >= max_frame => Cut::Skip(buf.len()),
+        None => Cut::NeedMore,
     }
 }
 
-fn cut_text(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+fn cut_text(buf: &[u8], max_frame: usize) -> Cut {
     let mut skip = None;
     for (i, &b) in buf.iter().enumerate().skip(1) {
         if i >= max_frame {
@@ -74,7 +61,7 @@ fn cut_text(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
             break;
         }
         if b == TEXT_END {
-            return FrameResult::Frame(buf.split_to(i + 1).freeze());
+            return Cut::Frame(i + 1);
         }
         if b == FLAG || b == TEXT_START {
             // A new start marker before `)`: what we held was garbage.
@@ -92,11 +79,8 @@ fn cut_text(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
         skip = Some(1);
     }
     match skip {
-        Some(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
-        None => FrameResult::NeedMore,
+        Some(n) => Cut::Skip(n),
+        None => Cut::NeedMore,
     }
 }
 

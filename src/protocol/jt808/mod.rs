@@ -31,11 +31,9 @@ mod transparent;
 pub use decode::Header;
 
 use super::{
-    ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
-    OptionsError, Protocol, Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
+    StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
-use bytes::BytesMut;
 use chrono::FixedOffset;
 
 /// Registry name.
@@ -102,27 +100,12 @@ pub mod msg {
 /// The JT/T 808 protocol.
 pub struct Jt808;
 
+/// Per-connection JT/T 808 decoder; its `device` is the terminal phone of the last header.
+pub type Jt808Decoder = StreamDecoder<Jt808>;
+
 /// Option key: the time zone of the device clock, `±HH:MM` (default `+08:00`, Beijing time,
 /// as the standard says; export devices often send UTC: set `+00:00`).
 pub const OPT_TIME_ZONE: &str = "time_zone";
-
-impl Protocol for Jt808 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5015
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: false,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(Jt808Decoder::new(opts)?))
-    }
-}
 
 /// Parses `+08:00` / `-05:30` / `+0800` / `Z` into an offset.
 pub fn parse_time_zone(s: &str) -> Option<FixedOffset> {
@@ -147,48 +130,55 @@ pub fn parse_time_zone(s: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
-/// Per-connection state: options, the identified terminal, the platform's reply serial and
-/// any sub-packaged message being reassembled.
-pub struct Jt808Decoder {
-    checksum: ChecksumPolicy,
-    max_frame: usize,
+/// Per-connection state beyond the shared decoder fields: the device clock's zone, the
+/// platform's reply serial and any sub-packaged message being reassembled.
+pub struct Jt808State {
     tz: FixedOffset,
-    device: Option<DeviceId>,
     /// Serial of the platform's next reply; one counter per connection, as the standard wants.
     serial: u16,
     reassembly: reassembly::Reassembly,
 }
 
-impl Jt808Decoder {
-    /// Builds a decoder, validating the protocol options.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut tz = FixedOffset::east_opt(8 * 3600).ok_or_else(|| OptionsError {
-            protocol: NAME,
-            key: OPT_TIME_ZONE.into(),
-            reason: "default offset".into(),
-        })?;
-        for (k, v) in &opts.options {
-            match k.as_str() {
-                OPT_TIME_ZONE => {
-                    tz = parse_time_zone(v).ok_or_else(|| OptionsError {
-                        protocol: NAME,
-                        key: k.clone(),
-                        reason: format!("{v:?} is not an offset like +08:00"),
-                    })?
-                }
-                _ => return Err(OptionsError::unknown(NAME, k)),
-            }
-        }
-        Ok(Jt808Decoder {
-            checksum: opts.checksum,
-            max_frame: opts.max_frame,
-            tz,
-            device: None,
-            serial: 0,
-            reassembly: reassembly::Reassembly::new(opts.max_frame),
-        })
+impl StreamProtocol for Jt808 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5015;
+    const TRANSPORTS: Transports = Transports::TCP;
+    type State = Jt808State;
+
+    fn cut(d: &mut Jt808Decoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame)
     }
 
+    fn decode(d: &mut Jt808Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        if frame.first() == Some(&b'(') {
+            return decode::text(d, frame, ctx);
+        }
+        let unescaped = frame::unescape(frame)?;
+        d.decode_unescaped(&unescaped, ctx)
+    }
+}
+
+impl FromOptions for Jt808State {
+    /// One option, `time_zone` (see [`OPT_TIME_ZONE`]); any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        let beijing = FixedOffset::east_opt(8 * 3600)
+            .ok_or_else(|| OptionsError::invalid(protocol, OPT_TIME_ZONE, "an offset", "+08:00"))?;
+        opts.read(protocol, |o| {
+            Ok(Jt808State {
+                tz: o.parse(
+                    OPT_TIME_ZONE,
+                    beijing,
+                    "an offset like +08:00",
+                    parse_time_zone,
+                )?,
+                serial: 0,
+                reassembly: reassembly::Reassembly::new(opts.max_frame),
+            })
+        })
+    }
+}
+
+impl Jt808Decoder {
     /// Decodes a frame whose escapes are already removed (delimiters kept): what Traccar's
     /// frame decoder hands its protocol decoder, so its test vectors replay through here.
     pub fn decode_unescaped(
@@ -201,26 +191,8 @@ impl Jt808Decoder {
 
     /// Takes the platform serial for the next reply.
     fn next_serial(&mut self) -> u16 {
-        let s = self.serial;
-        self.serial = self.serial.wrapping_add(1);
+        let s = self.state.serial;
+        self.state.serial = self.state.serial.wrapping_add(1);
         s
-    }
-}
-
-impl Decoder for Jt808Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::cut(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        if frame.first() == Some(&b'(') {
-            return decode::text(self, frame, ctx);
-        }
-        let unescaped = frame::unescape(frame)?;
-        self.decode_unescaped(&unescaped, ctx)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
     }
 }

@@ -592,27 +592,7 @@ proptest! {
             ..DecoderOptions::default()
         };
         let mut d = Jt808Decoder::new(&opts).unwrap();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => {
-                    prop_assert!(f.len() <= max_frame);
-                    prop_assert_eq!(before - buf.len(), f.len());
-                    let _ = d.decode(&f, &ctx());
-                }
-                FrameResult::Skipped(n) => {
-                    prop_assert!(n > 0 && n <= before);
-                    prop_assert_eq!(before - buf.len(), n);
-                }
-                FrameResult::NeedMore => {
-                    prop_assert_eq!(buf.len(), before);
-                    prop_assert!(buf.len() < max_frame);
-                    break;
-                }
-                FrameResult::Fatal(e) => prop_assert!(false, "fatal {e}"),
-            }
-        }
+        crate::protocol::test_util::random_bytes_invariants(&mut d, &data, max_frame, &ctx())?;
         // Any body after a valid header must never panic either.
         let mut raw = h("02000000012345678901 0001");
         raw.extend_from_slice(&data);

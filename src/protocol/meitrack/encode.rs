@@ -1,9 +1,9 @@
 //! Meitrack encoders: the `CCC` acknowledgement, server frames in general, and the device's
 //! `AAA` position report (simulator, round-trip tests).
 
+use super::super::fix::{validity, Fix};
 use super::decode::checksum;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 
 /// Builds `<head><flag><len>,<imei>,<cmd>[,<data>]*XX\r\n`; `head` is `$$` for device frames
 /// and `@@` for server frames. `<len>` counts from the comma after it through `\r\n`; the
@@ -36,52 +36,35 @@ pub fn ccc_ack(flag: u8, imei: &str, n: usize) -> Bytes {
     Bytes::from(frame(b"@@", flag, imei, "CCC", n.to_string().as_bytes()))
 }
 
-/// One position as an `AAA` report carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fix {
+/// What an `AAA` report carries beside the fix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
     /// Meitrack event code (35 = periodic report, 1 = SOS …).
     pub event: u8,
-    /// Fix time, UTC.
-    pub time: DateTime<Utc>,
-    /// Decimal degrees, 6 decimals written.
-    pub lat: f64,
-    /// Longitude, degrees, west negative.
-    pub lon: f64,
-    /// The device reports the fix as valid.
-    pub valid: bool,
-    /// Satellites used.
-    pub satellites: u8,
-    /// km/h, whole.
-    pub speed_kmh: u16,
-    /// Course over ground, degrees.
-    pub course: u16,
-    /// Metres, whole.
-    pub altitude_m: i32,
-    /// Metres.
-    pub odometer_m: u32,
-    /// Volts, written as hex centivolts.
+    /// Battery, volts (written as hex centivolts).
     pub battery_v: f64,
-    /// External power, volts.
+    /// External power, volts (written as hex centivolts).
     pub power_v: f64,
 }
 
-/// The `AAA` position report `$$<flag><len>,<imei>,AAA,<event>,<lat>,<lon>,<time>,<A|V>,…`.
-pub fn aaa(flag: u8, imei: &str, fix: &Fix) -> Vec<u8> {
+/// The `AAA` position report `$$<flag><len>,<imei>,AAA,<event>,<lat>,<lon>,<time>,<A|V>,…`:
+/// degrees with 6 decimals, whole km/h, course and metres.
+pub fn aaa(flag: u8, imei: &str, fix: &Fix, report: &Report) -> Vec<u8> {
     let cv = |v: f64| (v * 100.0).round().clamp(0.0, 65535.0) as u32;
     let data = format!(
         "{},{:.6},{:.6},{},{},{},12,{},{},1.0,{},{},0,460|0|0081|4F4F,0000,0000|0000|0000|{:04X}|{:04X},,",
-        fix.event,
+        report.event,
         fix.lat,
         fix.lon,
         fix.time.format("%y%m%d%H%M%S"),
-        if fix.valid { 'A' } else { 'V' },
+        validity(fix.valid),
         fix.satellites,
-        fix.speed_kmh,
-        fix.course,
-        fix.altitude_m,
-        fix.odometer_m,
-        cv(fix.battery_v),
-        cv(fix.power_v),
+        fix.speed_kmh_whole(u16::MAX),
+        fix.course_whole(),
+        fix.altitude_m.round() as i32,
+        fix.odometer_u32(),
+        cv(report.battery_v),
+        cv(report.power_v),
     );
     frame(b"$$", flag, imei, "AAA", data.as_bytes())
 }

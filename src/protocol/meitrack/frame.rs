@@ -5,19 +5,7 @@
 //! off by one; for a frame that is printable ASCII, the first `*XX\r\n` after the header ends
 //! it too (as the device's own text framing would).
 
-use super::super::FrameResult;
-use bytes::BytesMut;
-
-/// What the framer decided about the front of the buffer (pure, no mutation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// Wait for more bytes; nothing is consumed.
-    NeedMore,
-    /// The first `n` bytes are one frame.
-    Frame(usize),
-    /// Drop the first `n` bytes (garbage or an oversized frame), `n > 0`.
-    Skip(usize),
-}
+use super::super::wire::Cut;
 
 /// `$$`, flag, up to 5 length digits and the comma: where the comma must appear by.
 const MAX_HEADER: usize = 9;
@@ -95,17 +83,5 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
         Cut::Skip(2)
     } else {
         Cut::NeedMore
-    }
-}
-
-/// [`cut_frame`] applied to the connection buffer.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
-    match cut_frame(buf, max_frame) {
-        Cut::NeedMore => FrameResult::NeedMore,
-        Cut::Frame(n) => FrameResult::Frame(buf.split_to(n).freeze()),
-        Cut::Skip(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
     }
 }

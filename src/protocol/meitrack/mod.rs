@@ -20,14 +20,9 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
-    OptionsError, Protocol, Transports,
-};
-use crate::model::DeviceId;
-use bytes::BytesMut;
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
-pub use frame::{cut_frame, Cut};
+pub use frame::cut_frame;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "meitrack";
@@ -35,61 +30,23 @@ pub const NAME: &str = "meitrack";
 /// The Meitrack protocol (registry entry).
 pub struct Meitrack;
 
-impl Protocol for Meitrack {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5020
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(MeitrackDecoder::new(opts)?))
-    }
-}
+/// Per-connection (or per-UDP-peer) Meitrack decoder; its `device` is the last IMEI seen.
+pub type MeitrackDecoder = StreamDecoder<Meitrack>;
 
-/// Per-connection Meitrack state: limits, checksum policy and the last IMEI seen.
-#[derive(Debug, Clone)]
-pub struct MeitrackDecoder {
-    device: Option<DeviceId>,
-    checksum: ChecksumPolicy,
-    max_frame: usize,
-}
-
-impl MeitrackDecoder {
-    /// A decoder for one connection or UDP peer. Meitrack has no protocol-specific options,
-    /// so any key is rejected (a typo must not silently change nothing).
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(MeitrackDecoder {
-            device: None,
-            checksum: opts.checksum,
-            max_frame: opts.max_frame,
-        })
+impl StreamProtocol for Meitrack {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5020;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    fn cut(d: &mut MeitrackDecoder, buf: &[u8]) -> Cut {
+        cut_frame(buf, d.max_frame)
     }
-}
-
-impl Decoder for MeitrackDecoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let d = decode::decode_frame(frame, ctx, self.checksum)?;
-        if d.identity.is_some() {
-            self.device.clone_from(&d.identity);
-        }
-        Ok(d)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    fn decode(
+        d: &mut MeitrackDecoder,
+        frame: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(frame, ctx, d.checksum).inspect(|out| d.remember(out))
     }
 }

@@ -1,23 +1,19 @@
-use super::encode::{self, Fix};
+use super::encode::{self, Report};
 use super::*;
-use crate::model::{Alarm, IoValue, Record};
-use crate::protocol::DecodeCtx;
-use bytes::BytesMut;
+use crate::model::{Alarm, IoValue};
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::ChecksumPolicy;
+use crate::protocol::DecoderOptions;
+use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> MeitrackDecoder {
     MeitrackDecoder::new(&DecoderOptions::default()).unwrap()
 }
 
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 /// Traccar `MeitrackProtocolDecoderTest` frame (its checksum C2 is valid).
@@ -28,11 +24,9 @@ const CCC: &str = "24245838362c3336393830303031343039303032312c4343432c020134000
 #[test]
 fn aaa_decodes_exactly_without_reply() {
     let out = dec().decode(AAA, &ctx()).unwrap();
-    assert_eq!(out.identity.unwrap().as_str(), "869013024733944");
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "869013024733944");
     assert_eq!(out.ack.accepted, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2017, 2, 20, 14, 29, 12).unwrap()
@@ -51,9 +45,7 @@ fn aaa_decodes_exactly_without_reply() {
 fn ccc_gets_the_exact_delete_command() {
     let out = dec().decode(&hex::decode(CCC).unwrap(), &ctx()).unwrap();
     assert_eq!(out.records.len(), 1);
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     // Traccar asserts 2014-05-24T04:59:49Z, invalid, -7.2665, 112.74365 for this frame.
     assert_eq!(
         p.fix_time,
@@ -94,25 +86,26 @@ fn bad_checksum_is_refused_under_verify_and_decoded_under_ignore() {
 #[test]
 fn sos_event_is_an_alarm() {
     let fix = Fix {
-        event: 1,
         time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         lat: 1.0,
         lon: 2.0,
         valid: true,
         satellites: 7,
-        speed_kmh: 10,
-        course: 20,
-        altitude_m: 30,
-        odometer_m: 40,
+        speed_kmh: 10.0,
+        course: 20.0,
+        altitude_m: 30.0,
+        odometer_m: 40.0,
+        ..Fix::default()
+    };
+    let report = Report {
+        event: 1,
         battery_v: 4.1,
         power_v: 12.5,
     };
     let out = dec()
-        .decode(&encode::aaa(b'Q', "353358017784062", &fix), &ctx())
+        .decode(&encode::aaa(b'Q', "353358017784062", &fix, &report), &ctx())
         .unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
 }
 
@@ -148,15 +141,16 @@ proptest! {
         batt in 0u16..5000, power in 0u16..5000,
     ) {
         let fix = Fix {
-            event, time: Utc.timestamp_opt(secs, 0).unwrap(), lat, lon, valid, satellites: sats,
-            speed_kmh: speed, course, altitude_m: alt, odometer_m: odo,
-            battery_v: f64::from(batt) / 100.0, power_v: f64::from(power) / 100.0,
+            time: Utc.timestamp_opt(secs, 0).unwrap(), lat, lon, valid, satellites: sats,
+            speed_kmh: f64::from(speed), course: f64::from(course), altitude_m: f64::from(alt),
+            odometer_m: f64::from(odo), ..Fix::default()
         };
-        let bytes = encode::aaa(flag, "864507031245110", &fix);
+        let report = Report { event, battery_v: f64::from(batt) / 100.0, power_v: f64::from(power) / 100.0 };
+        let bytes = encode::aaa(flag, "864507031245110", &fix, &report);
         let got = frames(&bytes, 11);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert_eq!(p.valid, valid);
@@ -164,8 +158,8 @@ proptest! {
         prop_assert_eq!(p.speed_kmh, f64::from(speed));
         prop_assert_eq!(p.altitude_m, f64::from(alt));
         prop_assert_eq!(p.odometer_m, Some(f64::from(odo)));
-        prop_assert_eq!(p.battery_v, Some(fix.battery_v));
-        prop_assert_eq!(p.power_v, Some(fix.power_v));
+        prop_assert_eq!(p.battery_v, Some(report.battery_v));
+        prop_assert_eq!(p.power_v, Some(report.power_v));
     }
 
     #[test]
@@ -173,21 +167,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'$'), Just(b','), Just(b'*'), Just(b'1')], 0..400),
         max in 10usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(10)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(10);
+        let mut d = MeitrackDecoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 

@@ -22,8 +22,8 @@ mod tests;
 mod values;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, HttpRequest,
-    OptionsError, Protocol, Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, HttpRequest,
+    OptionsError, ProtocolSpec, Transports,
 };
 use crate::model::DeviceId;
 use bytes::{Bytes, BytesMut};
@@ -32,31 +32,21 @@ use bytes::{Bytes, BytesMut};
 pub const NAME: &str = "osmand";
 
 /// Knots → km/h.
-pub const KNOTS_TO_KMH: f64 = 1.852;
+pub const KNOTS_TO_KMH: f64 = super::wire::KNOT_KMH;
 /// m/s → km/h.
 pub const MS_TO_KMH: f64 = 3.6;
 
 /// The OsmAnd protocol (registry entry).
 pub struct OsmAnd;
 
-impl Protocol for OsmAnd {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5055
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: false,
-            udp: false,
-        }
-    }
-    fn http(&self) -> bool {
-        true
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(OsmAndDecoder::new(opts)?))
+impl ProtocolSpec for OsmAnd {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5055;
+    const TRANSPORTS: Transports = Transports::NONE;
+    const HTTP: bool = true;
+    type Decoder = OsmAndDecoder;
+    fn decoder(opts: &DecoderOptions) -> Result<OsmAndDecoder, OptionsError> {
+        OsmAndDecoder::new(opts)
     }
 }
 
@@ -92,29 +82,17 @@ pub struct Settings {
 impl Settings {
     /// Parses the option map, rejecting unknown keys and values.
     pub fn from_options(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut s = Settings::default();
-        for (key, value) in &opts.options {
-            match key.as_str() {
-                "speed_unit" => {
-                    s.speed_unit = match value.as_str() {
-                        "knots" => SpeedUnit::Knots,
-                        "kmh" => SpeedUnit::Kmh,
-                        "ms" => SpeedUnit::Ms,
-                        other => {
-                            return Err(OptionsError {
-                                protocol: NAME,
-                                key: key.clone(),
-                                reason: format!(
-                                    "expected \"knots\", \"kmh\" or \"ms\", got {other:?}"
-                                ),
-                            })
-                        }
-                    }
-                }
-                _ => return Err(OptionsError::unknown(NAME, key)),
-            }
-        }
-        Ok(s)
+        let expected = "\"knots\", \"kmh\" or \"ms\"";
+        opts.read(NAME, |o| {
+            Ok(Settings {
+                speed_unit: o.parse("speed_unit", SpeedUnit::default(), expected, |v| match v {
+                    "knots" => Some(SpeedUnit::Knots),
+                    "kmh" => Some(SpeedUnit::Kmh),
+                    "ms" => Some(SpeedUnit::Ms),
+                    _ => None,
+                })?,
+            })
+        })
     }
 }
 
@@ -149,13 +127,7 @@ impl Decoder for OsmAndDecoder {
     fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
         // Not a stream protocol: the HTTP shell hands over whole requests. Anything reaching
         // here is dropped so a misconfigured stream listener makes progress.
-        let n = buf.len();
-        buf.clear();
-        if n == 0 {
-            FrameResult::NeedMore
-        } else {
-            FrameResult::Skipped(n)
-        }
+        Cut::skip_all(buf).apply(buf)
     }
 
     fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {

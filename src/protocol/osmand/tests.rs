@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::Record;
+use crate::protocol::test_util;
 use chrono::{TimeZone, Utc};
 
 fn ctx() -> DecodeCtx {
@@ -80,9 +81,7 @@ fn form_body_and_alarm() {
         "application/x-www-form-urlencoded".into(),
     ));
     let d = decode_with(&DecoderOptions::default(), r).unwrap();
-    let Record::Position(p) = &d.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&d);
     assert_eq!((p.lat, p.lon, p.valid), (-33.5, 151.25, false));
     assert_eq!(p.alarms, vec![crate::model::Alarm::Sos]);
     assert_eq!(
@@ -102,9 +101,7 @@ fn json_array_of_locations_and_unknown_speed() {
     )
     .unwrap();
     assert_eq!(d.records.len(), 2);
-    let Record::Position(a) = &d.records[0] else {
-        panic!()
-    };
+    let a = test_util::position(&d);
     let Record::Position(b) = &d.records[1] else {
         panic!()
     };

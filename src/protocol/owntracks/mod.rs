@@ -20,8 +20,8 @@ mod tests;
 pub use mapping::{Mapping, MappingError};
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, HttpRequest,
-    OptionsError, Protocol, Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, HttpRequest,
+    OptionsError, ProtocolSpec, Transports,
 };
 use crate::model::device_id::MAX_DEVICE_ID_LEN;
 use crate::model::DeviceId;
@@ -38,27 +38,17 @@ pub const MAX_PAYLOAD: usize = 64 * 1024;
 /// its `listen` address serves the HTTP mode (Traccar's port 5144).
 pub struct OwnTracks;
 
-impl Protocol for OwnTracks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5144
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: false,
-            udp: false,
-        }
-    }
-    fn http(&self) -> bool {
-        true
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(Box::new(OwnTracksDecoder::default()))
+impl ProtocolSpec for OwnTracks {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5144;
+    const TRANSPORTS: Transports = Transports::NONE;
+    const HTTP: bool = true;
+    type Decoder = OwnTracksDecoder;
+    /// The registry's decoder knows no mappings (`ingest/mqtt.rs` builds one with
+    /// [`OwnTracksDecoder::with_mappings`]); OwnTracks has no options.
+    fn decoder(opts: &DecoderOptions) -> Result<OwnTracksDecoder, OptionsError> {
+        opts.no_options(NAME)?;
+        Ok(OwnTracksDecoder::default())
     }
 }
 
@@ -112,13 +102,7 @@ impl OwnTracksDecoder {
 impl Decoder for OwnTracksDecoder {
     fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
         // Not a stream protocol; see the osmand decoder for why bytes are dropped here.
-        let n = buf.len();
-        buf.clear();
-        if n == 0 {
-            FrameResult::NeedMore
-        } else {
-            FrameResult::Skipped(n)
-        }
+        Cut::skip_all(buf).apply(buf)
     }
 
     fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {

@@ -1,5 +1,6 @@
 use super::*;
-use crate::model::{EventKind, IoValue, Record};
+use crate::model::{EventKind, IoValue};
+use crate::protocol::test_util;
 use chrono::{TimeZone, Utc};
 
 fn ctx() -> DecodeCtx {
@@ -18,9 +19,7 @@ fn location_exact() {
     // Released after the durable write as the PUBACK (no bytes); refusal stays silent.
     assert_eq!(out.ack.accepted.as_deref(), Some(&b""[..]));
     assert_eq!(out.ack.refused, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.fix_time, Utc.timestamp_opt(1_700_000_000, 0).unwrap());
     assert_eq!(
         (p.lat, p.lon, p.speed_kmh, p.course, p.altitude_m),
@@ -67,9 +66,7 @@ fn other_types_and_errors() {
     let out = d
         .decode_mqtt("owntracks/u/d", br#"{"_type":"transition","event":"enter","desc":"home","tst":1700000000,"lat":1,"lon":2}"#, &ctx())
         .unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::Info {
@@ -83,9 +80,7 @@ fn other_types_and_errors() {
     let out = d
         .decode_mqtt("owntracks/u/d", br#"{"_type":"lwt","tst":1}"#, &ctx())
         .unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(e.kind, EventKind::Logout);
     for (topic, payload, msg) in [
         (
@@ -172,9 +167,7 @@ fn mapping_decodes_exactly() {
         .decode_mqtt("fleet/acme/t 1/gps", payload, &ctx())
         .unwrap();
     assert_eq!(out.identity.as_ref().unwrap().as_str(), "acme-t_1");
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.protocol, MAPPED_NAME);
     assert_eq!(p.fix_time.timestamp_millis(), 1_700_000_000_123);
     assert_eq!(

@@ -5,7 +5,7 @@ use super::io::apply_param;
 use super::{frame, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
 use crate::protocol::wire::{self, Reader};
-use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded, DecoderOptions};
+use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -23,14 +23,14 @@ pub mod cmd {
     pub const EXTENDED_RECORDS: u8 = 68;
 }
 
-/// Decodes one frame cut by [`frame::frame`] (or handed over whole by a test).
+/// Decodes one frame cut by [`frame::cut`] (or handed over whole by a test).
 ///
 /// The length field is not re-checked: the framer cut by it, and captured frames whose
 /// length was edited by hand still carry a CRC over everything between it and the CRC.
 pub fn decode(
     frame: &[u8],
     ctx: &DecodeCtx,
-    opts: &DecoderOptions,
+    checksum: ChecksumPolicy,
 ) -> Result<Decoded, DecodeError> {
     if frame.len() < frame::LEN_FIELD + frame::MIN_BODY + frame::CRC_LEN {
         return Err(DecodeError::Invalid(format!(
@@ -43,7 +43,7 @@ pub fn decode(
     let crc_at = frame.len() - frame::CRC_LEN;
     let expected = u16::from_be_bytes([frame[crc_at], frame[crc_at + 1]]);
     let computed = encode::crc(body);
-    if expected != computed && opts.checksum == ChecksumPolicy::Verify {
+    if expected != computed && checksum == ChecksumPolicy::Verify {
         return Err(DecodeError::Checksum {
             expected: expected.into(),
             computed: computed.into(),

@@ -5,8 +5,7 @@
 //! next byte is tried as a length. Checks run on the two length bytes alone, so garbage never
 //! makes the framer wait for a body it claims.
 
-use crate::protocol::FrameResult;
-use bytes::{Buf, BytesMut};
+use crate::protocol::wire::Cut;
 
 /// The u16 length prefix.
 pub const LEN_FIELD: usize = 2;
@@ -15,19 +14,19 @@ pub const CRC_LEN: usize = 2;
 /// Smallest body a device frame can declare: IMEI u64 + command byte.
 pub const MIN_BODY: usize = 9;
 
-/// Cuts the next frame off `buf`; frames longer than `max_frame` bytes are skipped.
-pub fn frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+/// Decides where the next frame in `buf` ends; frames longer than `max_frame` bytes are
+/// skipped.
+pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     if buf.len() < LEN_FIELD {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
     let body = u16::from_be_bytes([buf[0], buf[1]]) as usize;
     let total = LEN_FIELD + body + CRC_LEN;
     if body < MIN_BODY || total > max_frame {
-        buf.advance(1);
-        return FrameResult::Skipped(1);
+        return Cut::Skip(1);
     }
     if buf.len() < total {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
-    FrameResult::Frame(buf.split_to(total).freeze())
+    Cut::Frame(total)
 }

@@ -25,12 +25,7 @@ mod io;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
-};
-use crate::model::DeviceId;
-use bytes::BytesMut;
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "ruptela";
@@ -38,57 +33,23 @@ pub const NAME: &str = "ruptela";
 /// The Ruptela protocol (registry entry).
 pub struct Ruptela;
 
-impl Protocol for Ruptela {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5046
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: false,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(RuptelaDecoder::new(opts)?))
-    }
-}
+/// Per-connection Ruptela decoder; its `device` is the IMEI of the last frame.
+pub type RuptelaDecoder = StreamDecoder<Ruptela>;
 
-/// Per-connection state: the limits and the IMEI of the last frame.
-pub struct RuptelaDecoder {
-    opts: DecoderOptions,
-    device: Option<DeviceId>,
-}
-
-impl RuptelaDecoder {
-    /// A decoder for one connection; Ruptela has no protocol options, so any key is an error.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(RuptelaDecoder {
-            opts: opts.clone(),
-            device: None,
-        })
+impl StreamProtocol for Ruptela {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5046;
+    const TRANSPORTS: Transports = Transports::TCP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    fn cut(d: &mut RuptelaDecoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame)
     }
-}
-
-impl Decoder for RuptelaDecoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::frame(buf, self.opts.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let out = decode::decode(frame, ctx, &self.opts)?;
-        if let Some(id) = &out.identity {
-            self.device = Some(id.clone());
-        }
-        Ok(out)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    fn decode(
+        d: &mut RuptelaDecoder,
+        frame: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        decode::decode(frame, ctx, d.checksum).inspect(|out| d.remember(out))
     }
 }

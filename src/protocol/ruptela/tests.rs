@@ -1,7 +1,9 @@
 use super::encode::{self, RecordSpec, ACK_DTC, ACK_RECORDS, NACK_RECORDS};
 use super::*;
 use crate::model::{Alarm, IoValue, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, FrameResult};
+use crate::protocol::test_util;
+use crate::protocol::DecoderOptions;
+use crate::protocol::{ChecksumPolicy, DecodeCtx, Decoder, FrameResult};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 
@@ -51,12 +53,10 @@ fn record_round_trip_exact() {
     let f = encode::records_frame(IMEI, &[spec()], false);
     let mut d = dec();
     let out = d.decode(&f, &ctx()).unwrap();
-    assert_eq!(out.identity.unwrap().as_str(), "863071016796572");
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "863071016796572");
     assert_eq!(out.ack.accepted.as_deref(), Some(&ACK_RECORDS[..]));
     assert_eq!(out.ack.refused.as_deref(), Some(&NACK_RECORDS[..]));
-    let Record::Position(p) = &out.records[0] else {
-        panic!("{:?}", out.records)
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2015, 10, 6, 14, 21, 33).unwrap()
@@ -97,9 +97,7 @@ fn record_without_fix_is_invalid_at_zero() {
     let out = dec()
         .decode(&encode::records_frame(IMEI, &[s], false), &ctx())
         .unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert!(!p.valid);
     assert_eq!(
         (p.lat, p.lon, p.speed_kmh, p.satellites),

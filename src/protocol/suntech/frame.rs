@@ -7,21 +7,7 @@
 //! its report never stalls the framer (a `UEX` report whose `\r` arrives last waits for one
 //! more byte only until its data block has been seen).
 
-use super::super::FrameResult;
-use bytes::BytesMut;
-
-/// What the framer decided about the front of the buffer (pure, no mutation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// Wait for more bytes; nothing is consumed.
-    NeedMore,
-    /// The first `n` bytes are one report (for text: without its `\r`).
-    Frame(usize),
-    /// The first `n` bytes are one text report plus its `\r` terminator, dropped.
-    FrameAndTerminator(usize),
-    /// Drop the first `n` bytes (garbage or an oversized report), `n > 0`.
-    Skip(usize),
-}
+use super::super::wire::Cut;
 
 /// Start byte and extra bytes (beyond the length field's count) of the binary forms.
 fn binary_extra(first: u8) -> Option<usize> {
@@ -98,28 +84,11 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
                 Some(_) => {}
             }
         }
-        return Cut::FrameAndTerminator(at);
+        return Cut::FrameAndTerminator(at, 1);
     }
     if buf.len() >= max_frame {
         Cut::Skip(1)
     } else {
         Cut::NeedMore
-    }
-}
-
-/// [`cut_frame`] applied to the connection buffer.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
-    match cut_frame(buf, max_frame) {
-        Cut::NeedMore => FrameResult::NeedMore,
-        Cut::Frame(n) => FrameResult::Frame(buf.split_to(n).freeze()),
-        Cut::FrameAndTerminator(n) => {
-            let f = buf.split_to(n).freeze();
-            let _ = buf.split_to(1);
-            FrameResult::Frame(f)
-        }
-        Cut::Skip(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
     }
 }

@@ -20,13 +20,11 @@ mod frame;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionReader, OptionsError,
+    StreamDecoder, StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
-use bytes::BytesMut;
 
-pub use frame::{cut_frame, Cut};
+pub use frame::cut_frame;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "suntech";
@@ -34,23 +32,9 @@ pub const NAME: &str = "suntech";
 /// The Suntech protocol (registry entry).
 pub struct Suntech;
 
-impl Protocol for Suntech {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5011
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: false,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(SuntechDecoder::new(opts)?))
-    }
-}
+/// Per-connection Suntech decoder; its `state` is the report [`Layout`] set by the options,
+/// its `device` the last id seen.
+pub type SuntechDecoder = StreamDecoder<Suntech>;
 
 /// Which optional trailing fields a legacy report carries; these are device settings the
 /// frame does not announce, so they come from `[protocols.suntech.options]`.
@@ -68,63 +52,44 @@ pub struct Layout {
     pub temp: bool,
 }
 
-/// Per-connection Suntech state: limits, layout options and the last id seen.
-#[derive(Debug, Clone)]
-pub struct SuntechDecoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
-    layout: Layout,
-}
+impl StreamProtocol for Suntech {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5011;
+    const TRANSPORTS: Transports = Transports::TCP;
+    type State = Layout;
 
-fn flag(key: &str, v: &str) -> Result<bool, OptionsError> {
-    match v {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(OptionsError {
-            protocol: NAME,
-            key: key.to_string(),
-            reason: format!("expected true or false, got {v:?}"),
-        }),
+    fn cut(d: &mut SuntechDecoder, buf: &[u8]) -> Cut {
+        cut_frame(buf, d.max_frame)
+    }
+    fn decode(
+        d: &mut SuntechDecoder,
+        frame: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(frame, ctx, &d.state).inspect(|out| d.remember(out))
     }
 }
 
-impl SuntechDecoder {
-    /// A decoder for one connection. Options: `protocol_type` (0|1), `hbm`, `include_adc`,
-    /// `include_rpm`, `include_temp` (true|false, all default false); other keys are rejected.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut layout = Layout::default();
-        for (k, v) in &opts.options {
-            match k.as_str() {
-                "protocol_type" => layout.st910_extended = flag(k, v)?,
-                "hbm" => layout.hbm = flag(k, v)?,
-                "include_adc" => layout.adc = flag(k, v)?,
-                "include_rpm" => layout.rpm = flag(k, v)?,
-                "include_temp" => layout.temp = flag(k, v)?,
-                _ => return Err(OptionsError::unknown(NAME, k)),
-            }
-        }
-        Ok(SuntechDecoder {
-            device: None,
-            max_frame: opts.max_frame,
-            layout,
+impl FromOptions for Layout {
+    /// Options: `protocol_type` (0|1), `hbm`, `include_adc`, `include_rpm`, `include_temp`
+    /// (true|false, all default false); other keys are rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        // Traccar's settings are 0/1 for these; true/false is accepted too.
+        let flag = |o: &mut OptionReader, key| {
+            o.parse(key, false, "true or false (or 1 or 0)", |v| match v {
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => None,
+            })
+        };
+        opts.read(protocol, |o| {
+            Ok(Layout {
+                st910_extended: flag(o, "protocol_type")?,
+                hbm: flag(o, "hbm")?,
+                adc: flag(o, "include_adc")?,
+                rpm: flag(o, "include_rpm")?,
+                temp: flag(o, "include_temp")?,
+            })
         })
-    }
-}
-
-impl Decoder for SuntechDecoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let d = decode::decode_frame(frame, ctx, &self.layout)?;
-        if d.identity.is_some() {
-            self.device.clone_from(&d.identity);
-        }
-        Ok(d)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
     }
 }

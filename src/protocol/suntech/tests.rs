@@ -1,23 +1,17 @@
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, Record};
-use crate::protocol::DecodeCtx;
-use bytes::BytesMut;
+use crate::model::Alarm;
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> SuntechDecoder {
     SuntechDecoder::new(&DecoderOptions::default()).unwrap()
 }
 
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 /// Traccar `SuntechProtocolDecoderTest` (asserts 2012-07-18T15:37:12Z, valid, -15.61876, -56.08324).
@@ -30,10 +24,8 @@ const BIN: &str = "81004e05200013383fffff3401000301130a0512080400000000000000000
 fn sa200_decodes_exactly_and_gets_no_reply() {
     let out = dec().decode(SA200.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.ack.accepted, None);
-    assert_eq!(out.identity.unwrap().as_str(), "317652");
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "317652");
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2012, 7, 18, 15, 37, 12).unwrap()
@@ -50,16 +42,12 @@ fn sa200_decodes_exactly_and_gets_no_reply() {
 #[test]
 fn uex_fuel_and_binary_report() {
     let out = dec().decode(UEX.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     // N_0 = 0x089D, N_1 = 0x0E74 (hex litres, Traccar sums them).
     assert_eq!(p.io["fuel"], IoValue::Float(f64::from(0x089D + 0x0E74)));
     let out = dec().decode(&hex::decode(BIN).unwrap(), &ctx()).unwrap();
-    assert_eq!(out.identity.unwrap().as_str(), "0520001338");
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    assert_eq!(out.identity.as_ref().unwrap().as_str(), "0520001338");
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2019, 10, 5, 18, 8, 4).unwrap()
@@ -70,9 +58,7 @@ fn uex_fuel_and_binary_report() {
 fn universal_alert_42_is_sos_and_keep_alive_is_silent() {
     let alt = "ALT;0950030205;3FFFFF;95;1.0.11;0;20221017;21:41:30;02F2F402;334;20;0F1D;45;+25.791061;-100.170745;0.00;0.00;18;1;00000101;00000000;42;2;";
     let out = dec().decode(alt.as_bytes(), &ctx()).unwrap();
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
     assert!(p.historical, "archive flag 0 = buffered report");
     let out = dec().decode(b"SA200ALV;317652", &ctx()).unwrap();
@@ -126,19 +112,20 @@ proptest! {
         let fix = Fix {
             time: Utc.timestamp_opt(secs, 0).unwrap(), lat, lon,
             speed_kmh: f64::from(speed) / 1000.0, course: f64::from(course) / 100.0,
-            satellites: sats, valid, odometer_m: odo, power_v: f64::from(power) / 100.0, ignition: ign,
+            satellites: sats, valid, odometer_m: f64::from(odo), ignition: ign, ..Fix::default()
         };
-        let got = frames(&encode::st300_stt("907131077", &fix, msg), 9);
+        let power_v = f64::from(power) / 100.0;
+        let got = frames(&encode::st300_stt("907131077", &fix, power_v, msg), 9);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
         prop_assert!((p.course - fix.course).abs() < 1e-9);
         prop_assert_eq!((p.satellites, p.valid, p.ignition), (sats, valid, Some(ign)));
         prop_assert_eq!(p.odometer_m, Some(f64::from(odo)));
-        prop_assert!((p.power_v.unwrap() - fix.power_v).abs() < 1e-9);
+        prop_assert!((p.power_v.unwrap() - power_v).abs() < 1e-9);
     }
 
     #[test]
@@ -155,22 +142,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'\r'), Just(b';'), Just(b'S'), Just(0x81), Just(0)], 0..400),
         max in 8usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(8)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-                Cut::FrameAndTerminator(n) => prop_assert!(n < before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(8);
+        let mut d = SuntechDecoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 

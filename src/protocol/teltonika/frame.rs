@@ -7,8 +7,7 @@
 //! for a length it claims.
 
 use super::MAX_IMEI_LEN;
-use crate::protocol::FrameResult;
-use bytes::{Buf, BytesMut};
+use crate::protocol::wire::Cut;
 
 /// Preamble (4 zero bytes) plus the u32 data length.
 pub const HEADER_LEN: usize = 8;
@@ -19,19 +18,20 @@ pub const MIN_DATA_LEN: usize = 3;
 /// The keep-alive byte some firmwares send on an idle link (no answer expected).
 pub const KEEPALIVE: u8 = 0xFF;
 
-/// Cuts the next frame off `buf`; frames longer than `max_frame` bytes are skipped.
-pub fn frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+/// Decides where the next frame in `buf` ends; frames longer than `max_frame` bytes are
+/// skipped.
+pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     let Some(&first) = buf.first() else {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     };
     if first == KEEPALIVE {
-        return FrameResult::Frame(buf.split_to(1).freeze());
+        return Cut::Frame(1);
     }
     if first != 0x00 {
         return resync(buf);
     }
     let Some(&second) = buf.get(1) else {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     };
     if second != 0 {
         handshake(buf, second as usize, max_frame)
@@ -41,7 +41,7 @@ pub fn frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
 }
 
 /// `00 nn` + nn ASCII digits.
-fn handshake(buf: &mut BytesMut, imei_len: usize, max_frame: usize) -> FrameResult {
+fn handshake(buf: &[u8], imei_len: usize, max_frame: usize) -> Cut {
     let total = 2 + imei_len;
     if imei_len > MAX_IMEI_LEN || total > max_frame {
         return resync(buf);
@@ -51,19 +51,19 @@ fn handshake(buf: &mut BytesMut, imei_len: usize, max_frame: usize) -> FrameResu
         return resync(buf);
     }
     if buf.len() < total {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
-    FrameResult::Frame(buf.split_to(total).freeze())
+    Cut::Frame(total)
 }
 
 /// `00 00 00 00 | len u32 | len bytes | CRC u32`.
-fn avl_packet(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+fn avl_packet(buf: &[u8], max_frame: usize) -> Cut {
     let have = buf.len().min(4);
     if buf[2..have].iter().any(|&b| b != 0) {
         return resync(buf);
     }
     if buf.len() < HEADER_LEN {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
     let data_len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
     if data_len < MIN_DATA_LEN {
@@ -73,22 +73,20 @@ fn avl_packet(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
     if total > max_frame {
         // The header is certainly not the start of a frame we will take; drop it and let the
         // next call scan the (unbuffered) body as garbage rather than wait for it.
-        buf.advance(HEADER_LEN);
-        return FrameResult::Skipped(HEADER_LEN);
+        return Cut::Skip(HEADER_LEN);
     }
     if buf.len() < total {
-        return FrameResult::NeedMore;
+        return Cut::NeedMore;
     }
-    FrameResult::Frame(buf.split_to(total).freeze())
+    Cut::Frame(total)
 }
 
 /// Drops bytes up to the next possible frame start (`00` or `FF`) after the first byte.
-fn resync(buf: &mut BytesMut) -> FrameResult {
+fn resync(buf: &[u8]) -> Cut {
     let n = buf
         .iter()
         .skip(1)
         .position(|&b| b == 0x00 || b == KEEPALIVE)
         .map_or(buf.len(), |i| i + 1);
-    buf.advance(n);
-    FrameResult::Skipped(n)
+    Cut::Skip(n)
 }

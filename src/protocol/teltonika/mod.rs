@@ -13,7 +13,7 @@
 //! `len` counts codec..N2; the CRC (CRC-16/ARC in the low 16 bits of the u32) covers the same
 //! bytes. A Codec 8 record is `timestamp ms u64 | priority | lon i32 ×1e-7 | lat i32 ×1e-7 |
 //! altitude i16 | angle u16 | satellites | speed u16 km/h | IO element`; the IO element widths
-//! per codec are in [`decode`]. Codec 12/13 packets carry a command reply and get no answer.
+//! per codec are in `decode`. Codec 12/13 packets carry a command reply and get no answer.
 //! Details, quirks and sample frames: `protocol-docs/teltonika.md`.
 
 mod codec;
@@ -29,11 +29,9 @@ pub use codec::Codec;
 pub use encode::{AvlRecord, IoData, IoElement};
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
+    StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
-use bytes::BytesMut;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "teltonika";
@@ -45,23 +43,9 @@ pub const MAX_IMEI_LEN: usize = 20;
 /// The Teltonika protocol (registry entry).
 pub struct Teltonika;
 
-impl Protocol for Teltonika {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5027
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(TeltonikaDecoder::new(opts)?))
-    }
-}
+/// Per-connection (TCP) or per-peer (UDP) Teltonika decoder: its `state` is the
+/// [`Settings`], its `device` the IMEI of the handshake (TCP) or of the last datagram (UDP).
+pub type TeltonikaDecoder = StreamDecoder<Teltonika>;
 
 /// Protocol-specific settings parsed from `DecoderOptions.options`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -72,76 +56,42 @@ pub struct Settings {
     pub io16: bool,
 }
 
-impl Settings {
-    /// Parses and validates the option map, rejecting unknown keys.
-    pub fn from_options(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        let mut s = Settings::default();
-        for (key, value) in &opts.options {
-            match key.as_str() {
-                "io16" => {
-                    s.io16 = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        other => {
-                            return Err(OptionsError {
-                                protocol: NAME,
-                                key: key.clone(),
-                                reason: format!("expected \"true\" or \"false\", got {other:?}"),
-                            })
-                        }
-                    }
-                }
-                _ => return Err(OptionsError::unknown(NAME, key)),
-            }
-        }
-        Ok(s)
-    }
-}
+impl StreamProtocol for Teltonika {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5027;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    type State = Settings;
 
-/// Per-connection (TCP) or per-peer (UDP) state: the limits and the IMEI once known.
-pub struct TeltonikaDecoder {
-    opts: DecoderOptions,
-    settings: Settings,
-    device: Option<DeviceId>,
-}
-
-impl TeltonikaDecoder {
-    /// A decoder for one connection; fails on unknown or malformed options.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        Ok(TeltonikaDecoder {
-            settings: Settings::from_options(opts)?,
-            opts: opts.clone(),
-            device: None,
-        })
-    }
-}
-
-impl Decoder for TeltonikaDecoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::frame(buf, self.opts.max_frame)
+    fn cut(d: &mut TeltonikaDecoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame)
     }
 
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let out = decode::decode_tcp(frame, ctx, &self.opts, self.settings, self.device.as_ref())?;
-        if let Some(id) = &out.identity {
-            self.device = Some(id.clone());
-        }
-        Ok(out)
+    fn decode(
+        d: &mut TeltonikaDecoder,
+        frame: &[u8],
+        ctx: &DecodeCtx,
+    ) -> Result<Decoded, DecodeError> {
+        decode::decode_tcp(frame, ctx, d.checksum, d.state, d.device.as_ref())
+            .inspect(|out| d.remember(out))
     }
 
+    /// UDP datagrams carry the IMEI in every datagram and have no CRC.
     fn decode_datagram(
-        &mut self,
+        d: &mut TeltonikaDecoder,
         datagram: &[u8],
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
-        let out = decode::decode_udp(datagram, ctx, &self.opts, self.settings)?;
-        if let Some(id) = &out.identity {
-            self.device = Some(id.clone());
-        }
-        Ok(out)
+        decode::decode_udp(datagram, ctx, d.max_frame, d.state).inspect(|out| d.remember(out))
     }
+}
 
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+impl FromOptions for Settings {
+    /// One option, `io16` (see [`Settings`]); any other key is rejected.
+    fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
+        opts.read(protocol, |o| {
+            Ok(Settings {
+                io16: o.flag("io16", false)?,
+            })
+        })
     }
 }

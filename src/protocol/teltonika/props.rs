@@ -5,7 +5,7 @@ use super::encode::{self, AvlRecord, IoData, IoElement};
 use super::tests::{ctx, decoder, logged_in, opts, IMEI};
 use super::*;
 use crate::model::{Alarm, EventKind, IoValue, Position, Record};
-use crate::protocol::{ChecksumPolicy, FrameResult};
+use crate::protocol::{ChecksumPolicy, Decoder, FrameResult};
 use bytes::BytesMut;
 use proptest::prelude::*;
 
@@ -166,27 +166,7 @@ proptest! {
         let o = DecoderOptions { max_frame, ..opts(ChecksumPolicy::Ignore) };
         let mut d = TeltonikaDecoder::new(&o).unwrap();
         let _ = d.decode_datagram(&bytes, &ctx());
-        let _ = d.decode(&bytes, &ctx());
-        let mut buf = BytesMut::from(&bytes[..]);
-        loop {
-            let before = buf.len();
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => {
-                    prop_assert!(f.len() <= max_frame && !f.is_empty());
-                    prop_assert_eq!(before - buf.len(), f.len());
-                    let _ = d.decode(&f, &ctx());
-                }
-                FrameResult::Skipped(n) => {
-                    prop_assert!(n > 0 && n <= before);
-                    prop_assert_eq!(before - buf.len(), n);
-                }
-                FrameResult::NeedMore => {
-                    prop_assert_eq!(buf.len(), before);
-                    break;
-                }
-                FrameResult::Fatal(e) => panic!("fatal on garbage: {e}"),
-            }
-        }
+        crate::protocol::test_util::random_bytes_invariants(&mut d, &bytes, max_frame, &ctx())?;
     }
 
     #[test]

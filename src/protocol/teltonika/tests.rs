@@ -4,7 +4,7 @@
 use super::encode::{self, AvlRecord, IoData, IoElement};
 use super::*;
 use crate::model::{Alarm, EventKind, IoValue, Position, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, DecodeError, Decoded, FrameResult};
+use crate::protocol::{ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, FrameResult};
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 
@@ -235,7 +235,7 @@ fn options_are_validated() {
     o.options.insert("io16".into(), "yes".into());
     assert!(TeltonikaDecoder::new(&o).is_err());
     o.options.insert("io16".into(), "true".into());
-    assert!(TeltonikaDecoder::new(&o).unwrap().settings.io16);
+    assert!(TeltonikaDecoder::new(&o).unwrap().state.io16);
 }
 
 #[test]
@@ -375,20 +375,7 @@ pub(super) fn sample_record(i: u64) -> AvlRecord {
 
 /// Frames every byte of `stream` with `d`, fed in pieces of `chunk` bytes, decoding each frame.
 pub(super) fn feed(d: &mut TeltonikaDecoder, stream: &[u8], chunk: usize) -> Vec<Decoded> {
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for piece in stream.chunks(chunk.max(1)) {
-        buf.extend_from_slice(piece);
-        loop {
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => out.push(d.decode(&f, &ctx()).unwrap()),
-                FrameResult::NeedMore => break,
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-    assert!(buf.is_empty());
-    out
+    crate::protocol::test_util::decode_pieces(d, stream.chunks(chunk.max(1)), &ctx())
 }
 
 #[test]

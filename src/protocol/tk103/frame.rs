@@ -2,8 +2,7 @@
 //! `$Software version: (V2.0)$`) and does not end the frame. Bytes before `(` are skipped; a
 //! frame not closed within `max_frame` bytes loses its `(` and the stream resyncs on the next.
 
-use super::super::FrameResult;
-use bytes::BytesMut;
+use super::super::wire::Cut;
 
 /// Length of the frame at the start of `buf` (which begins with `(`), if complete.
 fn frame_len(buf: &[u8]) -> Option<usize> {
@@ -18,27 +17,18 @@ fn frame_len(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Cuts the next frame off `buf`.
-pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
+/// Decides where the next frame in `buf` ends.
+pub(super) fn cut(buf: &[u8], max_frame: usize) -> Cut {
     let Some(start) = buf.iter().position(|&b| b == b'(') else {
-        let n = buf.len();
-        if n == 0 {
-            return FrameResult::NeedMore;
-        }
-        let _ = buf.split_to(n);
-        return FrameResult::Skipped(n);
+        return Cut::skip_all(buf);
     };
     if start > 0 {
-        let _ = buf.split_to(start);
-        return FrameResult::Skipped(start);
+        return Cut::Skip(start);
     }
     let limit = buf.len().min(max_frame.max(2));
     match frame_len(&buf[..limit]) {
-        Some(n) => FrameResult::Frame(buf.split_to(n).freeze()),
-        None if buf.len() >= max_frame => {
-            let _ = buf.split_to(1);
-            FrameResult::Skipped(1)
-        }
-        None => FrameResult::NeedMore,
+        Some(n) => Cut::Frame(n),
+        None if buf.len() >= max_frame => Cut::Skip(1),
+        None => Cut::NeedMore,
     }
 }

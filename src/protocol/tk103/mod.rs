@@ -19,12 +19,7 @@ mod position;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
-};
-use crate::model::DeviceId;
-use bytes::BytesMut;
+use super::{Cut, DecodeCtx, DecodeError, Decoded, StreamDecoder, StreamProtocol, Transports};
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "tk103";
@@ -32,54 +27,19 @@ pub const NAME: &str = "tk103";
 /// The tk103 protocol (registry entry).
 pub struct Tk103;
 
-impl Protocol for Tk103 {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5002
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: true,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(Tk103Decoder::new(opts)?))
-    }
-}
+/// Per-connection (or per-UDP-peer) TK103 decoder; its `device` is the id of the last frame.
+pub type Tk103Decoder = StreamDecoder<Tk103>;
 
-/// Per-connection state: the frame limit and the device.
-#[derive(Debug, Clone)]
-pub struct Tk103Decoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
-}
-
-impl Tk103Decoder {
-    /// A decoder for one connection or UDP peer. No options exist; any key is rejected.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(Tk103Decoder {
-            device: None,
-            max_frame: opts.max_frame,
-        })
+impl StreamProtocol for Tk103 {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5002;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    fn cut(d: &mut Tk103Decoder, buf: &[u8]) -> Cut {
+        frame::cut(buf, d.max_frame)
     }
-}
-
-impl Decoder for Tk103Decoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
-    }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        decode::decode_frame(self, frame, ctx)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    fn decode(d: &mut Tk103Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(d, frame, ctx)
     }
 }

@@ -1,27 +1,19 @@
 //! TK103 unit tests: exact replies (`(<id>AP01HSO)`, `(<id>AP05)` as Traccar answers),
 //! exact fields of captured frames, the `$…$` framing rule, stream robustness, round trips.
 
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, EventKind, IoValue, Position, Record};
+use crate::model::{Alarm, EventKind, IoValue};
+use crate::protocol::test_util::{self, ctx, position as pos};
+use crate::protocol::DecoderOptions;
+use crate::protocol::FrameResult;
+use crate::protocol::{Decoder, Fix};
+use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
-
 fn dec() -> Tk103Decoder {
     Tk103Decoder::new(&DecoderOptions::default()).unwrap()
-}
-
-fn pos(d: &Decoded) -> &Position {
-    match &d.records[0] {
-        Record::Position(p) => p,
-        other => panic!("{other:?}"),
-    }
 }
 
 const BR00: &str =
@@ -106,9 +98,7 @@ fn command_result_text_may_contain_parentheses() {
         panic!()
     };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(
         e.kind,
         EventKind::CommandResult {
@@ -119,24 +109,10 @@ fn command_result_text_may_contain_parentheses() {
         panic!()
     };
     let out = d.decode(&f, &ctx()).unwrap();
-    let Record::Event(e) = &out.records[0] else {
-        panic!()
-    };
+    let e = test_util::event(&out);
     assert_eq!(e.attributes["battery_level"], IoValue::Int(100));
     assert_eq!(e.attributes["battery"], IoValue::Float(3.94));
     assert!(buf.is_empty());
-}
-
-fn cut_all(d: &mut Tk103Decoder, buf: &mut BytesMut) -> Vec<Vec<u8>> {
-    let mut out = vec![];
-    loop {
-        match d.frame(buf) {
-            FrameResult::Frame(f) => out.push(f.to_vec()),
-            FrameResult::Skipped(_) => {}
-            FrameResult::NeedMore => return out,
-            FrameResult::Fatal(e) => panic!("{e}"),
-        }
-    }
 }
 
 #[test]
@@ -148,15 +124,7 @@ fn split_at_every_byte_and_coalesced() {
     ];
     let mut bytes = b"garbage".to_vec();
     bytes.extend(frames.concat());
-    let mut d = dec();
-    assert_eq!(cut_all(&mut d, &mut BytesMut::from(&bytes[..])), frames);
-    let mut buf = BytesMut::new();
-    let mut got = vec![];
-    for &b in &bytes {
-        buf.extend_from_slice(&[b]);
-        got.extend(cut_all(&mut d, &mut buf));
-    }
-    assert_eq!(got, frames);
+    test_util::assert_splits_frame_alike(&mut dec(), &bytes, &frames);
 }
 
 proptest! {
@@ -176,7 +144,8 @@ proptest! {
             lat, lon,
             speed_kmh: f64::from(speed) / 10.0,
             course: f64::from(course) / 100.0,
-            valid, ignition, odometer_m: odometer,
+            valid, ignition, odometer_m: f64::from(odometer),
+            ..Fix::default()
         };
         let out = dec().decode(&encode::position("088047365460", &fix), &ctx()).unwrap();
         let p = pos(&out);
@@ -194,6 +163,6 @@ proptest! {
     #[test]
     fn random_bytes_never_panic_overconsume_or_stall(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut d = Tk103Decoder::new(&DecoderOptions { max_frame: 128, ..DecoderOptions::default() }).unwrap();
-        crate::protocol::test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
+        test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
     }
 }

@@ -10,19 +10,9 @@
 //! frame also misstates its length. The frame handed to the decoder is unescaped:
 //! `7D 01..05` → `}` `[` `]` `,` `*`.
 
+use super::super::wire::Cut;
 use super::super::FrameResult;
 use bytes::{Bytes, BytesMut};
-
-/// What the framer decided about the front of the buffer (pure, no mutation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// Wait for more bytes; nothing is consumed.
-    NeedMore,
-    /// The first `n` bytes are one frame, `[` through `]` (still escaped).
-    Frame(usize),
-    /// Drop the first `n` bytes (garbage or an oversized frame), `n > 0`.
-    Skip(usize),
-}
 
 /// Decides where the next frame in `buf` ends; never asks to keep more than `max_frame`
 /// bytes.
@@ -118,21 +108,13 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// [`cut_frame`] applied to the connection buffer; the frame comes out unescaped.
+/// [`cut_frame`] applied to the connection buffer; the frame comes out unescaped (a copy
+/// only when it holds an escape).
 pub(super) fn next_frame(buf: &mut BytesMut, max_frame: usize) -> FrameResult {
-    match cut_frame(buf, max_frame) {
-        Cut::NeedMore => FrameResult::NeedMore,
-        Cut::Frame(n) => {
-            let raw = buf.split_to(n);
-            if raw.contains(&0x7D) {
-                FrameResult::Frame(Bytes::from(unescape(&raw)))
-            } else {
-                FrameResult::Frame(raw.freeze())
-            }
+    match cut_frame(buf, max_frame).apply(buf) {
+        FrameResult::Frame(raw) if raw.contains(&0x7D) => {
+            FrameResult::Frame(Bytes::from(unescape(&raw)))
         }
-        Cut::Skip(n) => {
-            let _ = buf.split_to(n);
-            FrameResult::Skipped(n)
-        }
+        other => other,
     }
 }

@@ -20,13 +20,11 @@ mod frame;
 mod tests;
 
 use super::{
-    DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult, OptionsError, Protocol,
-    Transports,
+    Cut, DecodeCtx, DecodeError, Decoded, FrameResult, StreamDecoder, StreamProtocol, Transports,
 };
-use crate::model::DeviceId;
 use bytes::BytesMut;
 
-pub use frame::{cut_frame, Cut};
+pub use frame::cut_frame;
 
 /// Registry name, also the `protocol` label on every record.
 pub const NAME: &str = "watch";
@@ -34,58 +32,23 @@ pub const NAME: &str = "watch";
 /// The watch protocol (registry entry).
 pub struct Watch;
 
-impl Protocol for Watch {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn default_port(&self) -> u16 {
-        5093
-    }
-    fn transports(&self) -> Transports {
-        Transports {
-            tcp: true,
-            udp: false,
-        }
-    }
-    fn new_decoder(&self, opts: &DecoderOptions) -> Result<Box<dyn Decoder>, OptionsError> {
-        Ok(Box::new(WatchDecoder::new(opts)?))
-    }
-}
+/// Per-connection watch decoder; its `device` is the last id seen.
+pub type WatchDecoder = StreamDecoder<Watch>;
 
-/// Per-connection watch state: the framer's limit and the last id seen.
-#[derive(Debug, Clone)]
-pub struct WatchDecoder {
-    device: Option<DeviceId>,
-    max_frame: usize,
-}
-
-impl WatchDecoder {
-    /// A decoder for one connection. The watch protocol has no options; any key is rejected.
-    pub fn new(opts: &DecoderOptions) -> Result<Self, OptionsError> {
-        if let Some(key) = opts.options.keys().next() {
-            return Err(OptionsError::unknown(NAME, key));
-        }
-        Ok(WatchDecoder {
-            device: None,
-            max_frame: opts.max_frame,
-        })
+impl StreamProtocol for Watch {
+    const NAME: &'static str = NAME;
+    const DEFAULT_PORT: u16 = 5093;
+    const TRANSPORTS: Transports = Transports::TCP;
+    /// No options, nothing kept beyond the device.
+    type State = ();
+    fn cut(d: &mut WatchDecoder, buf: &[u8]) -> Cut {
+        cut_frame(buf, d.max_frame)
     }
-}
-
-impl Decoder for WatchDecoder {
-    fn frame(&mut self, buf: &mut BytesMut) -> FrameResult {
-        frame::next_frame(buf, self.max_frame)
+    /// Frames come out unescaped.
+    fn frame(d: &mut WatchDecoder, buf: &mut BytesMut) -> FrameResult {
+        frame::next_frame(buf, d.max_frame)
     }
-
-    fn decode(&mut self, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-        let d = decode::decode_frame(frame, ctx)?;
-        if d.identity.is_some() {
-            self.device.clone_from(&d.identity);
-        }
-        Ok(d)
-    }
-
-    fn device(&self) -> Option<&DeviceId> {
-        self.device.as_ref()
+    fn decode(d: &mut WatchDecoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        decode::decode_frame(frame, ctx).inspect(|out| d.remember(out))
     }
 }

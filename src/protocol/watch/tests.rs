@@ -1,23 +1,18 @@
-use super::encode::{self, Fix};
+use super::encode;
 use super::*;
-use crate::model::{Alarm, Record};
-use crate::protocol::DecodeCtx;
-use bytes::BytesMut;
+use crate::model::Alarm;
+use crate::protocol::test_util::{self, ctx};
+use crate::protocol::DecoderOptions;
+use crate::protocol::{Decoder, Fix};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-
-fn ctx() -> DecodeCtx {
-    DecodeCtx {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 5, 0, 0).unwrap(),
-    }
-}
 
 fn dec() -> WatchDecoder {
     WatchDecoder::new(&DecoderOptions::default()).unwrap()
 }
 
 fn frames(bytes: &[u8], step: usize) -> Vec<Vec<u8>> {
-    crate::protocol::test_util::frames(&mut dec(), bytes, step)
+    test_util::frames(&mut dec(), bytes, step)
 }
 
 const LK: &str = "[SG*8800000015*0002*LK]";
@@ -47,9 +42,7 @@ fn link_gets_lk_and_no_record() {
 fn ud_decodes_exactly() {
     let out = dec().decode(UD.as_bytes(), &ctx()).unwrap();
     assert_eq!(out.ack.accepted, None);
-    let Record::Position(p) = &out.records[0] else {
-        panic!("no position")
-    };
+    let p = test_util::position(&out);
     assert_eq!(
         p.fix_time,
         Utc.with_ymd_and_hms(2014, 4, 22, 13, 46, 52).unwrap()
@@ -69,9 +62,7 @@ fn alarm_gets_al_reply_and_sos() {
         out.ack.accepted.as_deref(),
         Some(b"[3G*6907919734*0002*AL]".as_slice())
     );
-    let Record::Position(p) = &out.records[0] else {
-        panic!()
-    };
+    let p = test_util::position(&out);
     assert_eq!(p.alarms, vec![Alarm::Sos]);
 }
 
@@ -120,13 +111,13 @@ proptest! {
         let fix = Fix {
             time: Utc.timestamp_opt(secs, 0).unwrap(), valid, lat, lon,
             speed_kmh: f64::from(speed) / 100.0, course: f64::from(course) / 10.0,
-            altitude_m: f64::from(alt) / 10.0, satellites: sats, battery, status: 0,
+            altitude_m: f64::from(alt) / 10.0, satellites: sats, ..Fix::default()
         };
         let cmd = if backfill { "UD2" } else { "UD" };
-        let got = frames(&encode::position("SG", "9059011020", cmd, &fix), 13);
+        let got = frames(&encode::position("SG", "9059011020", cmd, &fix, battery, 0), 13);
         prop_assert_eq!(got.len(), 1);
         let out = dec().decode(&got[0], &ctx()).unwrap();
-        let Record::Position(p) = &out.records[0] else { panic!("no position") };
+        let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, fix.time);
         prop_assert!((p.lat - lat).abs() < 1e-6 && (p.lon - lon).abs() < 1e-6);
         prop_assert!((p.speed_kmh - fix.speed_kmh).abs() < 1e-9);
@@ -147,21 +138,9 @@ proptest! {
         data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'['), Just(b']'), Just(b'*'), Just(0x7D)], 0..400),
         max in 4usize..300,
     ) {
-        let mut d = dec();
-        let mut buf = BytesMut::from(&data[..]);
-        loop {
-            let before = buf.len();
-            match cut_frame(&buf, max) {
-                Cut::NeedMore => { prop_assert!(buf.len() < max.max(4)); break; }
-                Cut::Frame(n) | Cut::Skip(n) => prop_assert!(n > 0 && n <= before),
-            }
-            match d.frame(&mut buf) {
-                FrameResult::Frame(f) => { let _ = d.decode(&f, &ctx()); }
-                FrameResult::Skipped(_) => {}
-                FrameResult::NeedMore | FrameResult::Fatal(_) => break,
-            }
-            prop_assert!(buf.len() < before);
-        }
+        let hold = max.max(4);
+        let mut d = WatchDecoder::new(&DecoderOptions { max_frame: max, ..DecoderOptions::default() }).unwrap();
+        test_util::cut_invariants(&mut d, |b| cut_frame(b, max), &data, hold, &ctx())?;
     }
 }
 

@@ -323,6 +323,8 @@ impl LineBatch {
                 let r = self.push_alert(a);
                 self.note(r);
             }
+            // The audit trail is not a time series of the fleet.
+            Record::Audit(_) => {}
         }
     }
 

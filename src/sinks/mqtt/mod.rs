@@ -143,7 +143,7 @@ fn plan(
                 retain: false,
                 payload: alert_json(a).to_string(),
             }),
-            Record::Event(_) => {}
+            Record::Event(_) | Record::Audit(_) => {}
         }
     }
     for p in newest_pos.values() {

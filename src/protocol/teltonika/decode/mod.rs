@@ -9,13 +9,13 @@ use super::frame::KEEPALIVE;
 use super::{Codec, Settings, MAX_IMEI_LEN, NAME};
 use crate::model::{DeviceId, Record};
 use crate::protocol::wire::{crc16_arc, Reader};
-use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded, DecoderOptions};
+use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 
 /// Decodes one TCP frame cut by the framer (keep-alive, IMEI handshake or AVL packet).
 pub(super) fn decode_tcp(
     frame: &[u8],
     ctx: &DecodeCtx,
-    opts: &DecoderOptions,
+    checksum: ChecksumPolicy,
     settings: Settings,
     device: Option<&DeviceId>,
 ) -> Result<Decoded, DecodeError> {
@@ -24,7 +24,7 @@ pub(super) fn decode_tcp(
             kind: "keepalive".into(),
             ..Decoded::default()
         }),
-        [0, 0, ..] => packet(frame, ctx, opts, settings, device),
+        [0, 0, ..] => packet(frame, ctx, checksum, settings, device),
         _ => handshake(frame),
     }
 }
@@ -55,7 +55,7 @@ fn handshake(frame: &[u8]) -> Result<Decoded, DecodeError> {
 fn packet(
     frame: &[u8],
     ctx: &DecodeCtx,
-    opts: &DecoderOptions,
+    checksum: ChecksumPolicy,
     settings: Settings,
     device: Option<&DeviceId>,
 ) -> Result<Decoded, DecodeError> {
@@ -71,7 +71,7 @@ fn packet(
     let crc = r.u32("crc")?;
     expect_end(&r, "avl packet")?;
     let computed = crc16_arc(data);
-    if opts.checksum == ChecksumPolicy::Verify && crc != u32::from(computed) {
+    if checksum == ChecksumPolicy::Verify && crc != u32::from(computed) {
         return Err(DecodeError::Checksum {
             expected: crc,
             computed: u32::from(computed),
@@ -102,14 +102,14 @@ fn packet(
 pub(super) fn decode_udp(
     datagram: &[u8],
     ctx: &DecodeCtx,
-    opts: &DecoderOptions,
+    max_frame: usize,
     settings: Settings,
 ) -> Result<Decoded, DecodeError> {
-    if datagram.len() > opts.max_frame {
+    if datagram.len() > max_frame {
         return Err(DecodeError::Invalid(format!(
             "datagram of {} bytes exceeds max_frame {}",
             datagram.len(),
-            opts.max_frame
+            max_frame
         )));
     }
     let mut r = Reader::new(datagram);
