@@ -2,16 +2,18 @@
 # Real services for the integration tests (tests/support/services.rs starts private instances
 # on loopback ports with temp dirs; nothing here starts a daemon).
 #
-#   .ci/services.sh install   install InfluxDB 1.x, VictoriaMetrics, Mosquitto and
-#                             docker-compose (a validator only) from the Debian archive if
-#                             any binary is missing (idempotent, quiet)
+#   .ci/services.sh install   install InfluxDB 1.x, VictoriaMetrics, Mosquitto,
+#                             docker-compose (a validator only) and Chromium with its
+#                             WebDriver (the console's browser tests) from the Debian archive
+#                             if any binary is missing (idempotent, quiet)
 #   .ci/services.sh check     exit 1 and name what is missing
 set -eu
 
-BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub docker-compose"
+BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub docker-compose chromium chromedriver"
 # docker-compose (v1, Python) only validates deploy/docker-compose.yml (`config -q`): it needs
-# no Docker engine for that, and none runs here.
-PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose"
+# no Docker engine for that, and none runs here. chromium + chromium-driver: the console's
+# tests drive a headless browser over WebDriver (tests/console_browser.rs).
+PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose chromium chromium-driver"
 
 missing() {
     for b in $BINARIES; do

@@ -44,6 +44,8 @@ pub struct Config {
     pub webhooks: crate::sinks::webhook::WebhookConfig,
     /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
     pub tracking: crate::tracking::TrackingConfig,
+    /// The ops console and customer tracking links (`[console]`).
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// `[http]`
@@ -316,6 +318,7 @@ impl Config {
             m.validate().map_err(ConfigError::Invalid)?;
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
+        self.console.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
         for o in &self.http.cors_origins {
