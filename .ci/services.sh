@@ -5,7 +5,8 @@
 #   .ci/services.sh install   install what is missing (idempotent, quiet):
 #                             - from the Debian archive: InfluxDB 1.x, VictoriaMetrics,
 #                               Mosquitto, docker-compose (validates docker-compose.yml; no
-#                               engine), systemd-analyze (verifies deploy/trackgate.service)
+#                               engine), systemd-analyze (verifies deploy/trackgate.service),
+#                               Chromium with its WebDriver (the console's browser tests)
 #                             - cargo-deb (crates.io, `cargo install`; builds the .deb the
 #                               tests inspect), kept in ~/.cargo/bin so later runs skip it
 #                             - kubernetes-validate (PyPI, in a venv under ~/.cache;
@@ -13,10 +14,11 @@
 #   .ci/services.sh check     exit 1 and name what is missing
 set -eu
 
-BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub mosquitto_passwd docker-compose systemd-analyze"
+BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub mosquitto_passwd docker-compose systemd-analyze chromium chromedriver"
 # docker-compose (v1, Python) only validates docker-compose.yml (`config -q`): it needs no
-# Docker engine for that, and none runs here.
-PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose systemd"
+# Docker engine for that, and none runs here. chromium + chromium-driver: the console's
+# tests drive a headless browser over WebDriver (tests/console_browser.rs).
+PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose systemd chromium chromium-driver"
 CARGO_DEB_VERSION="3.8.0"
 K8S_VALIDATE_VERSION="1.37.0"
 K8S_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/trackgate-ci/k8s-venv"

@@ -47,6 +47,8 @@ pub struct Config {
     pub webhooks: crate::sinks::webhook::WebhookConfig,
     /// Shipments, ETA and exceptions (`[tracking]`); every threshold with its default.
     pub tracking: crate::tracking::TrackingConfig,
+    /// The ops console and customer tracking links (`[console]`).
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// `[storage]`
@@ -364,7 +366,9 @@ impl Config {
             m.validate().map_err(ConfigError::Invalid)?;
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
+        self.console.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
+        self.tracking.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -475,6 +479,23 @@ mod tests {
         assert!(crate::duration_text::parse("7 weeks").is_err());
         let c = Config::from_toml("[storage]\nretention = \"12h\"\n").unwrap();
         assert_eq!(c.storage.retention, Duration::from_secs(43_200));
+    }
+
+    #[test]
+    fn every_section_is_validated_at_start_naming_the_key() {
+        for (toml, key) in [
+            ("[tracking]\npace_min = 3.0\npace_max = 2.0\n", "tracking.pace_min"),
+            ("[webhooks]\ntimeout = \"0s\"\n", "webhooks.timeout"),
+            ("[devices]\noffline_after_secs = 0\n", "devices.offline_after_secs"),
+            ("[devices]\nforget_after = \"1m\"\n", "devices.forget_after"),
+            ("[storage]\ngroup_commit_wait_ms = 5000\n", "storage.group_commit_wait_ms"),
+            ("[pipeline]\ndrain_secs = 0\n", "pipeline.drain_secs"),
+            ("[mqtt]\nkeep_alive_secs = 1\n", "mqtt.keep_alive_secs"),
+            ("[http]\ncors_origins = [\"not an origin\"]\n", "http.cors_origins"),
+        ] {
+            let e = Config::from_toml(toml).expect_err(toml).to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]

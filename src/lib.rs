@@ -22,7 +22,9 @@
 //!             last-published), its handle, and the alert JSON; filled by its log consumer
 //! sinks/      what pushes outward: influx/, mqtt/ (publisher), webhook/ (delivery, signing)
 //! mqtt/       the shared [mqtt] broker link: settings, URL parsing, client options
-//! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE)
+//! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE),
+//!             the console's pages, exceptions (acks), shipment history, tracking links
+//! console/    the ops web page (embedded assets), its settings and ETA history/trails
 //! tools/      `trackgate decode`, `trackgate replay`, `trackgate eval-eta`
 //! config.rs   the configuration: sections, defaults, validated once (naming the key)
 //! backoff.rs  the one retry schedule (exponential, equal jitter)
@@ -51,6 +53,7 @@
 pub mod api;
 pub mod backoff;
 pub mod config;
+pub mod console;
 pub mod duration_text;
 pub mod ingest;
 pub mod model;

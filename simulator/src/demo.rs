@@ -138,6 +138,7 @@ pub fn banner(d: &Demo) -> String {
     let api = &d.scenario.api.url;
     format!(
         "trackgate demo: {} simulated trucks at {}x speed, data in {}\n\
+         \x20 open {api}/                       the ops console in a browser\n\
          \x20 curl {api}/api/devices            live positions\n\
          \x20 curl {api}/api/shipments          progress, ETA per stop, open exceptions\n\
          \x20 curl {api}/api/events             alerts (late, off_route, stops ...)\n\

@@ -1,5 +1,6 @@
 //! HTTP API (axum): health, Prometheus metrics and live devices here; shipments, webhooks,
-//! the event history and the event stream in their own files.
+//! the event history, the event stream and the console's pages, exceptions, shipment
+//! history and tracking links in their own files.
 //!
 //! Handlers read live state, tracking and the output store (`crate::outputs`); they never
 //! reach into the sinks.
@@ -10,7 +11,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod events;
+pub mod exceptions;
+pub mod history;
+pub mod share;
 pub mod shipments;
 pub mod stream;
 pub mod tokens;
@@ -39,6 +44,8 @@ pub struct ApiState {
     pub tracking: Option<Arc<crate::tracking::TrackingHandle>>,
     /// Who may call.
     pub auth: Arc<Registry>,
+    /// The ops console: its pages, settings, ETA history and notices.
+    pub console: Arc<crate::console::Console>,
 }
 
 /// One route: method, path, the access it needs, its handler.
@@ -86,6 +93,10 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(webhooks::routes());
     v.extend(tokens::routes());
     v.extend(audit::routes());
+    v.extend(console::routes());
+    v.extend(exceptions::routes());
+    v.extend(history::routes());
+    v.extend(share::routes());
     v
 }
 

@@ -63,7 +63,8 @@ pub fn store_error(e: StoreError) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "store error")
 }
 
-fn outputs(s: &ApiState) -> Result<&Outputs, Box<Response>> {
+/// The outputs store, or the 503 answer when it is not running.
+pub fn outputs(s: &ApiState) -> Result<&Outputs, Box<Response>> {
     s.outputs.as_ref().ok_or_else(|| {
         Box::new(error(
             StatusCode::SERVICE_UNAVAILABLE,

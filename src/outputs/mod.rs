@@ -8,6 +8,7 @@
 //! to the outside, so the API depends on this module and never on `sinks`.
 
 pub mod audit;
+pub mod console;
 pub mod consumer;
 pub mod json;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! The embedded store of live outputs (SQLite under `storage.dir`): the event history behind
-//! `GET /api/events`, webhook subscriptions, the delivery outbox and its attempt log.
+//! `GET /api/events`, webhook subscriptions, the delivery outbox and its attempt log (the
+//! console's acknowledgements and tracking links: `console.rs`).
 //!
 //! One file, one connection behind a mutex: every statement is small and indexed, so callers
 //! hold the lock for microseconds; async callers go through [`Store::run`], which moves the
@@ -215,6 +216,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(super::audit::SCHEMA)?;
+        conn.execute_batch(super::console::SCHEMA)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -20,6 +20,7 @@ use std::time::Duration;
 pub(super) struct Started {
     pub outputs: Outputs,
     pub tracking: Option<Arc<TrackingHandle>>,
+    pub console: Arc<crate::console::Console>,
 }
 
 /// Live state as a nameless consumer: it keeps no position and rebuilds from the retained
@@ -68,7 +69,21 @@ pub(super) async fn start(
     start_webhooks(cfg, base, &outputs)?;
     start_mqtt(cfg, base, consumers, &outputs).await?;
     let tracking = start_tracking(cfg, base, consumers).await?;
-    Ok(Started { outputs, tracking })
+    let console = Arc::new(crate::console::Console::new(
+        cfg.console.clone(),
+        cfg.devices.offline_after_secs,
+        live.clone(),
+    ));
+    consumers
+        .spawn(Arc::new(crate::console::HistoryConsumer(
+            console.history.clone(),
+        )))
+        .await?;
+    Ok(Started {
+        outputs,
+        tracking,
+        console,
+    })
 }
 
 async fn start_influx(cfg: &Config, base: &Base, consumers: &Consumers) -> Result<(), StartError> {

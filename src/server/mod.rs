@@ -222,6 +222,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             metrics: base.metrics.clone(),
             outputs: Some(started.outputs),
             tracking: started.tracking,
+            console: started.console,
             auth,
         },
     )

@@ -2,8 +2,9 @@
 //!
 //! Every route is declared with the access it needs ([`Access`]) in one table
 //! (`api::routes`). The [`authenticate`] layer runs first on every request: it resolves the
-//! `Authorization: Bearer` token (or, for `/api/stream` only, `?access_token=`, because a
-//! browser's `EventSource` cannot send headers) to a [`Principal`], answering 401 with
+//! `Authorization: Bearer` token (or, for the event streams `/api/stream` and
+//! `/api/console/notices` only, `?access_token=`, because a browser's `EventSource` cannot
+//! send headers) to a [`Principal`], answering 401 with
 //! `WWW-Authenticate: Bearer` when the token is missing or unknown. The route's own layer
 //! ([`require`]) then answers 403, naming the missing scope, when the principal lacks it.
 //! A route that was added without a declared access is refused (fail closed): the outer
@@ -137,7 +138,8 @@ fn unauthorized(msg: &str) -> Response {
 }
 
 /// The token a request carries: the bearer header, or `access_token` in the query of the
-/// event stream (EventSource cannot send headers; nothing logs query strings).
+/// event streams (`/api/stream`, the console's `/api/console/notices`: EventSource cannot
+/// send headers; nothing logs query strings).
 fn presented(req: &Request) -> Result<Option<String>, &'static str> {
     if let Some(v) = req.headers().get(header::AUTHORIZATION) {
         let v = v.to_str().map_err(|_| "Authorization header is not text")?;
@@ -147,7 +149,7 @@ fn presented(req: &Request) -> Result<Option<String>, &'static str> {
             .ok_or("Authorization must be `Bearer <token>`")?;
         return Ok(Some(token.trim().to_string()));
     }
-    if req.uri().path() == "/api/stream" {
+    if matches!(req.uri().path(), "/api/stream" | "/api/console/notices") {
         let q = req.uri().query().unwrap_or("");
         if let Some((_, t)) =
             form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "access_token")
@@ -259,11 +261,13 @@ pub async fn json_only(req: Request, next: Next) -> Response {
                     .trim()
                     .to_ascii_lowercase()
             });
-        let bodyless = req.method() == Method::DELETE
-            || req
+        // No body at all (no length or a zero one, not chunked) needs no type: a cross-site
+        // form always sends one.
+        let bodyless = req.headers().get(header::TRANSFER_ENCODING).is_none()
+            && req
                 .headers()
                 .get(header::CONTENT_LENGTH)
-                .is_some_and(|v| v.as_bytes() == b"0");
+                .is_none_or(|v| v.as_bytes() == b"0");
         let ok = match ct.as_deref() {
             Some("application/json") => true,
             None => bodyless,
