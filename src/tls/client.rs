@@ -195,25 +195,48 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 /// `... certificate expired ...`, `... not valid for name ...`), so a failed delivery or
 /// connection says why rather than only "error sending request".
 pub fn tls_reason(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(t) = err.downcast_ref::<rustls::Error>() {
-            return Some(t.to_string());
-        }
-        // tokio-rustls and hyper wrap rustls errors in io::Error.
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Some(t.to_string());
-            }
-        }
-        cur = err.source();
+    find_rustls(e, 0).map(|t| t.to_string())
+}
+
+/// Walks `source()` and, since `io::Error::source` skips the error it wraps, also into
+/// every `io::Error`'s inner error (tokio-rustls and the HTTP connectors wrap rustls errors
+/// in one or more `io::Error`s).
+fn find_rustls<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+    depth: usize,
+) -> Option<&'a rustls::Error> {
+    if depth > 16 {
+        return None;
     }
-    None
+    if let Some(t) = e.downcast_ref::<rustls::Error>() {
+        return Some(t);
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if let Some(t) = find_rustls(inner, depth + 1) {
+            return Some(t);
+        }
+    }
+    e.source().and_then(|s| find_rustls(s, depth + 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_tls_reason_inside_nested_io_errors() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let outer = std::io::Error::other(inner);
+        assert_eq!(
+            tls_reason(&outer).as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+        assert_eq!(tls_reason(&std::io::Error::other("plain")), None);
+    }
 
     #[test]
     fn builds_with_system_roots_ca_file_and_client_cert() {
