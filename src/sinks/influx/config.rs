@@ -321,6 +321,27 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
+    fn secrets_come_from_the_environment_and_never_show_in_debug() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TRACKGATE_INFLUX__URL", "http://127.0.0.1:8086");
+            jail.set_env("TRACKGATE_INFLUX__TOKEN", "8675309");
+            jail.set_env("TRACKGATE_MQTT__USERNAME", "gw");
+            jail.set_env("TRACKGATE_MQTT__PASSWORD", "pw-from-env");
+            let c = crate::config::Config::load(None).map_err(|e| e.to_string())?;
+            let influx = c.influx.as_ref().expect("influx");
+            let token = influx.token().map_err(|e| e.to_string())?;
+            assert_eq!(token.as_ref().map(Secret::expose), Some("8675309"));
+            let mqtt = c.mqtt.as_ref().expect("mqtt");
+            let pw = mqtt.password().map_err(|e| e.to_string())?;
+            assert_eq!(pw.as_ref().map(Secret::expose), Some("pw-from-env"));
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("8675309") && !shown.contains("pw-from-env"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn validate_names_the_key() {
         let mut c = InfluxConfig::new("ftp://influx.example");
         assert!(matches!(c.validate(), Err(InfluxConfigError::Url { .. })));
