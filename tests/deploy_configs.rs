@@ -28,7 +28,7 @@ fn trackgate_config_validates() {
     // The token the compose file initialises InfluxDB with.
     assert!(deploy("docker-compose.yml").contains(&format!(
         "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN: {}",
-        influx.token
+        influx.token.expose()
     )));
     assert_eq!(cfg.mqtt.expect("[mqtt]").url, "mqtt://mosquitto:1883");
 }

@@ -66,7 +66,7 @@ impl Subscription {
     pub fn matches(&self, e: &NewEvent) -> bool {
         self.events
             .as_ref()
-            .is_none_or(|t| t.iter().any(|t| *t == e.kind))
+            .is_none_or(|t| t.contains(&e.kind))
             && self.device.as_deref().is_none_or(|d| d == e.device)
             && self
                 .shipment

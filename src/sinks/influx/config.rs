@@ -336,7 +336,10 @@ mod tests {
             let pw = mqtt.password().map_err(|e| e.to_string())?;
             assert_eq!(pw.as_ref().map(Secret::expose), Some("pw-from-env"));
             let shown = format!("{c:?}");
-            assert!(!shown.contains("8675309") && !shown.contains("pw-from-env"), "{shown}");
+            assert!(
+                !shown.contains("8675309") && !shown.contains("pw-from-env"),
+                "{shown}"
+            );
             Ok(())
         });
     }
