@@ -349,6 +349,24 @@ fn subscribe_one(port: u16, topic: &str, tls: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Appends a fix of 864717003283581 to the gateway's log and reads the retained position the
+/// gateway published, with `mosquitto_sub` and the TLS arguments `tls`.
+async fn published_position(gw: &Running, port: u16, tls: Vec<String>) {
+    let fix = position("864717003283581", 0, 47.37, 8.54);
+    append(gw, &[Record::Position(fix)]).await;
+    let got = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = tls.iter().map(String::as_str).collect();
+        subscribe_one(port, "trackgate/devices/864717003283581/position", &args)
+    })
+    .await
+    .unwrap();
+    assert!(
+        got.starts_with("trackgate/devices/864717003283581/position {"),
+        "{got}"
+    );
+    assert!(got.contains("\"lat\":47.37"), "{got}");
+}
+
 /// Publishes an OwnTracks fix over TLS until device `jane.phone` shows it (the gateway
 /// subscribes asynchronously after it starts).
 async fn ingest_over_tls(gw: &Running, port: u16, tls: &[&str]) -> Value {
@@ -388,33 +406,7 @@ async fn mqtts_publishes_and_ingests_through_a_verified_broker() {
     let gw = server::start(cfg).await.expect("start");
     let ca_arg = ca_file.to_str().unwrap();
 
-    append(
-        &gw,
-        &[Record::Position(position(
-            "864717003283581",
-            0,
-            47.37,
-            8.54,
-        ))],
-    )
-    .await;
-    let got = tokio::task::spawn_blocking({
-        let ca_arg = ca_arg.to_string();
-        move || {
-            subscribe_one(
-                broker.port,
-                "trackgate/devices/+/position",
-                &["--cafile", &ca_arg],
-            )
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        got.starts_with("trackgate/devices/864717003283581/position {"),
-        "{got}"
-    );
-    assert!(got.contains("\"lat\":47.37"), "{got}");
+    published_position(&gw, broker.port, vec!["--cafile".into(), ca_arg.into()]).await;
 
     let v = ingest_over_tls(&gw, broker.port, &["--cafile", ca_arg]).await;
     assert_eq!(
@@ -494,27 +486,7 @@ async fn mqtts_mutual_tls_needs_the_client_certificate() {
     let args: Vec<&str> = tls.iter().map(String::as_str).collect();
     let v = ingest_over_tls(&gw, broker.port, &args).await;
     assert_eq!(v["protocol"], "owntracks");
-    append(
-        &gw,
-        &[Record::Position(position(
-            "864717003283581",
-            0,
-            47.37,
-            8.54,
-        ))],
-    )
-    .await;
-    let got = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = tls.iter().map(String::as_str).collect();
-        subscribe_one(
-            broker.port,
-            "trackgate/devices/864717003283581/position",
-            &args,
-        )
-    })
-    .await
-    .unwrap();
-    assert!(got.contains("\"lat\":47.37"), "{got}");
+    published_position(&gw, broker.port, tls).await;
     gw.shutdown().await;
 }
 

@@ -64,9 +64,7 @@ impl Subscription {
     /// Whether the event goes to this subscription (no filter: all; a customer's
     /// subscription only gets that customer's events).
     pub fn matches(&self, e: &NewEvent) -> bool {
-        self.events
-            .as_ref()
-            .is_none_or(|t| t.contains(&e.kind))
+        self.events.as_ref().is_none_or(|t| t.contains(&e.kind))
             && self.device.as_deref().is_none_or(|d| d == e.device)
             && self
                 .shipment
