@@ -317,6 +317,7 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
+        self.tracking.validate().map_err(ConfigError::Invalid)?;
         for o in &self.http.cors_origins {
             let ok = url::Url::parse(o).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https") && u.path() == "/" && !o.ends_with('/')

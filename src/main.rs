@@ -75,6 +75,14 @@ enum Cmd {
         /// Trips in the synthetic set.
         #[arg(long, default_value_t = trackgate::tools::eval_eta::DEFAULT_TRIPS)]
         count: usize,
+        /// With --generate: the harder preset (a second set to check what was tuned on the
+        /// shipped one).
+        #[arg(long, requires = "generate")]
+        hard: bool,
+        /// A trackgate config file whose `[tracking]` table replaces the defaults (to score
+        /// other thresholds).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -149,7 +157,15 @@ fn main() -> ExitCode {
             generate,
             seed,
             count,
-        } => eval_eta_cmd(shipment, trips, json, generate, seed, count),
+            hard,
+            config,
+        } => eval_eta_cmd(
+            shipment,
+            trips,
+            json,
+            generate.map(|dir| (dir, seed, count, hard)),
+            config,
+        ),
         Cmd::Token { cmd } => token_cmd(cmd),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
@@ -421,13 +437,17 @@ fn eval_eta_cmd(
     shipment: Option<PathBuf>,
     trips: Option<PathBuf>,
     json: bool,
-    generate: Option<PathBuf>,
-    seed: u64,
-    count: usize,
+    generate: Option<(PathBuf, u64, usize, bool)>,
+    config: Option<PathBuf>,
 ) -> ExitCode {
     use trackgate::tools::eval_eta;
-    if let Some(dir) = generate {
-        return match eval_eta::write_generated(&dir, seed, count) {
+    if let Some((dir, seed, count, hard)) = generate {
+        let preset = if hard {
+            eval_eta::generate::Preset::Hard
+        } else {
+            eval_eta::generate::Preset::Shipped
+        };
+        return match eval_eta::write_generated(&dir, seed, count, preset) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("trackgate: {}: {e}", dir.display());
@@ -439,7 +459,13 @@ fn eval_eta_cmd(
         eprintln!("trackgate: --shipment and --trips are required");
         return ExitCode::from(2);
     };
-    let cfg = trackgate::tracking::TrackingConfig::default();
+    let cfg = match config.map(|c| eval_eta::tracking_config(&c)).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match eval_eta::run_files(&s, &t, &cfg) {
         Ok(r) if json => match serde_json::to_string(&r) {
             Ok(j) => {

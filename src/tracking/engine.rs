@@ -4,7 +4,8 @@
 
 use super::cleaning::Fix;
 use super::config::TrackingConfig;
-use super::eta::{ErrorModel, History};
+use super::eta::ErrorModel;
+use super::history::History;
 use super::shipment::ShipmentSpec;
 use super::tracker::{Shared, ShipmentStatus, TrackState, Tracker};
 use crate::model::{Alarm, Alert, AlertState, DeviceId, EventKind, Record};
@@ -83,7 +84,7 @@ impl Engine {
         if self.trackers.contains_key(&spec.id) {
             return Err(EngineError::Duplicate(spec.id));
         }
-        let t = Tracker::new(spec, state, now);
+        let t = Tracker::new(spec, state, now, &self.cfg);
         if t.state.status == ShipmentStatus::Active {
             self.by_device
                 .entry(t.spec.device.clone())

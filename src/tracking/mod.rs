@@ -8,7 +8,10 @@
 //! ```text
 //! shipment.rs    posted shape + validation      cleaning.rs   which fixes count
 //! projection.rs  route measure, windowed locate motion.rs     moving / stopped
-//! stops.rs       arrival, departure, skipped    eta.rs        links, pace, history, band
+//! stops.rs       arrival, departure, skipped    eta.rs        links, pace, error band
+//! history.rs     learned times by time of day   hos.rs        driving-time rules (EU/US)
+//! driver.rs      driving time, standstills      predict.rs    the ETA walk and its spread
+//! habits.rs      where/how long drivers pause
 //! exceptions/    hysteresis state machines      tracker.rs    one shipment, per fix
 //! rules.rs       dwell, ETA/late/early, timer   engine.rs     all shipments, alarms
 //! view.rs        API shape                      store.rs      SQLite persistence
@@ -19,11 +22,16 @@
 pub mod cleaning;
 pub mod config;
 pub mod consumer;
+pub mod driver;
 pub mod engine;
 pub mod eta;
 pub mod exceptions;
+pub mod habits;
 pub mod handle;
+pub mod history;
+pub mod hos;
 pub mod motion;
+mod predict;
 pub mod projection;
 mod rules;
 pub mod shipment;
@@ -36,6 +44,7 @@ mod visits;
 pub use config::TrackingConfig;
 pub use engine::Engine;
 pub use handle::TrackingHandle;
+pub use hos::HosRules;
 pub use shipment::ShipmentSpec;
 
 #[cfg(test)]

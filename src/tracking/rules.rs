@@ -3,11 +3,11 @@
 
 use super::cleaning::Fix;
 use super::config::TrackingConfig;
-use super::eta::{add_secs, History, Links};
+use super::eta::add_secs;
 use super::exceptions::tier_of;
 use super::motion::Motion;
-use super::projection::distance_m;
-use super::stops::Visit;
+use super::predict::StopEta;
+use super::stops::{Prediction, Visit};
 use super::tracker::{Shared, ShipmentStatus, Tracker};
 use crate::model::{AlertState, EtaUpdate, Record, StopStatus};
 use chrono::{DateTime, Utc};
@@ -24,15 +24,10 @@ impl Tracker {
         cfg: &TrackingConfig,
         fix: &Fix,
         motion: Motion,
+        at_stop: bool,
         out: &mut Vec<Record>,
     ) {
         let now = fix.time;
-        let start = self.route.point_at(0.0);
-        let at_stop = self.spec.stops.iter().any(|s| {
-            distance_m((fix.lat, fix.lon), (s.lat, s.lon))
-                <= s.radius_m.unwrap_or(cfg.stop_radius_m)
-        }) || distance_m((fix.lat, fix.lon), (start.y(), start.x()))
-            <= cfg.stop_radius_m;
         let (on, off, minutes) = match motion {
             Motion::Stopped { since } if !at_stop => {
                 let m = (now - since).num_minutes();
@@ -86,137 +81,149 @@ impl Tracker {
         &mut self,
         fix: &Fix,
         along: f64,
-        links: &Links,
         sh: &mut Shared<'_>,
         out: &mut Vec<Record>,
     ) -> bool {
         let cfg = sh.cfg;
         let now = fix.time;
-        let pace = self
-            .state
-            .pace
-            .ratio(cfg.pace_min_moving_secs, cfg.pace_min, cfg.pace_max);
-        let mut t_s = 0.0_f64; // seconds from now until the vehicle can leave the current point
-        let mut cursor = along;
-        let mut base_cum = 0.0;
         let mut changed = false;
-        for i in 0..self.spec.stops.len() {
-            let spec = self.spec.stops[i].clone();
-            // Dwell: the stop's observed median once known, else its planned service time.
-            let service = sh
-                .history
-                .median(
-                    &History::dwell_key(spec.lat, spec.lon),
-                    cfg.history_min_samples,
-                )
-                .unwrap_or(spec.service_s.unwrap_or(0) as f64);
-            match self.state.stops[i].visit {
-                Visit::Departed | Visit::Skipped => continue,
-                Visit::Arrived => {
-                    let arrived = self.state.stops[i].arrived_at.unwrap_or(now);
-                    let begin = spec.window_start.map_or(arrived, |w| w.max(arrived));
-                    t_s = t_s.max((begin - now).num_seconds() as f64 + service);
-                    cursor = cursor.max(self.stop_along[i]);
-                    continue;
-                }
-                Visit::Pending => {}
-            }
-            let base = links.base_time(cursor, self.stop_along[i]);
-            base_cum += base;
-            // The live pace says most about the next hour; far stops lean on the plan/history.
-            let w = (-base_cum / cfg.pace_horizon_secs.max(1.0)).exp();
-            t_s += base * (1.0 + (pace - 1.0) * w);
-            let eta = add_secs(now, t_s);
-            let horizon = t_s.round() as i64;
-            let (lo, hi) = sh.errors.band(horizon, cfg.band_min_samples);
-            let begin = spec.window_start.map_or(eta, |w| w.max(eta));
-            t_s = (begin - now).num_seconds() as f64 + service;
-            let remaining = (self.stop_along[i] - along).max(0.0);
-            cursor = cursor.max(self.stop_along[i]);
-
-            let late_ref = spec.window_end.unwrap_or(spec.planned_arrival);
-            let late_s = (eta - late_ref).num_seconds();
-            let tier = tier_of(late_s / 60, &cfg.late_tiers_min)
-                .unwrap_or(cfg.late_tiers_min.first().copied().unwrap_or(0) as u32);
-            let t = self
-                .state
-                .rules
-                .entry(format!("late:{}", spec.id))
-                .or_default()
-                .step(
-                    now,
-                    late_s > cfg.late_min * 60,
-                    // Clears on the pessimistic (P90) estimate: "back on time" is only said
-                    // when even that is on time, so a far stop whose P50 wobbles around the
-                    // threshold does not clear and re-fire (flap).
-                    late_s as f64 + hi < (cfg.late_clear_min * 60) as f64,
-                    tier,
-                    cfg.late_hold_secs,
-                    cfg.late_clear_hold_secs,
-                );
-            self.transition(out, t, "late", now, Some(i), late_s as f64 / 60.0, "late");
-            let early_ref = spec.window_start.unwrap_or(spec.planned_arrival);
-            let early_s = (early_ref - eta).num_seconds();
-            let t = self
-                .state
-                .rules
-                .entry(format!("early:{}", spec.id))
-                .or_default()
-                .step(
-                    now,
-                    early_s > cfg.early_min * 60,
-                    early_s < cfg.early_min * 30,
-                    cfg.early_min as u32,
-                    cfg.late_hold_secs,
-                    cfg.late_clear_hold_secs,
-                );
-            self.transition(
-                out,
-                t,
-                "early",
-                now,
-                Some(i),
-                early_s as f64 / 60.0,
-                "early",
-            );
-
-            let status = if self.state.off_route.firing {
-                StopStatus::OffRoute
-            } else if late_s > cfg.late_min * 60 {
-                StopStatus::Late
-            } else if early_s > cfg.early_min * 60 {
-                StopStatus::Early
-            } else {
-                StopStatus::OnTime
-            };
+        for (i, p) in self
+            .predict(now, along, cfg, sh.history)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(p) = p else { continue };
+            let horizon = (p.eta - now).num_seconds();
+            let band = sh
+                .errors
+                .band(&self.route_key, horizon, p.sigma_s, cfg.band_min_samples);
+            let status = self.late_and_early(i, now, p.eta, band.1, cfg, out);
             changed |= self.state.etas[i].as_ref().map(|e| e.status) != Some(status);
-            let preds = &mut self.state.stops[i].predictions;
-            if preds
-                .last()
-                .is_none_or(|(m, _)| (now - *m).num_seconds() >= PREDICTION_EVERY_S)
-            {
-                preds.push((now, eta));
-                if preds.len() > MAX_PREDICTIONS {
-                    preds.remove(0);
-                }
-            }
-            self.state.etas[i] = Some(EtaUpdate {
-                shipment: self.spec.id.clone(),
-                stop: spec.id.clone(),
-                device: self.spec.device.clone(),
-                fix_time: now,
-                eta,
-                eta_p10: add_secs(eta, lo),
-                eta_p90: add_secs(eta, hi),
-                planned: spec.planned_arrival,
-                deviation_s: (eta - spec.planned_arrival).num_seconds(),
-                remaining_m: remaining,
-                progress: self.state.progress,
-                off_route_m: self.state.off_route_m,
-                status,
-            });
+            self.keep_prediction(i, now, p, band);
+            self.state.etas[i] = Some(self.eta_update(i, now, along, p.eta, band, status));
         }
         changed
+    }
+
+    /// The late and early rules of stop `i` for a P50 `eta` whose P90 is `eta + hi`; returns
+    /// the stop's status.
+    fn late_and_early(
+        &mut self,
+        i: usize,
+        now: DateTime<Utc>,
+        eta: DateTime<Utc>,
+        hi: f64,
+        cfg: &TrackingConfig,
+        out: &mut Vec<Record>,
+    ) -> StopStatus {
+        let spec = &self.spec.stops[i];
+        let (id, late_ref) = (
+            spec.id.clone(),
+            spec.window_end.unwrap_or(spec.planned_arrival),
+        );
+        let early_ref = spec.window_start.unwrap_or(spec.planned_arrival);
+        let late_s = (eta - late_ref).num_seconds();
+        let tier = tier_of(late_s / 60, &cfg.late_tiers_min)
+            .unwrap_or(cfg.late_tiers_min.first().copied().unwrap_or(0) as u32);
+        let t = self
+            .state
+            .rules
+            .entry(format!("late:{id}"))
+            .or_default()
+            .step(
+                now,
+                late_s > cfg.late_min * 60,
+                // Clears on the pessimistic (P90) estimate: "back on time" is only said when even
+                // that is on time, so a far stop whose P50 wobbles around the threshold does not
+                // clear and re-fire (flap).
+                late_s as f64 + hi < (cfg.late_clear_min * 60) as f64,
+                tier,
+                cfg.late_hold_secs,
+                cfg.late_clear_hold_secs,
+            );
+        self.transition(out, t, "late", now, Some(i), late_s as f64 / 60.0, "late");
+        let early_s = (early_ref - eta).num_seconds();
+        let t = self
+            .state
+            .rules
+            .entry(format!("early:{id}"))
+            .or_default()
+            .step(
+                now,
+                early_s > cfg.early_min * 60,
+                early_s < cfg.early_min * 30,
+                cfg.early_min as u32,
+                cfg.late_hold_secs,
+                cfg.late_clear_hold_secs,
+            );
+        self.transition(
+            out,
+            t,
+            "early",
+            now,
+            Some(i),
+            early_s as f64 / 60.0,
+            "early",
+        );
+        if self.state.off_route.firing {
+            StopStatus::OffRoute
+        } else if late_s > cfg.late_min * 60 {
+            StopStatus::Late
+        } else if early_s > cfg.early_min * 60 {
+            StopStatus::Early
+        } else {
+            StopStatus::OnTime
+        }
+    }
+
+    /// Keeps one prediction per `PREDICTION_EVERY_S` to learn the error on arrival: the ETA,
+    /// its spread and the band published around it.
+    fn keep_prediction(&mut self, i: usize, now: DateTime<Utc>, p: StopEta, band: (f64, f64)) {
+        let preds = &mut self.state.stops[i].preds;
+        if preds
+            .last()
+            .is_none_or(|q| (now - q.made).num_seconds() >= PREDICTION_EVERY_S)
+        {
+            preds.push(Prediction {
+                made: now,
+                eta: p.eta,
+                // Whole milliseconds: saved state must read back bit-for-bit (serde_json
+                // parses short decimals exactly, long ones not always).
+                sigma_s: (p.sigma_s * 1000.0).round() / 1000.0,
+                band_s: (band.0.round(), band.1.round()),
+            });
+            if preds.len() > MAX_PREDICTIONS {
+                preds.remove(0);
+            }
+        }
+    }
+
+    /// The published ETA record of stop `i`.
+    fn eta_update(
+        &self,
+        i: usize,
+        now: DateTime<Utc>,
+        along: f64,
+        eta: DateTime<Utc>,
+        (lo, hi): (f64, f64),
+        status: StopStatus,
+    ) -> EtaUpdate {
+        let spec = &self.spec.stops[i];
+        EtaUpdate {
+            shipment: self.spec.id.clone(),
+            stop: spec.id.clone(),
+            device: self.spec.device.clone(),
+            fix_time: now,
+            eta,
+            eta_p10: add_secs(eta, lo),
+            eta_p90: add_secs(eta, hi),
+            planned: spec.planned_arrival,
+            deviation_s: (eta - spec.planned_arrival).num_seconds(),
+            remaining_m: (self.stop_along[i] - along).max(0.0),
+            progress: self.state.progress,
+            off_route_m: self.state.off_route_m,
+            status,
+        }
     }
 
     /// The clock-driven rule: no fix for max(`no_signal_min`, factor × report interval).

@@ -1,6 +1,7 @@
 //! The shipment as posted (`POST /api/shipments`, and the eval harness's shipment file) and
 //! its validation. Errors name the offending field, so a client can fix its request.
 
+use super::hos::HosRules;
 use crate::model::DeviceId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,10 @@ pub struct ShipmentSpec {
     pub route: LineString,
     /// Stops in visiting order, planned arrivals non-decreasing.
     pub stops: Vec<StopSpec>,
+    /// Driving-time rules for this shipment's driver (`"eu"`, `"us"`, `"none"`); default
+    /// `tracking.hos`. Planned arrivals are taken to include the pauses these rules need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hos: Option<HosRules>,
 }
 
 /// A request that cannot become a shipment; the message names the field.
@@ -249,5 +254,18 @@ mod tests {
         let mut s = spec();
         s.id = "a/b".into();
         assert_eq!(s.validate().unwrap_err().field, "id");
+    }
+
+    #[test]
+    fn hos_override_is_optional_and_checked_by_serde() {
+        assert_eq!(spec().hos, None);
+        let mut v = serde_json::to_value(spec()).expect("json");
+        assert!(v.get("hos").is_none(), "not written when absent");
+        v["hos"] = "eu".into();
+        let s: ShipmentSpec = serde_json::from_value(v.clone()).expect("eu");
+        assert_eq!(s.hos, Some(HosRules::Eu));
+        v["hos"] = "moon".into();
+        let e = serde_json::from_value::<ShipmentSpec>(v).expect_err("bad");
+        assert!(e.to_string().contains("moon"), "{e}");
     }
 }

@@ -38,9 +38,24 @@ pub struct StopTrack {
     pub departed_at: Option<DateTime<Utc>>,
     entered: Option<DateTime<Utc>>,
     exited: Option<DateTime<Utc>>,
-    /// ETA predictions kept to learn the error distribution on arrival: (made at, eta).
+    /// ETA predictions kept to learn the error distribution on arrival. (State saved before
+    /// predictions carried a spread kept them as `predictions`; those are dropped on load.)
     #[serde(default)]
-    pub predictions: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub preds: Vec<Prediction>,
+}
+
+/// One ETA prediction kept until the arrival shows how wrong it was.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Prediction {
+    /// When it was made.
+    pub made: DateTime<Utc>,
+    /// The P50 ETA.
+    pub eta: DateTime<Utc>,
+    /// The spread the model gave it, seconds.
+    pub sigma_s: f64,
+    /// The published P10 and P90 as offsets from the ETA, seconds.
+    #[serde(default)]
+    pub band_s: (f64, f64),
 }
 
 impl Default for StopTrack {
@@ -51,7 +66,7 @@ impl Default for StopTrack {
             departed_at: None,
             entered: None,
             exited: None,
-            predictions: Vec::new(),
+            preds: Vec::new(),
         }
     }
 }

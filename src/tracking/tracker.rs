@@ -3,11 +3,14 @@
 
 use super::cleaning::{Cleaner, Fix};
 use super::config::TrackingConfig;
-use super::eta::{ErrorModel, History, Links, Pace};
+use super::driver::{DriverLimits, DriverState, Ended};
+use super::eta::{ErrorModel, Links, Pace};
 use super::exceptions::off_route::OffRoute;
 use super::exceptions::{Rule, Transition};
+use super::history::{hour_of_week, History};
+use super::hos::{HosClock, HosLimits, HosRules};
 use super::motion::{Motion, MotionTracker};
-use super::projection::Route;
+use super::projection::{distance_m, Route};
 use super::shipment::ShipmentSpec;
 use super::stops::StopTrack;
 use crate::model::{Alert, AlertState, EtaUpdate, Record};
@@ -69,6 +72,9 @@ pub struct TrackState {
     last_eta_at: Option<DateTime<Utc>>,
     /// Latest ETA per stop (for the API).
     pub etas: Vec<Option<EtaUpdate>>,
+    /// Driving time and standstills (absent in state saved before it existed).
+    #[serde(default)]
+    pub driver: DriverState,
 }
 
 /// A shipment with its derived geometry and state.
@@ -79,15 +85,28 @@ pub struct Tracker {
     pub route: Route,
     /// Each stop's position along the route, metres.
     pub stop_along: Vec<f64>,
+    /// Planned driving per link (planned time less service and the rules' pauses).
     planned_link_s: Vec<Option<f64>>,
+    /// Pace of links without a planned time, s/m.
+    fallback_spm: f64,
     pub(super) link_keys: Vec<Option<String>>,
+    /// Key of the route (first and last stop, length): the error band is learned per route.
+    pub(super) route_key: String,
+    /// The driving-time rules of this shipment, and their limits (none for `none`).
+    pub(super) hos_rules: HosRules,
+    pub(super) hos: Option<HosLimits>,
     /// State.
     pub state: TrackState,
 }
 
 impl Tracker {
     /// Builds a tracker (fresh state when `state` is None).
-    pub fn new(spec: ShipmentSpec, state: Option<TrackState>, created: DateTime<Utc>) -> Tracker {
+    pub fn new(
+        spec: ShipmentSpec,
+        state: Option<TrackState>,
+        created: DateTime<Utc>,
+        cfg: &TrackingConfig,
+    ) -> Tracker {
         let route = Route::new(&spec.route.coordinates);
         let len = route.length_m();
         // Stops are placed in order along the route, so a stop on a stretch driven twice is
@@ -99,25 +118,22 @@ impl Tracker {
             stop_along.push(p.along_m);
             from = p.along_m;
         }
-        let mut planned_link_s = Vec::new();
-        let mut link_keys = Vec::new();
-        for (i, s) in spec.stops.iter().enumerate() {
-            if i == 0 {
-                planned_link_s.push(None);
-                link_keys.push(None);
-                continue;
-            }
-            let prev = &spec.stops[i - 1];
-            let t = (s.planned_arrival - prev.planned_arrival).num_seconds()
-                - prev.service_s.unwrap_or(0);
-            planned_link_s.push((t > 0).then_some(t as f64));
-            let len_m = stop_along[i] - stop_along[i - 1];
-            link_keys.push(Some(History::key(
-                (prev.lat, prev.lon),
-                (s.lat, s.lon),
-                len_m,
-            )));
-        }
+        let hos_rules = spec.hos.unwrap_or(cfg.hos);
+        let hos = hos_rules.limits();
+        let (planned_link_s, link_keys) = planned_links(&spec, &stop_along, hos.as_ref());
+        let known: Vec<f64> = planned_link_s
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let len = stop_along[i] - if i == 0 { 0.0 } else { stop_along[i - 1] };
+                t.filter(|_| len > 1.0).map(|t| t / len)
+            })
+            .collect();
+        let fallback_spm = if known.is_empty() {
+            3.6 / cfg.default_speed_kmh.max(1.0)
+        } else {
+            super::eta::quantile(&known, 0.5)
+        };
         let n = spec.stops.len();
         let state = state.unwrap_or_else(|| TrackState {
             status: ShipmentStatus::Active,
@@ -138,13 +154,22 @@ impl Tracker {
             interval_s: None,
             last_eta_at: None,
             etas: vec![None; n],
+            driver: DriverState::default(),
         });
+        let route_key = match (spec.stops.first(), spec.stops.last()) {
+            (Some(a), Some(b)) => History::key((a.lat, a.lon), (b.lat, b.lon), route.length_m()),
+            _ => String::new(),
+        };
         Tracker {
+            route_key,
             spec,
             route,
             stop_along,
             planned_link_s,
+            fallback_spm,
             link_keys,
+            hos_rules,
+            hos,
             state,
         }
     }
@@ -154,42 +179,44 @@ impl Tracker {
         self.state.interval_s
     }
 
-    /// The link model with historical medians where known.
-    pub fn links(&self, cfg: &TrackingConfig, history: &History) -> Links {
-        let default_spm = 3.6 / cfg.default_speed_kmh.max(1.0);
-        let mut spm = Vec::with_capacity(self.stop_along.len());
-        let mut start = 0.0;
-        for (i, end) in self.stop_along.iter().enumerate() {
-            let len = end - start;
-            let t = self.link_keys[i]
-                .as_deref()
-                .and_then(|k| history.median(k, cfg.history_min_samples))
-                .or(self.planned_link_s[i]);
-            spm.push(match t {
-                Some(t) if len > 1.0 => t / len,
-                _ => default_spm,
-            });
-            start = *end;
+    /// Driving pace of link `i` (s/m) at hour of week `how`: the learned median driving
+    /// time of the link nearest that time of day, else the planned driving time.
+    pub(super) fn link_spm(
+        &self,
+        i: usize,
+        how: Option<u16>,
+        cfg: &TrackingConfig,
+        history: &History,
+    ) -> f64 {
+        let start = if i == 0 { 0.0 } else { self.stop_along[i - 1] };
+        let len = self.stop_along[i] - start;
+        let t = self.link_keys[i]
+            .as_deref()
+            .and_then(|k| history.median_at(k, how, cfg.history_min_samples))
+            .or(self.planned_link_s[i]);
+        match t {
+            Some(t) if len > 1.0 => t / len,
+            _ => self.fallback_spm,
         }
-        // A link with no planned time (first link) takes the median pace of the others.
-        let known: Vec<f64> = spm
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.planned_link_s[*i].is_some())
-            .map(|(_, v)| *v)
-            .collect();
-        if !known.is_empty() {
-            let m = super::eta::quantile(&known, 0.5);
-            for (i, v) in spm.iter_mut().enumerate() {
-                if self.planned_link_s[i].is_none() {
-                    *v = m;
-                }
-            }
-        }
+    }
+
+    /// The link model at one hour of the week (learned medians where known).
+    pub fn links(&self, cfg: &TrackingConfig, history: &History, how: Option<u16>) -> Links {
         Links {
             ends_m: self.stop_along.clone(),
-            spm,
+            spm: (0..self.stop_along.len())
+                .map(|i| self.link_spm(i, how, cfg, history))
+                .collect(),
         }
+    }
+
+    /// Within a stop's radius or at the route's start (a standstill there is dwell).
+    pub(super) fn at_a_stop(&self, cfg: &TrackingConfig, lat: f64, lon: f64) -> bool {
+        let start = self.route.point_at(0.0);
+        (0..self.spec.stops.len()).any(|i| {
+            let s = &self.spec.stops[i];
+            distance_m((lat, lon), (s.lat, s.lon)) <= self.radius(cfg, i)
+        }) || distance_m((lat, lon), (start.y(), start.x())) <= cfg.stop_radius_m
     }
 
     pub(super) fn radius(&self, cfg: &TrackingConfig, i: usize) -> f64 {
@@ -274,6 +301,89 @@ impl Tracker {
         ));
     }
 
+    /// Driving time and standstills; learns the length of a road standstill that ended (and,
+    /// for a break or rest, the driving it came after).
+    fn update_driver(
+        &mut self,
+        prev: Option<&Fix>,
+        fix: &Fix,
+        motion: Motion,
+        at_stop: bool,
+        sh: &mut Shared<'_>,
+    ) {
+        let cfg = sh.cfg;
+        let limits = DriverLimits {
+            hos: self.hos,
+            early_s: (cfg.hos_early_min * 60) as f64,
+            gap_s: cfg.drive_gap_secs as f64,
+        };
+        let ended = self.state.driver.update(prev, fix, motion, at_stop, limits);
+        let key = |kind| History::pause_key(self.hos_rules, kind);
+        let learn: Vec<(String, f64)> = match ended {
+            None => vec![],
+            Some(Ended::Halt(s)) => vec![(History::STANDSTILL.to_string(), s)],
+            Some(Ended::Break(s, after)) => vec![(key("break"), s), (key("break_after"), after)],
+            Some(Ended::Rest(s, after)) => vec![(key("rest"), s), (key("rest_after"), after)],
+        };
+        for (k, v) in learn {
+            sh.history.record(k, v, None, cfg.history_max_samples);
+        }
+    }
+
+    /// Projects the fix inside the forward window; moves the anchor and progress when it is
+    /// on the route. Returns (distance from the route, the off-route limit, on route).
+    fn project(&mut self, cfg: &TrackingConfig, fix: &Fix) -> (f64, f64, bool) {
+        let len = self.route.length_m();
+        let far_m = cfg
+            .off_route_m
+            .max(cfg.off_route_accuracy_factor * fix.accuracy_m.unwrap_or(0.0));
+        let proj = match self.state.anchor {
+            Some((a, t)) => {
+                let dt = (fix.time - t).num_seconds().max(0) as f64;
+                let last = self.state.along_m.unwrap_or(a);
+                let hi = a + cfg.window_speed_mps * cfg.window_factor * dt + cfg.window_slack_m;
+                self.route
+                    .project(fix.lat, fix.lon, last - cfg.window_back_m, hi, last)
+            }
+            None => self.route.project(fix.lat, fix.lon, 0.0, len, 0.0),
+        };
+        self.state.off_route_m = proj.off_m;
+        let on_route = proj.off_m <= far_m;
+        if on_route || self.state.anchor.is_none() {
+            self.state.anchor = Some((proj.along_m, fix.time));
+            self.state.along_m = Some(proj.along_m);
+            if len > 0.0 {
+                self.state.progress = self
+                    .state
+                    .progress
+                    .max((proj.along_m / len).clamp(0.0, 1.0));
+            }
+        }
+        (proj.off_m, far_m, on_route)
+    }
+
+    /// One on-route moving interval for the pace ratio, against the links at this hour.
+    fn add_pace(
+        &mut self,
+        cfg: &TrackingConfig,
+        history: &History,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        from_m: f64,
+        to_m: f64,
+    ) {
+        let dt = (to - from).num_milliseconds() as f64 / 1000.0;
+        let expected = self
+            .links(cfg, history, Some(hour_of_week(to)))
+            .base_time(from_m, to_m);
+        self.state.pace.add(
+            dt,
+            expected,
+            cfg.pace_memory_secs,
+            (cfg.pace_min, cfg.pace_max),
+        );
+    }
+
     /// Feeds one position of the shipment's device; returns the records to append.
     pub fn on_fix(&mut self, fix: Fix, valid: bool, sh: &mut Shared<'_>) -> Vec<Record> {
         let mut out = Vec::new();
@@ -318,43 +428,15 @@ impl Tracker {
             cfg.move_fixes,
         );
         let moving = matches!(motion, Motion::Moving);
+        let at_stop = self.at_a_stop(cfg, fix.lat, fix.lon);
+        self.update_driver(prev.as_ref(), &fix, motion, at_stop, sh);
 
-        // Projection inside the forward window.
-        let len = self.route.length_m();
-        let far_m = cfg
-            .off_route_m
-            .max(cfg.off_route_accuracy_factor * fix.accuracy_m.unwrap_or(0.0));
         let prev_along = self.state.along_m;
-        let proj = match self.state.anchor {
-            Some((a, t)) => {
-                let dt = (now - t).num_seconds().max(0) as f64;
-                let last = prev_along.unwrap_or(a);
-                let hi = a + cfg.window_speed_mps * cfg.window_factor * dt + cfg.window_slack_m;
-                self.route
-                    .project(fix.lat, fix.lon, last - cfg.window_back_m, hi, last)
-            }
-            None => self.route.project(fix.lat, fix.lon, 0.0, len, 0.0),
-        };
-        self.state.off_route_m = proj.off_m;
-        let on_route = proj.off_m <= far_m;
-        if on_route || self.state.anchor.is_none() {
-            self.state.anchor = Some((proj.along_m, now));
-            self.state.along_m = Some(proj.along_m);
-            if len > 0.0 {
-                self.state.progress = self
-                    .state
-                    .progress
-                    .max((proj.along_m / len).clamp(0.0, 1.0));
-            }
-        }
+        let (off_m, far_m, on_route) = self.project(cfg, &fix);
         let along = self.state.along_m.unwrap_or(0.0);
-        let links = self.links(cfg, sh.history);
         if let (Some(p), Some(pa)) = (prev, prev_along) {
             if moving && on_route && self.state.prev_on_route && along > pa {
-                let dt = (now - p.time).num_milliseconds() as f64 / 1000.0;
-                self.state
-                    .pace
-                    .add(dt, links.base_time(pa, along), cfg.pace_memory_secs);
+                self.add_pace(cfg, sh.history, p.time, now, pa, along);
             }
         }
         self.state.prev_on_route = on_route;
@@ -363,9 +445,9 @@ impl Tracker {
         if self.state.status != ShipmentStatus::Active {
             return out;
         }
-        self.update_off_route(cfg, &fix, proj.off_m, far_m, moving, &mut out);
-        self.update_dwell_rules(cfg, &fix, motion, &mut out);
-        let statuses_changed = self.update_etas(&fix, along, &links, sh, &mut out);
+        self.update_off_route(cfg, &fix, off_m, far_m, moving, &mut out);
+        self.update_dwell_rules(cfg, &fix, motion, at_stop, &mut out);
+        let statuses_changed = self.update_etas(&fix, along, sh, &mut out);
         let due = match self.state.last_eta_at {
             None => true,
             Some(t) => (now - t).num_seconds() >= cfg.eta_interval_secs,
@@ -383,4 +465,36 @@ impl Tracker {
         }
         out
     }
+}
+
+/// Planned driving per link and link keys. A link's planned time is the difference of planned
+/// arrivals less the service at its start; under driving-time rules the plan is taken to be
+/// compliant, so the pauses the rules need for the planned driving are taken out too.
+fn planned_links(
+    spec: &ShipmentSpec,
+    stop_along: &[f64],
+    hos: Option<&HosLimits>,
+) -> (Vec<Option<f64>>, Vec<Option<String>>) {
+    let mut clock = HosClock::default();
+    let mut planned = vec![None];
+    let mut keys = vec![None];
+    for (i, s) in spec.stops.iter().enumerate().skip(1) {
+        let prev = &spec.stops[i - 1];
+        let service = prev.service_s.unwrap_or(0) as f64;
+        if let Some(l) = hos {
+            clock.stand(service, l);
+        }
+        let t = (s.planned_arrival - prev.planned_arrival).num_seconds() as f64 - service;
+        let drive = match hos {
+            Some(l) if t > 0.0 => clock.driving_within(t, l),
+            _ => t,
+        };
+        planned.push((drive > 0.0).then_some(drive));
+        keys.push(Some(History::key(
+            (prev.lat, prev.lon),
+            (s.lat, s.lon),
+            stop_along[i] - stop_along[i - 1],
+        )));
+    }
+    (planned, keys)
 }

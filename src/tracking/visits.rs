@@ -3,9 +3,9 @@
 
 use super::cleaning::Fix;
 use super::config::TrackingConfig;
-use super::eta::History;
 use super::exceptions::off_route::{OffRoute, OffRouteLimits};
 use super::exceptions::Transition;
+use super::history::History;
 use super::motion::Motion;
 use super::projection::distance_m;
 use super::stops::{StopEvent, Visit};
@@ -52,10 +52,15 @@ impl Tracker {
                         let dwell = (at - arrived).num_seconds();
                         if dwell > 0 {
                             let key = History::dwell_key(s.lat, s.lon);
-                            sh.history
-                                .record(key, dwell as f64, cfg.history_max_samples);
+                            sh.history.record(
+                                key,
+                                dwell as f64,
+                                Some(arrived),
+                                cfg.history_max_samples,
+                            );
                         }
                     }
+                    self.state.driver.depart();
                     let t = self
                         .state
                         .rules
@@ -144,22 +149,18 @@ impl Tracker {
         }
         self.resolve_stop_rules(i, now, out);
         // Learn: the error of every prediction made for this stop, and the link time.
-        for (made, eta) in std::mem::take(&mut self.state.stops[i].predictions) {
-            let err = (at - eta).num_seconds() as f64;
-            sh.errors
-                .record((at - made).num_seconds(), err, cfg.band_max_samples);
+        for p in std::mem::take(&mut self.state.stops[i].preds) {
+            let err = (at - p.eta).num_seconds() as f64;
+            sh.errors.record(
+                &self.route_key,
+                (at - p.made).num_seconds(),
+                err,
+                p.sigma_s,
+                p.band_s,
+                cfg.band_max_samples,
+            );
         }
-        if i > 0 {
-            if let (Some(dep), Some(key)) = (
-                self.state.stops[i - 1].departed_at,
-                self.link_keys[i].clone(),
-            ) {
-                let secs = (at - dep).num_seconds();
-                if secs > 0 {
-                    sh.history.record(key, secs as f64, cfg.history_max_samples);
-                }
-            }
-        }
+        self.learn_link(i, at, sh);
         let planned = self.spec.stops[i].planned_arrival;
         let dev = (at - planned).num_seconds();
         out.push(self.alert(
@@ -191,6 +192,31 @@ impl Tracker {
         };
         out.push(Record::Eta(e.clone()));
         self.state.etas[i] = Some(e);
+    }
+
+    /// Learns the link that ends at stop `i` (arrived at `at`): its driving time (the time
+    /// since the previous stop's departure less the standstills on the way) and its unplanned
+    /// halt time, both at the hour it was entered.
+    fn learn_link(&mut self, i: usize, at: DateTime<Utc>, sh: &mut Shared<'_>) {
+        let max = sh.cfg.history_max_samples;
+        let Some(key) = self.link_keys.get(i).cloned().flatten() else {
+            return;
+        };
+        let Some(dep) = i
+            .checked_sub(1)
+            .and_then(|p| self.state.stops[p].departed_at)
+        else {
+            return;
+        };
+        let d = &self.state.driver;
+        let total = (at - dep).num_seconds() as f64;
+        let driving = total - d.link_halt_s - d.link_pause_s;
+        if driving > 0.0 {
+            let halt = d.link_halt_s;
+            sh.history.record(key.clone(), driving, Some(dep), max);
+            sh.history
+                .record(History::halt_key(&key), halt, Some(dep), max);
+        }
     }
 
     fn complete(&mut self, now: DateTime<Utc>, out: &mut Vec<Record>) {

@@ -259,11 +259,13 @@ pub async fn json_only(req: Request, next: Next) -> Response {
                     .trim()
                     .to_ascii_lowercase()
             });
-        let bodyless = req.method() == Method::DELETE
-            || req
+        // No body at all (no length or a zero one, not chunked) needs no type: a cross-site
+        // form always sends one.
+        let bodyless = req.headers().get(header::TRANSFER_ENCODING).is_none()
+            && req
                 .headers()
                 .get(header::CONTENT_LENGTH)
-                .is_some_and(|v| v.as_bytes() == b"0");
+                .is_none_or(|v| v.as_bytes() == b"0");
         let ok = match ct.as_deref() {
             Some("application/json") => true,
             None => bodyless,

@@ -13,6 +13,12 @@ pub struct Sample {
     pub err_s: i64,
     /// Naive baseline ETA − actual arrival.
     pub naive_err_s: i64,
+    /// Schedule + delay baseline ETA − actual arrival.
+    pub schedule_err_s: i64,
+    /// The actual arrival fell inside the engine's P10–P90 band.
+    pub in_band: bool,
+    /// P90 − P10 of the engine's band, seconds.
+    pub band_width_s: i64,
 }
 
 /// What happened at one stop of one trip (for the alert metrics).
@@ -51,8 +57,15 @@ pub struct Bucket {
     pub n: usize,
     #[serde(flatten)]
     pub engine: Stats,
+    /// Share of actual arrivals inside the engine's P10–P90 band (0.8 when it keeps its
+    /// promise).
+    pub band_coverage: f64,
+    /// Median width of that band (P90 − P10), seconds.
+    pub band_width_s: f64,
     /// Remaining distance / current speed.
     pub naive: Stats,
+    /// Planned arrival + the delay at the last passed stop (what operators use).
+    pub schedule: Stats,
 }
 
 /// Late-alert quality.
@@ -144,21 +157,24 @@ impl Report {
                     .iter()
                     .filter(|s| bucket_of(s.horizon_s) == Some(b))
                     .collect();
+                let of = |f: fn(&Sample) -> i64| -> Vec<(i64, i64)> {
+                    in_b.iter().map(|s| (s.horizon_s, f(s))).collect()
+                };
+                let n = in_b.len();
+                let covered = in_b.iter().filter(|s| s.in_band).count();
+                let widths: Vec<f64> = in_b.iter().map(|s| s.band_width_s as f64).collect();
                 Bucket {
                     horizon: name,
-                    n: in_b.len(),
-                    engine: stats(
-                        &in_b
-                            .iter()
-                            .map(|s| (s.horizon_s, s.err_s))
-                            .collect::<Vec<_>>(),
-                    ),
-                    naive: stats(
-                        &in_b
-                            .iter()
-                            .map(|s| (s.horizon_s, s.naive_err_s))
-                            .collect::<Vec<_>>(),
-                    ),
+                    n,
+                    engine: stats(&of(|s| s.err_s)),
+                    band_coverage: if n == 0 {
+                        0.0
+                    } else {
+                        (covered as f64 / n as f64 * 1000.0).round() / 1000.0
+                    },
+                    band_width_s: quantile(&widths, 0.5).round(),
+                    naive: stats(&of(|s| s.naive_err_s)),
+                    schedule: stats(&of(|s| s.schedule_err_s)),
                 }
             })
             .collect();
@@ -168,24 +184,37 @@ impl Report {
         }
     }
 
-    /// Human-readable table.
+    /// Human-readable table: the engine (with its band's coverage and median width), then
+    /// the schedule + delay and the naive baselines.
     pub fn text(&self) -> String {
         let mut s = String::from(
-            "horizon       n   MAE(s)  bias(s)  P90(s) within | naive MAE  bias    P90 within\n",
+            "                        engine                      P10-P90 band  | \
+             schedule + delay            | naive (distance / speed)\n\
+             horizon       n   MAE(s) bias(s)  P90(s) within  cover width(s) | \
+             MAE(s) bias(s)  P90(s) within | MAE(s) bias(s)  P90(s) within\n",
         );
+        let stats = |st: &Stats| {
+            format!(
+                "{:>6} {:>7} {:>7} {:>5.1}%",
+                st.mae_s,
+                st.bias_s,
+                st.p90_s,
+                st.within_band * 100.0
+            )
+        };
         for b in &self.buckets {
             s.push_str(&format!(
-                "{:<8} {:>6} {:>8} {:>8} {:>7} {:>6.1}% | {:>9} {:>5} {:>6} {:>5.1}%\n",
+                "{:<8} {:>6} {:>8} {:>7} {:>7} {:>5.1}% {:>5.1}% {:>8} | {} | {}\n",
                 b.horizon,
                 b.n,
                 b.engine.mae_s,
                 b.engine.bias_s,
                 b.engine.p90_s,
                 b.engine.within_band * 100.0,
-                b.naive.mae_s,
-                b.naive.bias_s,
-                b.naive.p90_s,
-                b.naive.within_band * 100.0
+                b.band_coverage * 100.0,
+                b.band_width_s,
+                stats(&b.schedule),
+                stats(&b.naive),
             ));
         }
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x}"));

@@ -54,6 +54,7 @@ fn straight() -> ShipmentSpec {
             stop("S1", 10_000.0, 1_180),
             stop("S2", 20_000.0, 2_180),
         ],
+        hos: None,
     }
 }
 
@@ -195,7 +196,7 @@ fn etas_are_published_per_remaining_stop_and_progress_never_decreases() {
     // At 4 800 m (660 s): the plan gives S0→S1 1 180 s for 10 km (0.118 s/m). Moving time
     // counts from the 210→240 s interval (MOVING again on the second fix > 100 m from the
     // depot): 450 s for 4 500 m the plan expected to take 531 s → pace 0.847 (within
-    // 0.6..2.0), weighted by exp(−base/7200) for the next stop.
+    // 0.6..1.6), weighted by exp(−base/14400) for the next stop.
     let at = out
         .iter()
         .find_map(|r| match r {
@@ -205,7 +206,7 @@ fn etas_are_published_per_remaining_stop_and_progress_never_decreases() {
         .expect("eta at 4.8 km");
     assert!((at.remaining_m - 5_200.0).abs() < 1.0, "{}", at.remaining_m);
     let base = 5_200.0 * 0.118;
-    let w = (-base / 7200.0_f64).exp();
+    let w = (-base / 14_400.0_f64).exp();
     let pace = 1.0 + (450.0 / (4_500.0 * 0.118) - 1.0) * w;
     let expect = t(660) + Duration::seconds((base * pace).round() as i64);
     assert!(
@@ -352,6 +353,7 @@ fn an_out_and_back_route_does_not_arrive_at_the_end_when_leaving() {
             stop("B", 5_000.0, 680),
             stop("A2", 0.0, 1_500),
         ],
+        hos: None,
     };
     let mut e = engine_with(spec);
     let mut d = Drive::new()
@@ -615,3 +617,5 @@ fn late_clears_only_when_the_pessimistic_eta_is_back_on_time() {
         "fired once, resolved at most once: {late:?}"
     );
 }
+
+mod eta;

@@ -1,11 +1,15 @@
-//! `[tracking]`: every threshold of the tracking rules, with the issue's defaults.
+//! `[tracking]`: every threshold of the tracking rules, with its default, and the start-up
+//! check of all of them (`validate`).
 
+use super::hos::HosRules;
 use serde::{Deserialize, Serialize};
+
+mod validate;
 
 /// Thresholds of cleaning, projection, motion, stops, ETA and exceptions.
 ///
 /// Every field is a documented default so operators can tune rules without a rebuild; the
-/// defaults are the ones in the tracking issue (#5) and `docs/tracking.md`.
+/// defaults are the ones in the tracking issues (#5, #19) and `docs/tracking.md`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
@@ -48,26 +52,46 @@ pub struct TrackingConfig {
     /// Speed used for a link whose planned time is unknown (first link when the first stop
     /// is not at the route start), km/h. Default 50.
     pub default_speed_kmh: f64,
-    /// Live pace ratio clamp. Defaults 0.6 and 2.0.
+    /// Plausible range of a driver's pace (actual / expected moving time): a moving interval
+    /// whose own pace lies outside is an incident (a jam, a crawl) and does not count, and
+    /// the ratio is clamped to it. Defaults 0.6 and 1.6.
     pub pace_min: f64,
-    /// See `pace_min`. Default 2.0.
+    /// See `pace_min`. Default 1.6.
     pub pace_max: f64,
     /// Moving time (s) measured before the pace ratio is used at all. Default 300.
     pub pace_min_moving_secs: f64,
     /// The pace ratio forgets with this time constant of moving time (s). Default 1800.
     pub pace_memory_secs: f64,
     /// The pace ratio's weight decays with the stop's planned remaining travel time
-    /// (weight = exp(−t / this)), seconds. Default 7200.
+    /// (weight = exp(−t / this)), seconds. Default 14400.
     pub pace_horizon_secs: f64,
-    /// Observed link times needed before their median replaces the planned time. Default 3.
+    /// Observations needed before a learned value replaces the plan: link driving times (per
+    /// time of day, see `docs/tracking.md`), dwell per stop, unplanned halts per link and
+    /// standstill lengths. Default 3.
     pub history_min_samples: usize,
-    /// Observed link times kept per link. Default 50.
+    /// Observations kept per link, stop or kind (newest first; enough for every hour of the
+    /// day to keep a few). Default 300.
     pub history_max_samples: usize,
     /// ETA error samples needed (per horizon bucket) before the P10–P90 band is empirical.
     /// Default 20.
     pub band_min_samples: usize,
-    /// ETA error samples kept per horizon bucket. Default 500.
+    /// ETA error samples kept per horizon bucket: predictions of one trip are alike, so the
+    /// band needs many trips' worth to be stable. Default 4000.
     pub band_max_samples: usize,
+    /// Driving-time rules planned into ETAs: `"eu"` (45-min break after 4.5 h, 11-h rest after
+    /// 9 h of driving), `"us"` (30 min after 8 h, 10 h after 11 h) or `"none"`; a shipment's
+    /// own `hos` overrides it. Default `"none"` (vans and cars are not bound by them).
+    pub hos: HosRules,
+    /// A standstill that begins within this much driving of a due break or rest is taken to be
+    /// it (drivers pause a little early), minutes. Default 60.
+    pub hos_early_min: i64,
+    /// Share of the learned mean unplanned halt time per link (per time of day) added to ETAs:
+    /// 1 plans the average halt in, 0 ignores halts (they still widen the band). Default 1.
+    pub halt_allowance_share: f64,
+    /// A moving interval between two fixes up to this long counts as driving; a longer gap
+    /// counts only the time the distance covered needs at 20 m/s (the rest may have been a
+    /// pause). Default 900.
+    pub drive_gap_secs: i64,
     /// Minimum fix-time interval between two ETA publications of a shipment (s); stop
     /// events and status changes publish at once. Default 30.
     pub eta_interval_secs: i64,
@@ -134,14 +158,18 @@ impl Default for TrackingConfig {
             skip_after_m: 300.0,
             default_speed_kmh: 50.0,
             pace_min: 0.6,
-            pace_max: 2.0,
+            pace_max: 1.6,
             pace_min_moving_secs: 300.0,
             pace_memory_secs: 1800.0,
-            pace_horizon_secs: 7200.0,
+            pace_horizon_secs: 14_400.0,
             history_min_samples: 3,
-            history_max_samples: 50,
+            history_max_samples: 300,
             band_min_samples: 20,
-            band_max_samples: 500,
+            band_max_samples: 4000,
+            hos: HosRules::None,
+            hos_early_min: 60,
+            halt_allowance_share: 1.0,
+            drive_gap_secs: 900,
             eta_interval_secs: 30,
             late_min: 15,
             late_hold_secs: 600,
@@ -163,83 +191,5 @@ impl Default for TrackingConfig {
             no_signal_interval_factor: 3.0,
             timer_secs: 60,
         }
-    }
-}
-
-impl TrackingConfig {
-    /// Rejects thresholds that would make a rule meaningless (checked once at start-up).
-    pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("max_speed_mps", self.max_speed_mps),
-            ("window_speed_mps", self.window_speed_mps),
-            ("window_factor", self.window_factor),
-            ("stop_radius_m", self.stop_radius_m),
-            ("stop_motion_radius_m", self.stop_motion_radius_m),
-            ("default_speed_kmh", self.default_speed_kmh),
-            ("pace_min", self.pace_min),
-            ("off_route_m", self.off_route_m),
-            ("off_route_clear_m", self.off_route_clear_m),
-        ];
-        for (k, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("tracking.{k} must be a positive number, got {v}"));
-            }
-        }
-        if self.pace_max < self.pace_min {
-            return Err(format!(
-                "tracking.pace_max ({}) is below pace_min ({})",
-                self.pace_max, self.pace_min
-            ));
-        }
-        if self.off_route_clear_m > self.off_route_m {
-            return Err(
-                "tracking.off_route_clear_m must not exceed off_route_m (no hysteresis)".into(),
-            );
-        }
-        if self.late_clear_min > self.late_min {
-            return Err("tracking.late_clear_min must not exceed late_min (no hysteresis)".into());
-        }
-        if self.timer_secs == 0 {
-            return Err("tracking.timer_secs must be at least 1".into());
-        }
-        for (k, t) in [
-            ("late_tiers_min", &self.late_tiers_min),
-            ("long_stop_tiers_min", &self.long_stop_tiers_min),
-        ] {
-            if t.is_empty() || t.windows(2).any(|w| w[1] <= w[0]) {
-                return Err(format!(
-                    "tracking.{k} must be non-empty and strictly ascending"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid_and_bad_values_are_named() {
-        assert_eq!(TrackingConfig::default().validate(), Ok(()));
-        let c = TrackingConfig {
-            pace_max: 0.5,
-            ..Default::default()
-        };
-        assert_eq!(
-            c.validate(),
-            Err("tracking.pace_max (0.5) is below pace_min (0.6)".into())
-        );
-        let c = TrackingConfig {
-            late_tiers_min: vec![60, 15],
-            ..Default::default()
-        };
-        assert!(c.validate().unwrap_err().contains("late_tiers_min"));
-        let c = TrackingConfig {
-            stop_radius_m: f64::NAN,
-            ..Default::default()
-        };
-        assert!(c.validate().unwrap_err().contains("stop_radius_m"));
     }
 }
