@@ -21,7 +21,10 @@
 //! outputs/    embedded store of live outputs (events, subscriptions, outbox, MQTT
 //!             last-published), its handle, and the alert JSON; filled by its log consumer
 //! sinks/      what pushes outward: influx/, mqtt/ (publisher), webhook/ (delivery, signing)
-//! mqtt/       the shared [mqtt] broker link: settings, URL parsing, client options
+//! mqtt/       the shared [mqtt] broker link: settings, URL parsing, client options (TLS)
+//! tls/        rustls (aws-lc-rs): PEM files, outbound client configs (client.rs)
+//! egress/     where webhooks may connect: inward address ranges refused, guarded resolution
+//! secret/     the Secret type (redacted when printed), *_file secrets, private data dir
 //! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE),
 //!             the console's pages, exceptions (acks), shipment history, tracking links
 //! console/    the ops web page (embedded assets), its settings and ETA history/trails
@@ -55,12 +58,14 @@ pub mod backoff;
 pub mod config;
 pub mod console;
 pub mod duration_text;
+pub mod egress;
 pub mod ingest;
 pub mod model;
 pub mod mqtt;
 pub mod outputs;
 pub mod pipeline;
 pub mod protocol;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -54,32 +54,7 @@ enum Cmd {
     },
     /// Backfill an InfluxDB from the write-ahead log (the embedded store). Stop `serve` on the
     /// same storage.dir first: the log is opened exclusively.
-    Replay {
-        /// Config file (for storage.dir and defaults of [influx]).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// InfluxDB base URL, e.g. http://127.0.0.1:8086.
-        #[arg(long = "to-influx", value_name = "URL")]
-        to_influx: String,
-        /// Only records received at or after this time (RFC 3339, or unix seconds).
-        #[arg(long)]
-        from: Option<String>,
-        /// Write API: v1 (database) or v2 (org, bucket, token).
-        #[arg(long, default_value = "v1")]
-        api: String,
-        /// v1 database.
-        #[arg(long, default_value = "trackgate")]
-        database: String,
-        /// v2 organisation.
-        #[arg(long, default_value = "")]
-        org: String,
-        /// v2 bucket.
-        #[arg(long, default_value = "")]
-        bucket: String,
-        /// v2 token.
-        #[arg(long, default_value = "", env = "INFLUX_TOKEN")]
-        token: String,
-    },
+    Replay(ReplayArgs),
     /// Score tracking's ETAs and late alerts on recorded trips (see docs/tracking.md).
     EvalEta {
         /// Shipment JSON (same shape as POST /api/shipments).
@@ -111,6 +86,41 @@ enum Cmd {
     },
 }
 
+/// `trackgate replay`. Secrets are not command-line values (`ps` shows those to every user):
+/// the token comes from `--token-file`, the `INFLUX_TOKEN` environment variable, or the
+/// config's `[influx] token` / `token_file` / `TRACKGATE_INFLUX__TOKEN`, in that order.
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Config file (for storage.dir and defaults of [influx]).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// InfluxDB base URL, e.g. http://127.0.0.1:8086 or https://influx.example:8086.
+    #[arg(long = "to-influx", value_name = "URL")]
+    to_influx: String,
+    /// Only records received at or after this time (RFC 3339, or unix seconds).
+    #[arg(long)]
+    from: Option<String>,
+    /// Write API: v1 (database) or v2 (org, bucket, token).
+    #[arg(long, default_value = "v1")]
+    api: String,
+    /// v1 database.
+    #[arg(long, default_value = "trackgate")]
+    database: String,
+    /// v2 organisation.
+    #[arg(long, default_value = "")]
+    org: String,
+    /// v2 bucket.
+    #[arg(long, default_value = "")]
+    bucket: String,
+    /// v2 token, read from this file.
+    #[arg(long = "token-file", value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// PEM bundle of extra trusted roots for an https:// InfluxDB (default: the config's
+    /// [influx] ca_file).
+    #[arg(long = "ca-file", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum TokenCmd {
     /// Print a fresh random token and the `[[api.tokens]]` block (with its SHA-256) to paste
@@ -139,16 +149,7 @@ fn main() -> ExitCode {
             ignore_checksum,
             options,
         } => decode_cmd(&protocol, text, udp, ignore_checksum, &options),
-        Cmd::Replay {
-            config,
-            to_influx,
-            from,
-            api,
-            database,
-            org,
-            bucket,
-            token,
-        } => replay_cmd(config, to_influx, from, &api, database, org, bucket, token),
+        Cmd::Replay(args) => replay_cmd(args),
         Cmd::EvalEta {
             shipment,
             trips,
@@ -184,6 +185,8 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Option<PathBuf>) -> ExitCode {
+    // Everything the gateway creates (log segments, stores) is private: 0700 / 0600.
+    trackgate::secret::perms::restrict_umask();
     trackgate::telemetry::init_logging();
     let (cfg, rt) = match config_and_runtime(config.as_deref()) {
         Ok(x) => x,
@@ -265,7 +268,7 @@ fn token_cmd(cmd: TokenCmd) -> ExitCode {
     let token = tokens::generate();
     let entry = TokenConfig {
         name: name.clone(),
-        token_sha256: Some(tokens::sha256_hex(&token)),
+        token_sha256: Some(tokens::sha256_hex(&token).into()),
         scopes: scopes.clone(),
         customer: customer.clone(),
         ..TokenConfig::default()
@@ -348,51 +351,26 @@ fn decode_cmd(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn replay_cmd(
-    config: Option<PathBuf>,
-    url: String,
-    from: Option<String>,
-    api: &str,
-    database: String,
-    org: String,
-    bucket: String,
-    token: String,
-) -> ExitCode {
-    use trackgate::sinks::influx::{InfluxApi, InfluxConfig};
+fn replay_cmd(a: ReplayArgs) -> ExitCode {
     trackgate::telemetry::init_logging();
-    let (cfg, rt) = match config_and_runtime(config.as_deref()) {
+    let (cfg, rt) = match config_and_runtime(a.config.as_deref()) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let from = match from.as_deref().map(parse_time).transpose() {
+    let from = match a.from.as_deref().map(parse_time).transpose() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("trackgate: --from: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut icfg = cfg
-        .influx
-        .clone()
-        .unwrap_or_else(|| InfluxConfig::new(url.clone()));
-    icfg.url = url;
-    icfg.api = match api {
-        "v1" => InfluxApi::V1,
-        "v2" => InfluxApi::V2,
-        other => {
-            eprintln!("trackgate: --api {other:?}: expected v1 or v2");
+    let icfg = match replay_influx(&cfg, a) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trackgate: {e}");
             return ExitCode::from(2);
         }
     };
-    icfg.database = database;
-    icfg.org = org;
-    icfg.bucket = bucket;
-    icfg.token = token;
-    if let Err(e) = icfg.validate() {
-        eprintln!("trackgate: {e}");
-        return ExitCode::from(2);
-    }
     let stop = trackgate::shutdown::CancellationToken::new();
     let stop2 = stop.clone();
     let r = rt.block_on(async move {
@@ -428,6 +406,41 @@ fn replay_cmd(
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `[influx]` settings of a replay: the config's, with the command line's URL, API,
+/// database, org, bucket, CA bundle and token source.
+fn replay_influx(
+    cfg: &trackgate::config::Config,
+    a: ReplayArgs,
+) -> Result<trackgate::sinks::influx::InfluxConfig, String> {
+    use trackgate::sinks::influx::{InfluxApi, InfluxConfig};
+    let mut icfg = cfg
+        .influx
+        .clone()
+        .unwrap_or_else(|| InfluxConfig::new(a.to_influx.clone()));
+    icfg.url = a.to_influx;
+    icfg.api = match a.api.as_str() {
+        "v1" => InfluxApi::V1,
+        "v2" => InfluxApi::V2,
+        other => return Err(format!("--api {other:?}: expected v1 or v2")),
+    };
+    icfg.database = a.database;
+    icfg.org = a.org;
+    icfg.bucket = a.bucket;
+    if let Some(ca) = a.ca_file {
+        icfg.ca_file = Some(ca);
+    }
+    let env_token = std::env::var("INFLUX_TOKEN").ok().filter(|t| !t.is_empty());
+    if let Some(f) = a.token_file {
+        icfg.token = Default::default();
+        icfg.token_file = Some(f);
+    } else if let Some(t) = env_token {
+        icfg.token = t.into();
+        icfg.token_file = None;
+    }
+    icfg.validate().map_err(|e| e.to_string())?;
+    Ok(icfg)
 }
 
 /// RFC 3339 or unix seconds.

@@ -348,7 +348,7 @@ async fn with_access_control_acks_and_links_name_the_token_and_need_write() {
     .into_iter()
     .map(|(name, scopes)| TokenConfig {
         name: name.into(),
-        token_sha256: Some(sha256_hex(&format!("secret-{name}"))),
+        token_sha256: Some(sha256_hex(&format!("secret-{name}")).into()),
         scopes,
         ..TokenConfig::default()
     })

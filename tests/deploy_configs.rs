@@ -215,18 +215,18 @@ fn trackgate_config_loads_with_the_compose_environment() {
         let cfg = trackgate::config::Config::load(Some(&toml)).map_err(|e| e.to_string())?;
         let influx = cfg.influx.expect("[influx]");
         assert_eq!(influx.api, trackgate::sinks::influx::InfluxApi::V2);
-        assert_eq!(influx.token, vars["INFLUXDB_TOKEN"]);
+        assert_eq!(influx.token.expose(), vars["INFLUXDB_TOKEN"]);
         let mqtt = cfg.mqtt.expect("[mqtt]");
         assert_eq!(mqtt.url, "mqtt://mosquitto:1883");
         assert_eq!(
-            mqtt.password.as_deref(),
+            mqtt.password.as_ref().map(|p| p.expose()),
             Some(vars["MQTT_PASSWORD"].as_str())
         );
         assert!(!cfg.http.listen.ip().is_loopback());
         let t = &cfg.api.tokens;
         assert_eq!(t.len(), 1, "the API needs a token on a non-loopback listen");
         assert_eq!(
-            t[0].token_sha256.as_deref(),
+            t[0].token_sha256.as_ref().map(|h| h.expose()),
             Some(vars["API_TOKEN_SHA256"].as_str())
         );
         Ok(())

@@ -48,6 +48,8 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
     let mut cfg = test_config("");
     cfg.webhooks.timeout = Duration::from_secs(60);
     cfg.webhooks.max_in_flight_per_endpoint = 2;
+    // The receiver is on loopback, which the egress guard refuses unless opened.
+    cfg.webhooks.allow_private = vec!["127.0.0.0/8".into()];
     // Nothing listens there: the publisher keeps reconnecting.
     cfg.mqtt = Some(MqttConfig {
         url: format!("mqtt://127.0.0.1:{}", support::services::free_port()),
@@ -57,7 +59,7 @@ async fn hanging_webhook_and_dead_broker_do_not_slow_ingestion() {
     let (s, v) = {
         let resp = reqwest::Client::new()
             .post(format!("http://{}/api/webhooks", gw.http_addr))
-            .json(&serde_json::json!({ "url": url, "secret": "k" }))
+            .json(&serde_json::json!({ "url": url, "secret": "isolation-test-secret" }))
             .send()
             .await
             .unwrap();

@@ -21,7 +21,7 @@ fn tokens_config() -> Config {
         .iter()
         .map(|s| TokenConfig {
             name: s.as_str().into(),
-            token_sha256: Some(sha256_hex(&secret(*s))),
+            token_sha256: Some(sha256_hex(&secret(*s)).into()),
             scopes: vec![*s],
             ..TokenConfig::default()
         })

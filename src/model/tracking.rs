@@ -108,4 +108,8 @@ pub struct Alert {
     pub value: Option<f64>,
     /// Human-readable text for people.
     pub message: String,
+    /// The customer of the shipment (or of the device's active shipment) the alert is about:
+    /// webhooks created with that customer's token receive it, other customers' do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }

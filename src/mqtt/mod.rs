@@ -2,11 +2,16 @@
 //! publisher (`sinks::mqtt`): the `[mqtt]` section, its URL parsed once (with the `url`
 //! crate, the same rules for both roles) and the client options built from it.
 //!
-//! TLS (`mqtts://`) is refused when the configuration is validated, naming the key: this
-//! build has no TLS backend for MQTT yet.
+//! `mqtts://` connects with TLS: the broker's certificate is verified against the system
+//! roots plus `ca_file`, and `client_cert`/`client_key` are presented to a broker that
+//! requires them (mTLS, Mosquitto's `require_certificate true`); see [`crate::tls::client`].
+//! rumqttc is handed the finished rustls configuration (aws-lc-rs provider), and uses the
+//! URL's host for SNI and the certificate name check.
 
 use crate::protocol::owntracks::Mapping;
-use rumqttc::MqttOptions;
+use crate::secret::{resolve, Secret, SecretError};
+use crate::tls::client::ClientTls;
+use rumqttc::{MqttOptions, TlsConfiguration, Transport};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,12 +28,22 @@ pub struct MqttConfig {
     pub client_id: String,
     /// Username, if the broker requires one.
     pub username: Option<String>,
-    /// Password, if the broker requires one.
-    pub password: Option<String>,
+    /// Password, if the broker requires one. Also `TRACKGATE_MQTT__PASSWORD`, or
+    /// `password_file`.
+    pub password: Option<Secret>,
+    /// A file holding the password (Docker/Kubernetes secrets). Default none.
+    pub password_file: Option<PathBuf>,
     /// MQTT keep-alive, seconds. Default 30.
     pub keep_alive_secs: u64,
-    /// PEM CA bundle for `mqtts://` (default: the system roots).
+    /// PEM bundle of extra trusted roots for `mqtts://` (added to the system roots). Default
+    /// none.
     pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for a broker that requires one (mTLS). Default none.
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`. Default none.
+    pub client_key: Option<PathBuf>,
+    /// Accept any broker certificate (logged as a warning at start). Default false.
+    pub insecure_skip_verify: bool,
     /// Prefix of published topics. Default `trackgate` (`trackgate/devices/{id}/position`).
     pub topic_prefix: String,
     /// `[mqtt.ingest]`: OwnTracks and mapped JSON devices trackgate subscribes to.
@@ -43,8 +58,12 @@ impl Default for MqttConfig {
             client_id: "trackgate".into(),
             username: None,
             password: None,
+            password_file: None,
             keep_alive_secs: 30,
             ca_file: None,
+            client_cert: None,
+            client_key: None,
+            insecure_skip_verify: false,
             topic_prefix: "trackgate".into(),
             ingest: Default::default(),
         }
@@ -88,11 +107,10 @@ impl Default for MqttIngestConfig {
 pub enum MqttUrlError {
     #[error("mqtt.url = {url:?}: {why}")]
     Invalid { url: String, why: String },
-    #[error(
-        "mqtt.url = {0:?}: mqtts:// (TLS) is not built into this trackgate yet; use mqtt:// on a \
-         trusted network or a local TLS-terminating bridge"
-    )]
-    TlsUnsupported(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("mqtt: {0}")]
+    Tls(#[from] crate::tls::TlsFileError),
 }
 
 /// Where the broker is.
@@ -109,7 +127,7 @@ pub struct Broker {
 /// the URL (URLs end up in logs); a path other than `/` is an error.
 pub fn parse_url(url: &str) -> Result<Broker, MqttUrlError> {
     let bad = |why: &str| MqttUrlError::Invalid {
-        url: url.to_string(),
+        url: crate::secret::redact_url(url),
         why: why.to_string(),
     };
     let u = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -145,9 +163,17 @@ impl MqttConfig {
     /// Checks the URL and the ingest mappings, naming the key.
     pub fn validate(&self) -> Result<(), String> {
         let b = parse_url(&self.url).map_err(|e| e.to_string())?;
+        let tls = self.tls();
         if b.tls {
-            return Err(MqttUrlError::TlsUnsupported(self.url.clone()).to_string());
+            tls.validate()?;
+        } else if tls.is_configured() {
+            return Err(format!(
+                "mqtt.ca_file, client_cert, client_key and insecure_skip_verify apply to \
+                 mqtts:// only (mqtt.url = {:?})",
+                self.url
+            ));
         }
+        self.password().map_err(|e| e.to_string())?;
         if self.client_id.is_empty() || self.client_id.len() > 200 {
             return Err(format!(
                 "mqtt.client_id = {:?}: must be 1 to 200 characters",
@@ -166,23 +192,47 @@ impl MqttConfig {
                 self.topic_prefix
             ));
         }
-        if self.username.is_none() && self.password.is_some() {
+        if self.username.is_none() && (self.password.is_some() || self.password_file.is_some()) {
             return Err("mqtt.password is set without mqtt.username".into());
         }
         self.ingest.validate()
     }
 
+    /// The password from `password` or `password_file`.
+    pub fn password(&self) -> Result<Option<Secret>, SecretError> {
+        resolve(
+            "mqtt.password",
+            self.password.as_ref(),
+            self.password_file.as_deref(),
+        )
+    }
+
+    /// TLS for `mqtts://`.
+    pub fn tls(&self) -> ClientTls {
+        ClientTls {
+            section: "mqtt",
+            ca_file: self.ca_file.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+        }
+    }
+
     /// Client options for one role (`in`, `out`): client id `<client_id>-<role>`,
-    /// keep-alive and credentials.
+    /// keep-alive, credentials, and for `mqtts://` the verified TLS transport.
     pub fn options(&self, role: &str) -> Result<MqttOptions, MqttUrlError> {
         let b = parse_url(&self.url)?;
-        if b.tls {
-            return Err(MqttUrlError::TlsUnsupported(self.url.clone()));
-        }
         let mut opts = MqttOptions::new(format!("{}-{role}", self.client_id), b.host, b.port);
         opts.set_keep_alive(Duration::from_secs(self.keep_alive_secs.max(5)));
         if let Some(u) = &self.username {
-            opts.set_credentials(u.clone(), self.password.clone().unwrap_or_default());
+            let password = self.password()?.unwrap_or_default();
+            opts.set_credentials(u.clone(), password.expose());
+        }
+        if b.tls {
+            let cfg = self.tls().client_config()?;
+            opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                std::sync::Arc::new(cfg),
+            )));
         }
         Ok(opts)
     }
@@ -284,14 +334,31 @@ mod tests {
     }
 
     #[test]
-    fn validation_names_the_key_and_refuses_tls_up_front() {
+    fn validation_names_the_key() {
         let ok = MqttConfig::default();
         assert_eq!(ok.validate(), Ok(()));
         let tls = MqttConfig {
             url: "mqtts://b:8883".into(),
             ..MqttConfig::default()
         };
-        assert!(tls.validate().unwrap_err().contains("mqtts://"));
+        assert_eq!(tls.validate(), Ok(()));
+        assert!(matches!(
+            tls.options("out").unwrap().transport(),
+            Transport::Tls(_)
+        ));
+        let plain_with_ca = MqttConfig {
+            ca_file: Some("/etc/ca.pem".into()),
+            ..MqttConfig::default()
+        };
+        assert!(plain_with_ca
+            .validate()
+            .unwrap_err()
+            .contains("mqtts:// only"));
+        let half = MqttConfig {
+            client_cert: Some("/etc/c.pem".into()),
+            ..tls.clone()
+        };
+        assert!(half.validate().unwrap_err().contains("mqtt.client_key"));
         let ka = MqttConfig {
             keep_alive_secs: 1,
             ..MqttConfig::default()
@@ -315,6 +382,10 @@ mod tests {
             password: Some("p".into()),
             ..MqttConfig::default()
         };
+        assert!(
+            !format!("{c:?}").contains("\"p\""),
+            "password redacted in Debug"
+        );
         let o = c.options("out").unwrap();
         assert_eq!(o.client_id(), "trackgate-out");
         assert_eq!(o.broker_address(), ("b".to_string(), 1999));

@@ -25,12 +25,14 @@ fn alert(
         lon: None,
         value: None,
         message: kind.into(),
+        customer: None,
     };
     NewEvent {
         id: a.id.clone(),
         kind: a.kind.clone(),
         device: a.device.as_str().into(),
         shipment: a.shipment.clone(),
+        customer: None,
         time_ms: a.time.timestamp_millis(),
         order_key: order_key(&a),
         body: alert_json(&a).to_string(),

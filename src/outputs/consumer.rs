@@ -83,6 +83,7 @@ impl LogConsumer for EventConsumer {
                         kind: a.kind.clone(),
                         device: a.device.as_str().to_string(),
                         shipment: a.shipment.clone(),
+                        customer: a.customer.clone(),
                         time_ms: a.time.timestamp_millis(),
                         order_key: order_key(a),
                         body: alert_json(a).to_string(),

@@ -60,6 +60,7 @@ mod tests {
             lon: Some(13.405),
             value: Some(17.0),
             message: "Shipment sh1 is 17 min late for stop s2".into(),
+            customer: None,
         };
         assert_eq!(
             alert_json(&a).to_string(),

@@ -12,6 +12,7 @@ pub mod console;
 pub mod consumer;
 pub mod json;
 pub mod metrics;
+pub mod outbox;
 pub mod store;
 
 pub use consumer::EventConsumer;
@@ -53,8 +54,9 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// Opens the store in `dir`, starts the outputs consumer on `consumers` and the hourly
-    /// prune (records older than `retention`).
+    /// Makes `dir` private (0700, files 0600: the store holds webhook secrets), opens the
+    /// store in it, starts the outputs consumer on `consumers` and the hourly prune (records
+    /// older than `retention`).
     pub async fn open(
         dir: &Path,
         retention: Duration,
@@ -63,6 +65,18 @@ impl Outputs {
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Result<Outputs, String> {
+        match crate::secret::perms::make_private(dir) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(dir = %dir.display(), entries = n, "storage.dir made private (0700, files 0600)")
+            }
+            Err(e) => {
+                return Err(format!(
+                    "storage dir {}: cannot make it private: {e}",
+                    dir.display()
+                ))
+            }
+        }
         let path = dir.join(STORE_FILE);
         let store = Store::open(&path).map_err(|e| format!("store {}: {e}", path.display()))?;
         let metrics = OutputMetrics::default();

@@ -5,6 +5,11 @@
 
 /// Up to `cap` bytes of the response body as lossy UTF-8.
 pub async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> String {
+    String::from_utf8_lossy(&read_capped_bytes(resp, cap).await).into_owned()
+}
+
+/// Up to `cap` bytes of the response body.
+pub async fn read_capped_bytes(resp: &mut reqwest::Response, cap: usize) -> Vec<u8> {
     let mut buf = Vec::new();
     while buf.len() < cap {
         match resp.chunk().await {
@@ -12,7 +17,7 @@ pub async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> String {
             _ => break,
         }
     }
-    String::from_utf8_lossy(&buf).into_owned()
+    buf
 }
 
 /// An error with every cause after it, `outer: inner: innermost`.

@@ -11,8 +11,16 @@
 //! process-wide default before any TLS object is built, so no code path can silently fall
 //! back to another provider.
 //!
+//! One crate in the tree still links *ring*: rumqttc 0.25's `use-rustls` feature depends on
+//! rustls-webpki 0.102 (built with ring) for its own certificate helpers. It is never the
+//! rustls provider: trackgate hands rumqttc a finished `ClientConfig` built with aws-lc-rs
+//! ([`client`]), so every MQTT handshake, like every other, runs on aws-lc-rs; ring is only
+//! compiled and linked.
+//!
 //! This module holds what both directions share: reading PEM certificates, keys and CA
-//! bundles, with errors that name the file.
+//! bundles, with errors that name the file. [`client`] builds the outbound configurations.
+
+pub mod client;
 
 pub mod server;
 

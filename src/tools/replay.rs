@@ -6,6 +6,8 @@
 //! decoding), and writes the rest through the same encoder and writer as the live sink.
 //! Points are idempotent, so replaying twice, or over data the live sink wrote, is harmless.
 //! The log is opened exclusively: stop `trackgate serve` on that `storage.dir` first.
+//! The server is probed first (one `GET /ping`), so a wrong URL or a certificate that does
+//! not verify ends the command with the reason instead of being retried like an outage.
 
 use crate::pipeline::local::LocalLog;
 use crate::pipeline::log::{DurableLog, LogError};
@@ -52,6 +54,12 @@ pub async fn replay(
     let log = LocalLog::new(Wal::open(wal_dir, wal_opts)?);
     let sink = InfluxSink::new(influx, InfluxMetrics::default(), stop)
         .map_err(|e| ReplayError::Sink(e.to_string()))?;
+    sink.probe().await.map_err(|e| {
+        ReplayError::Sink(format!(
+            "{} is not reachable: {e}",
+            crate::secret::redact_url(&influx.url)
+        ))
+    })?;
     let from_ms = from
         .map(|t| t.timestamp_millis().max(0) as u64)
         .unwrap_or(0);

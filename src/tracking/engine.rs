@@ -275,6 +275,7 @@ impl Engine {
                 lon: lon.is_finite().then_some(lon),
                 value: None,
                 message: format!("device {device}: alarm {name} {verb}"),
+                customer: None,
             }));
         }
         self.learned_dirty = true;

@@ -263,6 +263,8 @@ impl Tracker {
             lon: fix.map(|f| f.lon),
             value,
             message,
+            // Filled from the shipment's customer by the tenancy change.
+            customer: None,
         })
     }
 

@@ -46,6 +46,7 @@ pub fn alert(id: &str, kind: &str) -> Alert {
         lon: None,
         value: None,
         message: kind.into(),
+        customer: None,
     }
 }
 

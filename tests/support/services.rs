@@ -143,6 +143,11 @@ fn spawn(mut cmd: Command, dir: tempfile::TempDir, ready: fn(&str) -> Option<u16
 /// `Listening on HTTP` log line); RPC/backup on an ephemeral loopback port so several
 /// instances never clash on the default 8088.
 pub fn influxd(http_port: u16) -> Service {
+    influxd_with_env(http_port, &[])
+}
+
+/// [`influxd`] with extra `INFLUXDB_*` settings (e.g. `INFLUXDB_HTTP_HTTPS_ENABLED`).
+pub fn influxd_with_env(http_port: u16, extra: &[(&str, &str)]) -> Service {
     let influxd = require("influxd");
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
@@ -162,6 +167,9 @@ pub fn influxd(http_port: u16) -> Service {
         )
         // info level: the level that prints the bound HTTP address
         .env("INFLUXDB_LOGGING_LEVEL", "info");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
     spawn(cmd, dir, |line| {
         if !line.contains("msg=\"Listening on HTTP\"") {
             return None;

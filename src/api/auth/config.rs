@@ -2,6 +2,7 @@
 //! (`POST /api/tokens`); both are kept only as SHA-256 hashes.
 
 use super::Scope;
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -22,11 +23,11 @@ pub struct TokenConfig {
     /// `A-Z a-z 0-9 . _ -`.
     pub name: String,
     /// Hex SHA-256 of the token (what `trackgate token new` prints).
-    pub token_sha256: Option<String>,
+    pub token_sha256: Option<Secret>,
     /// A file holding the token itself (Docker/Kubernetes secrets); hashed when read.
     pub token_file: Option<PathBuf>,
     /// The token in clear text: accepted with a warning (the config file becomes a secret).
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// `admin`, `read`, `write`, `commands`, `metrics`.
     pub scopes: Vec<Scope>,
     /// A tenant-scoped token: sees and manages only this customer's shipments, events,
@@ -72,7 +73,7 @@ impl ApiConfig {
                     t.name
                 ));
             }
-            if let Some(h) = &t.token_sha256 {
+            if let Some(h) = t.token_sha256.as_ref().map(Secret::expose) {
                 if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(format!(
                         "api.tokens {:?}: token_sha256 must be 64 hex digits",

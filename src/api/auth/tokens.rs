@@ -115,7 +115,7 @@ impl Registry {
         let loaded = now_ms();
         let mut known = Vec::new();
         for t in &cfg.tokens {
-            let hex_hash = if let Some(h) = &t.token_sha256 {
+            let hex_hash = if let Some(h) = t.token_sha256.as_ref().map(|h| h.expose()) {
                 h.to_ascii_lowercase()
             } else if let Some(f) = &t.token_file {
                 let text = std::fs::read_to_string(f).map_err(|e| {
@@ -132,7 +132,7 @@ impl Registry {
                 sha256_hex(token)
             } else {
                 tracing::warn!(token = %t.name, "api.tokens: clear-text `token` in the config; prefer token_sha256 (trackgate token new prints it) or token_file");
-                sha256_hex(t.token.as_deref().unwrap_or_default())
+                sha256_hex(t.token.as_ref().map(|t| t.expose()).unwrap_or_default())
             };
             known.push(Known {
                 hash: hash_of(&hex_hash).ok_or("api.tokens: bad hash")?,
@@ -350,7 +350,7 @@ mod tests {
         ApiConfig {
             tokens: vec![TokenConfig {
                 name: "ops".into(),
-                token_sha256: Some(sha256_hex(token)),
+                token_sha256: Some(sha256_hex(token).into()),
                 scopes: vec![Scope::Read],
                 ..TokenConfig::default()
             }],

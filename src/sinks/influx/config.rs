@@ -3,7 +3,10 @@
 //! Durations are integer milliseconds (`*_ms` keys): unambiguous in TOML and in
 //! `TRACKGATE_INFLUX__FLUSH_INTERVAL_MS=500` env overrides, with no unit parser to learn.
 
+use crate::secret::{redact_url, resolve, Secret, SecretError};
+use crate::tls::client::ClientTls;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which InfluxDB write API to speak.
@@ -42,8 +45,8 @@ pub const MAX_BATCH_SIZE: usize = 50_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InfluxConfig {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8086` (required). `http` only in this
-    /// build: reqwest is compiled without a TLS backend.
+    /// Base URL of the server, e.g. `http://127.0.0.1:8086` or `https://influx.example:8086`
+    /// (required). No credentials in the URL: use `token` or `username`/`password`.
     pub url: String,
     /// Write API: `"v1"` (default) or `"v2"`.
     #[serde(default)]
@@ -58,15 +61,35 @@ pub struct InfluxConfig {
     /// v2 bucket; default empty (required when `api = "v2"`).
     #[serde(default)]
     pub bucket: String,
-    /// v2 API token, sent as `Authorization: Token <token>`; default empty (no header).
+    /// v2 API token, sent as `Authorization: Token <token>`; default empty (no header). Also
+    /// `TRACKGATE_INFLUX__TOKEN`, or `token_file`.
     #[serde(default)]
-    pub token: String,
+    pub token: Secret,
+    /// A file holding the token (Docker/Kubernetes secrets); default none.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
     /// v1 user for HTTP Basic auth; default none (no auth).
     #[serde(default)]
     pub username: Option<String>,
-    /// v1 password for HTTP Basic auth; default none.
+    /// v1 password for HTTP Basic auth; default none. Also `password_file`.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
+    /// A file holding the password; default none.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// PEM bundle of extra trusted roots for an `https://` server behind a private CA (added
+    /// to the system's roots); default none.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for a server that wants mTLS; default none.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`; default none.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (logged as a warning at start); default false.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
     /// Most lines per request; default [`DEFAULT_BATCH_SIZE`], at most [`MAX_BATCH_SIZE`].
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -108,9 +131,15 @@ fn default_retry_max_ms() -> u64 {
 /// A configuration value that cannot work, naming the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InfluxConfigError {
-    /// `url` does not parse or is not `http://`.
+    /// `url` does not parse, is not `http(s)://`, or carries credentials (shown redacted).
     #[error("influx.url {url:?}: {reason}")]
     Url { url: String, reason: String },
+    /// A secret cannot be read (the message names the key and file, never the value).
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// A TLS file cannot be used, or a TLS key is set for an `http://` URL.
+    #[error("{0}")]
+    Tls(String),
     /// A key required by the chosen API is empty.
     #[error("influx.{key} must be set when influx.api = \"{api}\"")]
     Missing {
@@ -135,9 +164,15 @@ impl InfluxConfig {
             database: default_database(),
             org: String::new(),
             bucket: String::new(),
-            token: String::new(),
+            token: Secret::default(),
+            token_file: None,
             username: None,
             password: None,
+            password_file: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            insecure_skip_verify: false,
             batch_size: DEFAULT_BATCH_SIZE,
             flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
             timeout_ms: DEFAULT_TIMEOUT_MS,
@@ -149,16 +184,33 @@ impl InfluxConfig {
     /// Checks the values once at start-up, so a bad config fails there and not at the first
     /// write.
     pub fn validate(&self) -> Result<(), InfluxConfigError> {
-        let url = reqwest::Url::parse(&self.url).map_err(|e| InfluxConfigError::Url {
-            url: self.url.clone(),
-            reason: e.to_string(),
-        })?;
-        if url.scheme() != "http" {
-            return Err(InfluxConfigError::Url {
-                url: self.url.clone(),
-                reason: "only http:// is supported (built without TLS)".into(),
-            });
+        let bad_url = |reason: String| InfluxConfigError::Url {
+            url: redact_url(&self.url),
+            reason,
+        };
+        let url = reqwest::Url::parse(&self.url).map_err(|e| bad_url(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad_url("expected http:// or https://".into()));
         }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad_url(
+                "credentials in the URL are refused; set influx.token or influx.username and \
+                 influx.password (or their _file)"
+                    .into(),
+            ));
+        }
+        let tls = self.tls();
+        if url.scheme() == "https" {
+            tls.validate().map_err(InfluxConfigError::Tls)?;
+        } else if tls.is_configured() {
+            return Err(InfluxConfigError::Tls(
+                "influx.ca_file, client_cert, client_key and insecure_skip_verify apply to \
+                 https:// URLs only"
+                    .into(),
+            ));
+        }
+        self.token()?;
+        self.password()?;
         match self.api {
             InfluxApi::V1 if self.database.is_empty() => {
                 return Err(InfluxConfigError::Missing {
@@ -214,6 +266,35 @@ impl InfluxConfig {
         )
     }
 
+    /// The v2 token from `token` or `token_file` (`None`: no `Authorization` header).
+    pub fn token(&self) -> Result<Option<Secret>, SecretError> {
+        resolve(
+            "influx.token",
+            Some(&self.token),
+            self.token_file.as_deref(),
+        )
+    }
+
+    /// The v1 password from `password` or `password_file`.
+    pub fn password(&self) -> Result<Option<Secret>, SecretError> {
+        resolve(
+            "influx.password",
+            self.password.as_ref(),
+            self.password_file.as_deref(),
+        )
+    }
+
+    /// TLS for an `https://` URL.
+    pub fn tls(&self) -> ClientTls {
+        ClientTls {
+            section: "influx",
+            ca_file: self.ca_file.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+        }
+    }
+
     /// `flush_interval_ms` as a duration.
     pub fn flush_interval(&self) -> Duration {
         Duration::from_millis(self.flush_interval_ms)
@@ -240,9 +321,50 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
+    fn secrets_come_from_the_environment_and_never_show_in_debug() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TRACKGATE_INFLUX__URL", "http://127.0.0.1:8086");
+            jail.set_env("TRACKGATE_INFLUX__TOKEN", "8675309");
+            jail.set_env("TRACKGATE_MQTT__USERNAME", "gw");
+            jail.set_env("TRACKGATE_MQTT__PASSWORD", "pw-from-env");
+            let c = crate::config::Config::load(None).map_err(|e| e.to_string())?;
+            let influx = c.influx.as_ref().expect("influx");
+            let token = influx.token().map_err(|e| e.to_string())?;
+            assert_eq!(token.as_ref().map(Secret::expose), Some("8675309"));
+            let mqtt = c.mqtt.as_ref().expect("mqtt");
+            let pw = mqtt.password().map_err(|e| e.to_string())?;
+            assert_eq!(pw.as_ref().map(Secret::expose), Some("pw-from-env"));
+            let shown = format!("{c:?}");
+            assert!(
+                !shown.contains("8675309") && !shown.contains("pw-from-env"),
+                "{shown}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn validate_names_the_key() {
-        let mut c = InfluxConfig::new("https://influx.example");
+        let mut c = InfluxConfig::new("ftp://influx.example");
         assert!(matches!(c.validate(), Err(InfluxConfigError::Url { .. })));
+        c.url = "https://influx.example".into();
+        assert_eq!(c.validate(), Ok(()));
+        c.url = "https://admin:hunter2@influx.example".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
+        c.url = "http://influx.example".into();
+        c.ca_file = Some("/etc/ca.pem".into());
+        assert!(matches!(c.validate(), Err(InfluxConfigError::Tls(_))));
+        c.ca_file = None;
+        c.token = Secret::new("t");
+        c.token_file = Some("/run/secrets/influx".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("influx.token_file"), "{e}");
+        c.token = Secret::default();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("/run/secrets/influx"), "{e}");
+        c.token_file = None;
         c.url = "http://influx.example:8086".into();
         c.api = InfluxApi::V2;
         assert_eq!(

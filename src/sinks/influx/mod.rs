@@ -67,6 +67,11 @@ impl InfluxSink {
         })
     }
 
+    /// One `GET /ping` (see [`InfluxWriter::probe`]).
+    pub async fn probe(&self) -> Result<u16, String> {
+        self.writer.probe().await
+    }
+
     /// The metrics this sink updates (register them once with [`InfluxMetrics::register`]).
     pub fn metrics(&self) -> &InfluxMetrics {
         self.writer.metrics()

@@ -19,7 +19,9 @@
 use super::config::{InfluxApi, InfluxConfig, InfluxConfigError};
 use super::metrics::{ErrorKind, InfluxMetrics};
 use crate::backoff::Backoff;
+use crate::secret::Secret;
 use crate::sinks::http::{error_chain, read_capped};
+use crate::tls::client::tls_reason;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use reqwest::{StatusCode, Url};
@@ -47,6 +49,12 @@ pub enum SinkError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// A secret could not be read.
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    /// The TLS configuration could not be built.
+    #[error("influx: {0}")]
+    Tls(#[from] crate::tls::TlsFileError),
 }
 
 /// What happened to a batch: every line is either written or counted as bad.
@@ -85,13 +93,15 @@ enum Attempt {
 
 enum Auth {
     None,
-    Basic(String, Option<String>),
-    Token(String),
+    Basic(String, Option<Secret>),
+    Token(Secret),
 }
 
 /// Sends line-protocol batches to one InfluxDB (or compatible) server.
 pub struct InfluxWriter {
     client: reqwest::Client,
+    /// `/ping`, the health endpoint of InfluxDB 1.x and 2.x.
+    ping_url: Url,
     write_url: Url,
     /// v1 `/query` endpoint, used only for `CREATE DATABASE`; `None` for v2.
     query_url: Option<Url>,
@@ -130,7 +140,7 @@ impl InfluxWriter {
                     .append_pair("db", &cfg.database)
                     .append_pair("precision", "ns");
                 let auth = match &cfg.username {
-                    Some(u) => Auth::Basic(u.clone(), cfg.password.clone()),
+                    Some(u) => Auth::Basic(u.clone(), cfg.password()?),
                     None => Auth::None,
                 };
                 (w, Some(join("/query")), auth)
@@ -141,20 +151,21 @@ impl InfluxWriter {
                     .append_pair("org", &cfg.org)
                     .append_pair("bucket", &cfg.bucket)
                     .append_pair("precision", "ns");
-                let auth = if cfg.token.is_empty() {
-                    Auth::None
-                } else {
-                    Auth::Token(cfg.token.clone())
+                let auth = match cfg.token()? {
+                    Some(t) => Auth::Token(t),
+                    None => Auth::None,
                 };
                 (w, None, auth)
             }
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(cfg.timeout_ms))
-            .build()
-            .map_err(SinkError::Client)?;
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_millis(cfg.timeout_ms));
+        if base.scheme() == "https" {
+            builder = builder.tls_backend_preconfigured(cfg.tls().client_config()?);
+        }
+        let client = builder.build().map_err(SinkError::Client)?;
         Ok(InfluxWriter {
             client,
+            ping_url: join("/ping"),
             write_url,
             query_url,
             database: cfg.database.clone(),
@@ -286,8 +297,11 @@ impl InfluxWriter {
     fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.auth {
             Auth::None => req,
-            Auth::Basic(u, p) => req.basic_auth(u, p.as_deref()),
-            Auth::Token(t) => req.header(reqwest::header::AUTHORIZATION, format!("Token {t}")),
+            Auth::Basic(u, p) => req.basic_auth(u, p.as_ref().map(Secret::expose)),
+            Auth::Token(t) => req.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Token {}", t.expose()),
+            ),
         }
     }
 
@@ -303,7 +317,7 @@ impl InfluxWriter {
             r = req.send() => r,
         };
         let out = match resp {
-            Err(e) => Attempt::Retry(ErrorKind::Network, error_chain(&e)),
+            Err(e) => Attempt::Retry(ErrorKind::Network, describe(&e)),
             Ok(mut resp) => {
                 let status = resp.status();
                 if status.is_success() {
@@ -318,6 +332,19 @@ impl InfluxWriter {
             .request_seconds
             .observe(started.elapsed().as_secs_f64());
         Ok(out)
+    }
+
+    /// One `GET /ping` with this writer's client, TLS and credentials: the HTTP status when
+    /// the server answered at all, otherwise why not (a TLS failure names rustls' reason:
+    /// unknown issuer, expired, not valid for the name). `replay` checks it first, so a bad
+    /// certificate or URL fails the command at once instead of being retried forever like a
+    /// server outage.
+    pub async fn probe(&self) -> Result<u16, String> {
+        let req = self.authorize(self.client.get(self.ping_url.clone()));
+        match req.send().await {
+            Ok(r) => Ok(r.status().as_u16()),
+            Err(e) => Err(describe(&e)),
+        }
     }
 
     /// `CREATE DATABASE` (v1 only). Idempotent on the server: creating an existing database
@@ -343,6 +370,14 @@ impl InfluxWriter {
                 read_capped(&mut r, MAX_ERROR_BODY).await
             )),
         })
+    }
+}
+
+/// A transport failure, with the TLS reason first when there is one.
+fn describe(e: &reqwest::Error) -> String {
+    match tls_reason(e) {
+        Some(t) => format!("TLS: {t} ({})", error_chain(e)),
+        None => error_chain(e),
     }
 }
 

@@ -30,6 +30,9 @@ pub async fn drive(
     shutdown: CancellationToken,
 ) {
     let mut retry = reconnect.retry();
+    // A broker that cannot be reached (or whose certificate does not verify) is reported
+    // once per distinct error, not once per reconnect attempt.
+    let mut last_error = String::new();
     loop {
         let ev = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -38,6 +41,7 @@ pub async fn drive(
         match ev {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 retry.reset();
+                last_error.clear();
                 tracing::info!("mqtt publisher connected");
                 tx.send_modify(|s| {
                     s.connected = true;
@@ -51,11 +55,15 @@ pub async fn drive(
             }
             Ok(_) => {}
             Err(e) => {
+                let text = e.to_string();
                 if tx.borrow().connected {
-                    tracing::warn!(error = %e, "mqtt publisher disconnected; reconnecting");
+                    tracing::warn!(error = %text, "mqtt publisher disconnected; reconnecting");
+                } else if text != last_error {
+                    tracing::warn!(error = %text, "mqtt publisher cannot connect; retrying");
                 } else {
-                    tracing::debug!(error = %e, "mqtt publisher cannot connect");
+                    tracing::debug!(error = %text, "mqtt publisher cannot connect");
                 }
+                last_error = text;
                 tx.send_modify(|s| s.connected = false);
                 let nap = retry.next_delay();
                 tokio::select! {

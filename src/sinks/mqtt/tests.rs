@@ -107,6 +107,7 @@ fn alerts_go_to_event_topics_unretained() {
         lon: None,
         value: None,
         message: "SOS".into(),
+        customer: None,
     };
     let mut skipped = 0;
     let (msgs, _, _) = plan(

@@ -1,7 +1,13 @@
-//! `[webhooks]`: retry policy and limits of the customer webhook dispatcher.
+//! `[webhooks]`: retry policy, limits, the egress guard and TLS of the customer webhook
+//! dispatcher.
 
 use crate::backoff::Backoff;
+use crate::egress::Policy;
+use crate::tls::client::ClientTls;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Settings of the webhook dispatcher. Subscriptions themselves are data (created through
@@ -33,9 +39,27 @@ pub struct WebhookConfig {
     /// (new events and finished attempts wake it at once). Default `"1s"`.
     #[serde(with = "crate::duration_text")]
     pub poll_interval: Duration,
-    /// Largest response body read from a receiver (kept, truncated, for the delivery log).
-    /// Default 1024 bytes.
+    /// Largest response body read from a receiver (its length and, for admin tokens, its
+    /// first 200 bytes are kept for the delivery log). Default 1024 bytes.
     pub max_response_bytes: usize,
+    /// Address ranges webhooks may reach although they are private, loopback, link-local or
+    /// otherwise inward (`["10.1.2.0/24", "fd00:1::/64"]`; a bare address is one host), for
+    /// on-premises receivers. Default none: every inward address is refused (see
+    /// `crate::egress`).
+    pub allow_private: Vec<String>,
+    /// Names pinned to addresses instead of asking DNS, like curl's `--resolve`:
+    /// `{ "receiver.test" = ["127.0.0.1"] }`. The guard still applies to pinned addresses.
+    /// Default none.
+    pub dns_overrides: BTreeMap<String, Vec<IpAddr>>,
+    /// Most webhooks one customer's tokens may create (untenanted tokens count as one more
+    /// customer). Default 20.
+    pub max_webhooks_per_customer: usize,
+    /// PEM bundle of extra trusted roots for `https://` receivers behind a private CA (added
+    /// to the system's roots). Default none.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate from `https://` receivers. Never in production; logged as a
+    /// warning at start. Default false.
+    pub insecure_skip_verify: bool,
 }
 
 impl Default for WebhookConfig {
@@ -49,6 +73,11 @@ impl Default for WebhookConfig {
             max_in_flight: 64,
             poll_interval: Duration::from_secs(1),
             max_response_bytes: 1024,
+            allow_private: Vec::new(),
+            dns_overrides: BTreeMap::new(),
+            max_webhooks_per_customer: 20,
+            ca_file: None,
+            insecure_skip_verify: false,
         }
     }
 }
@@ -71,7 +100,54 @@ impl WebhookConfig {
         if self.poll_interval.is_zero() {
             return Err("webhooks.poll_interval must be > 0".into());
         }
-        Ok(())
+        if self.max_webhooks_per_customer == 0 {
+            return Err("webhooks.max_webhooks_per_customer must be >= 1".into());
+        }
+        self.policy()?;
+        self.tls().validate()
+    }
+
+    /// The egress guard of these settings (`allow_private`, `dns_overrides`).
+    pub fn policy(&self) -> Result<Policy, String> {
+        let mut allow = Vec::with_capacity(self.allow_private.len());
+        for r in &self.allow_private {
+            let net = r
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| r.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!(
+                        "webhooks.allow_private: {r:?} is not an address range like 10.1.2.0/24"
+                    )
+                })?;
+            allow.push(net.trunc());
+        }
+        for (name, addrs) in &self.dns_overrides {
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            if !valid {
+                return Err(format!(
+                    "webhooks.dns_overrides: {name:?} is not a host name"
+                ));
+            }
+            if addrs.is_empty() {
+                return Err(format!("webhooks.dns_overrides.{name:?}: no address"));
+            }
+        }
+        Ok(Policy::new(allow, self.dns_overrides.clone()))
+    }
+
+    /// TLS for `https://` receivers.
+    pub fn tls(&self) -> ClientTls {
+        ClientTls {
+            section: "webhooks",
+            ca_file: self.ca_file.clone(),
+            client_cert: None,
+            client_key: None,
+            insecure_skip_verify: self.insecure_skip_verify,
+        }
     }
 
     /// Delay schedule between attempts: from `initial_backoff` doubling per failure up to
@@ -121,5 +197,34 @@ mod tests {
             ..Default::default()
         };
         assert!(c.validate().unwrap_err().contains("max_in_flight"));
+        let c = WebhookConfig {
+            allow_private: vec!["10.1.2.0/33".into()],
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("webhooks.allow_private"));
+        let c = WebhookConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("/nonexistent/ca.pem"));
+    }
+
+    #[test]
+    fn guard_keys_parse_from_toml() {
+        let c = crate::config::Config::from_toml(
+            "[webhooks]\nallow_private = [\"10.1.2.0/24\", \"127.0.0.1\"]\n\
+             dns_overrides = { \"receiver.test\" = [\"127.0.0.1\"] }\n\
+             max_webhooks_per_customer = 3\n",
+        )
+        .expect("valid");
+        let p = c.webhooks.policy().unwrap();
+        assert!(p.check("10.1.2.200".parse().unwrap()).is_ok());
+        assert!(p.check("127.0.0.1".parse().unwrap()).is_ok());
+        assert!(p.check("127.0.0.2".parse().unwrap()).is_err());
+        assert_eq!(c.webhooks.max_webhooks_per_customer, 3);
+        assert_eq!(
+            c.webhooks.dns_overrides["receiver.test"],
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
     }
 }

@@ -2,18 +2,22 @@
 //!
 //! Rules: a row is sent only when it is first in line for its (subscription, order key), so
 //! one shipment's events arrive in order (a dead-lettered row no longer blocks the line);
-//! at most `max_in_flight_per_endpoint` requests per URL and `max_in_flight` overall; 2xx
-//! delivers, 429/5xx/timeouts/connection errors retry with backoff within the budget, any
-//! other status goes to the dead letters at once. Redirects are not followed (the signature
-//! is for the configured URL). Everything it needs is in the store, so a restart resumes
-//! every pending delivery; an attempt cut short by shutdown is repeated (receivers
-//! de-duplicate by `X-Trackgate-Event-Id`).
+//! at most `max_in_flight_per_endpoint` requests per endpoint (`scheme://host:port`, so a
+//! customer's many paths on one receiver share its slots) and `max_in_flight` overall, and
+//! each scan of the outbox takes at most that many rows per endpoint, round-robin, so a dead
+//! receiver with a deep backlog cannot crowd the others out; 2xx delivers,
+//! 429/5xx/timeouts/connection and TLS errors retry with backoff within the budget; any other
+//! status, and a target the egress guard refuses, goes to the dead letters at once (no
+//! request is sent to a refused target). Redirects are not followed (the signature is for
+//! the configured URL). Everything it needs is in the store, so a restart resumes every
+//! pending delivery; an attempt cut short by shutdown is repeated (receivers de-duplicate by
+//! `X-Trackgate-Event-Id`).
 
-use super::sign::signature;
+use super::attempt::{Sender, SetupError};
 use super::WebhookConfig;
 use crate::outputs::metrics::{AttemptLabels, AttemptResult, OutputMetrics};
-use crate::outputs::store::{Attempt, Due, Status, Store};
-use crate::sinks::http::read_capped;
+use crate::outputs::store::{Attempt, Due, Status, Store, SubscriptionRules};
+use crate::secret::redact_url;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Dispatcher {
     store: Store,
     cfg: WebhookConfig,
-    client: reqwest::Client,
+    sender: Sender,
     wake: Arc<Notify>,
     metrics: OutputMetrics,
 }
@@ -39,20 +43,23 @@ struct Outcome {
 
 impl Dispatcher {
     /// A dispatcher over `store`; `wake` is notified by the consumer and the API (redrive).
+    /// Hands its egress guard and the per-customer cap to the store's subscription rules, so
+    /// the API vets new subscriptions with the same guard.
     pub fn new(
         store: Store,
         cfg: WebhookConfig,
         wake: Arc<Notify>,
         metrics: OutputMetrics,
-    ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("trackgate-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    ) -> Result<Self, SetupError> {
+        let sender = Sender::new(&cfg)?;
+        store.set_subscription_rules(SubscriptionRules {
+            policy: sender.policy(),
+            max_per_customer: cfg.max_webhooks_per_customer,
+        });
         Ok(Dispatcher {
             store,
             cfg,
-            client,
+            sender,
             wake,
             metrics,
         })
@@ -63,7 +70,7 @@ impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) {
         let this = Arc::new(self);
         let global = Arc::new(Semaphore::new(this.cfg.max_in_flight));
-        let mut per_url: HashMap<String, Arc<Semaphore>> = HashMap::new();
+        let mut per_endpoint_slots: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut in_flight: HashSet<i64> = HashSet::new();
         let mut tasks: JoinSet<i64> = JoinSet::new();
         let mut last_count = Instant::now()
@@ -72,7 +79,8 @@ impl Dispatcher {
         loop {
             let now = now_ms();
             let limit = this.cfg.max_in_flight + 256;
-            match this.store.due(now, limit).await {
+            let per_endpoint = this.cfg.max_in_flight_per_endpoint;
+            match this.store.due(now, limit, per_endpoint).await {
                 Ok(due) => {
                     for d in due {
                         if in_flight.contains(&d.seq) {
@@ -81,8 +89,8 @@ impl Dispatcher {
                         let Ok(g) = global.clone().try_acquire_owned() else {
                             break;
                         };
-                        let sem = per_url
-                            .entry(d.url.clone())
+                        let sem = per_endpoint_slots
+                            .entry(d.endpoint.clone())
                             .or_insert_with(|| {
                                 Arc::new(Semaphore::new(this.cfg.max_in_flight_per_endpoint))
                             })
@@ -146,8 +154,8 @@ impl Dispatcher {
             .get_or_create(&AttemptLabels { result: label })
             .inc();
         if out.status == Status::Dead {
-            tracing::warn!(event_id = %d.event_id, url = %d.url, error = ?out.attempt.error,
-                "webhook dead-lettered");
+            tracing::warn!(event_id = %d.event_id, url = %redact_url(&d.url),
+                error = ?out.attempt.error, "webhook dead-lettered");
         }
         // The row state must reach the store, or the attempt would be repeated (harmless but
         // noisy); retry briefly on store errors.
@@ -172,47 +180,16 @@ impl Dispatcher {
     async fn attempt(&self, d: &Due) -> Outcome {
         let at_ms = now_ms();
         let started = Instant::now();
-        let ts = at_ms.div_euclid(1000);
-        let sig = signature(d.secret.as_bytes(), ts, d.body.as_bytes());
-        let sent = self
-            .client
-            .post(&d.url)
-            .timeout(self.cfg.timeout)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Trackgate-Event-Id", &d.event_id)
-            .header("X-Trackgate-Timestamp", ts.to_string())
-            .header("X-Trackgate-Signature", sig)
-            .body(d.body.clone())
-            .send()
-            .await;
-        let (code, error, retry) = match sent {
-            Ok(mut resp) => {
-                let code = resp.status().as_u16();
-                let text = read_capped(&mut resp, self.cfg.max_response_bytes).await;
-                if resp.status().is_success() {
-                    (Some(code), None, false)
-                } else {
-                    let retry = code == 429 || resp.status().is_server_error();
-                    (Some(code), Some(format!("HTTP {code}: {text}")), retry)
-                }
-            }
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    format!("timeout after {:?}", self.cfg.timeout)
-                } else if e.is_connect() {
-                    format!("connect: {e}")
-                } else {
-                    format!("request: {e}")
-                };
-                (None, Some(what), true)
-            }
-        };
+        let sent = self.sender.send(d, at_ms.div_euclid(1000)).await;
+        let (code, error, retry) = (sent.status, sent.error, sent.retry);
         let duration_ms = started.elapsed().as_millis().min(i64::MAX as u128) as i64;
         let attempt = Attempt {
             at_ms,
             status: code,
             error,
             duration_ms,
+            response_bytes: sent.response_bytes,
+            response: sent.response,
         };
         if attempt.error.is_none() {
             return Outcome {

@@ -2,9 +2,24 @@
 //!
 //! The timestamp is part of the signed text so a captured request cannot be replayed later
 //! with a fresh `X-Trackgate-Timestamp`; receivers reject timestamps too far from their clock.
+//!
+//! During a secret rotation the header carries one signature per secret, the new one first:
+//! `sha256=<new>,sha256=<old>`. A receiver accepts the request when any of them matches a
+//! secret it knows, so it can switch to the new secret at any moment of the window.
 
+use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+/// The `X-Trackgate-Signature` value for `secrets` (current first, then the previous one
+/// during a rotation window), comma-separated.
+pub fn header(secrets: &[Secret], timestamp: i64, body: &[u8]) -> String {
+    secrets
+        .iter()
+        .map(|s| signature(s.expose().as_bytes(), timestamp, body))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// The header value (`sha256=<64 hex>`) for `body` sent at `timestamp` (unix seconds, as
 /// written in `X-Trackgate-Timestamp`).
@@ -42,6 +57,22 @@ mod tests {
         assert_eq!(
             signature(b"s3cret", 1_764_215_276, br#"{"id":"a"}"#),
             format!("sha256={}", REFERENCE)
+        );
+    }
+
+    #[test]
+    fn rotation_sends_both_signatures_new_first() {
+        let h = header(
+            &[Secret::new("new"), Secret::new("s3cret")],
+            1_764_215_276,
+            br#"{"id":"a"}"#,
+        );
+        let (new, old) = h.split_once(',').unwrap();
+        assert_eq!(new, signature(b"new", 1_764_215_276, br#"{"id":"a"}"#));
+        assert_eq!(old, format!("sha256={REFERENCE}"));
+        assert_eq!(
+            header(&[Secret::new("s3cret")], 1_764_215_276, br#"{"id":"a"}"#),
+            format!("sha256={REFERENCE}")
         );
     }
 
