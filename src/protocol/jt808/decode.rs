@@ -5,7 +5,9 @@ use super::encode::{self, result, Terminal};
 use super::{location, location2, msg, transparent, Jt808Decoder, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
 use crate::protocol::wire::{bcd_byte, bcd_digits, utc, xor, Reader, WireError};
-use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
+use crate::protocol::{
+    AckPlan, ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded, RegisterAnswer,
+};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use std::borrow::Cow;
@@ -186,7 +188,8 @@ impl Env<'_> {
 enum Reply {
     /// 0x8001 {serial, id, 0}; refused: result 1.
     General,
-    /// 0x8100 {serial, 0, auth code}; refused: result 4 (no such terminal).
+    /// 0x8100 {serial, 0, auth code}; refused: result 4 (no such terminal); with
+    /// `require_auth` the accepted answer comes from the session (see `Credential`).
     Register,
     /// 0x4401 when attribute bit 15 asks for it.
     General2,
@@ -231,7 +234,14 @@ pub(super) fn decode_unescaped(
     };
     let (label, records, reply): (&str, Vec<Record>, Reply) = match h.msg_id {
         msg::REGISTER => ("register", Vec::new(), Reply::Register),
-        msg::AUTH => ("auth", Vec::new(), Reply::General),
+        msg::AUTH => {
+            if d.state.require_auth {
+                d.state.credential = Some(Credential::Authenticate {
+                    code: Bytes::copy_from_slice(auth_code(body, h.version.is_some())),
+                });
+            }
+            ("auth", Vec::new(), Reply::General)
+        }
         msg::HEARTBEAT => ("heartbeat", heartbeat(&env, body), Reply::General),
         msg::LOGOUT => ("logout", Vec::new(), Reply::General),
         msg::HEARTBEAT_2 | msg::PHOTO | msg::TIMEZONE_SYNC => {
@@ -336,7 +346,43 @@ fn ack(
                 ),
             }
         }
+        Reply::Register if d.state.require_auth => {
+            // The code comes from the session's store: the accepted answer is built by the
+            // credential's `reply` once the session knows it.
+            let s = d.next_serial();
+            let reply_serial = h.serial;
+            let t = term.clone();
+            d.state.credential = Some(Credential::Register {
+                reply: Box::new(move |answer| {
+                    let (result, code) = match answer {
+                        RegisterAnswer::Issued(code) => (result::OK, code),
+                        RegisterAnswer::AlreadyRegistered => {
+                            (result::REGISTER_TERMINAL_TAKEN, &[][..])
+                        }
+                    };
+                    encode::register_response(&t, s, reply_serial, result, code)
+                        .ok()
+                        .map(Bytes::from)
+                }),
+            });
+            AckPlan {
+                accepted: None,
+                refused: Some(
+                    encode::register_response(
+                        &term,
+                        s,
+                        h.serial,
+                        result::REGISTER_NO_SUCH_TERMINAL,
+                        &[],
+                    )
+                    .map_err(bad)?
+                    .into(),
+                ),
+            }
+        }
         Reply::Register => {
+            // `require_auth = false`: the trusting answer of older gateways, the device id as
+            // the code (never checked).
             let s = d.next_serial();
             let code = device_id(&h.phone)?;
             AckPlan {
@@ -373,6 +419,25 @@ fn ack(
             AckPlan::ack(encode::time_sync_response(&term, s, ctx.now).map_err(bad)?)
         }
     })
+}
+
+/// The code of a 0x0102 body. 2013: the whole body. 2019: {len BYTE, code, IMEI[15],
+/// software version[20]} — also recognised under a 2013 header when the length fits exactly
+/// (terminals that moved to the 2019 body only). Trailing NULs (padding) are not part of it.
+fn auth_code(body: &[u8], v2019: bool) -> &[u8] {
+    let structured = match body.first() {
+        Some(&n) => v2019 || body.len() == 1 + usize::from(n) + 15 + 20,
+        None => false,
+    };
+    let code = if structured {
+        let n = body.first().map_or(0, |&n| usize::from(n));
+        body.get(1..1 + n)
+            .unwrap_or_else(|| body.get(1..).unwrap_or_default())
+    } else {
+        body
+    };
+    let end = code.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &code[..end]
 }
 
 /// Text frames `(id,1,001,TYPE,…)` of e-lock clones: `BASE,2` asks for the time (answered

@@ -6,7 +6,10 @@ use super::encode::{self, LocationReport, Registration, Terminal};
 use super::frame::{self, escape_into, unescape};
 use super::*;
 use crate::model::{Alarm, IoValue, Record};
-use crate::protocol::{ChecksumPolicy, DecodeCtx, Decoded, Decoder, DecoderOptions, FrameResult};
+use crate::protocol::{
+    ChecksumPolicy, Credential, DecodeCtx, Decoded, Decoder, DecoderOptions, FrameResult,
+    RegisterAnswer,
+};
 use bytes::BytesMut;
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
@@ -121,32 +124,117 @@ fn time_zone_option_and_unknown_options() {
     assert_eq!(parse_time_zone("-05:30").unwrap().local_minus_utc(), -19800);
 }
 
+/// The answer a registration's credential builds for `answer` (the session's part).
+fn register_reply(d: &mut Jt808Decoder, answer: RegisterAnswer<'_>) -> Vec<u8> {
+    match d.take_credential() {
+        Some(Credential::Register { reply }) => reply(answer).expect("an answer").to_vec(),
+        other => panic!("expected a registration credential, got {other:?}"),
+    }
+}
+
 #[test]
 fn register_acks_2013_and_2019() {
     // Traccar sample 0x0100 (2013), phone 013345678906, serial 0x000f.
     let reg = h("7e01000021013345678906000f002c012f373031313142534a2d4d3742203030303030303001d4c1423838383838b47e");
-    let out = dec().decode(&reg, &ctx()).unwrap();
+    let mut d = dec();
+    let out = d.decode(&reg, &ctx()).unwrap();
     assert!(out.records.is_empty());
     assert_eq!(out.identity.unwrap().as_str(), "013345678906");
-    // 0x8100 {serial 000f, result 0, auth code = the phone as ASCII}.
+    // The code comes from the session's store: no accepted answer of the decoder's own.
+    assert_eq!(out.ack.accepted, None);
+    // 0x8100 {serial 000f, result 0, auth code}, here the code "013345678906".
     assert_eq!(
-        out.ack.accepted.as_deref(),
-        Some(&h("7e8100000f0133456789060000000f00303133333435363738393036187e")[..])
+        register_reply(&mut d, RegisterAnswer::Issued(b"013345678906")),
+        h("7e8100000f0133456789060000000f00303133333435363738393036187e")
     );
-    // Refusal: result 4 "no such terminal", no auth code.
+    // Refusal (not admitted): result 4 "no such terminal", no auth code.
     assert_eq!(
         out.ack.refused.as_deref(),
         Some(&h("7e810000030133456789060000000f04167e")[..])
     );
+    // A terminal that authenticated before: result 3 "already registered", no code.
+    let mut d = dec();
+    d.decode(&reg, &ctx()).unwrap();
+    assert_eq!(
+        register_reply(&mut d, RegisterAnswer::AlreadyRegistered),
+        h("7e810000030133456789060000000f03117e")
+    );
+    assert!(d.take_credential().is_none(), "taken once");
     // Traccar sample 0x0100 (2019 header: version 1, 10-byte phone), serial 0x5218: the
     // reply keeps the 2019 header shape.
     let reg19 = h("7e0100405c010000086649607758216452180000000000000000000000000000004d443330300000000000000000000000000000000000000000000000000038363634393630373735383231363400000000000000000000000000000004000000000000000000000000000000007a7e");
-    let out = dec().decode(&reg19, &ctx()).unwrap();
+    let mut d = dec();
+    let out = d.decode(&reg19, &ctx()).unwrap();
     assert_eq!(out.identity.unwrap().as_str(), "00000866496077582164");
     assert_eq!(
-        out.ack.accepted.as_deref(),
-        Some(&h("7e81004017010000086649607758216400005218003030303030383636343936303737353832313634bf7e")[..])
+        register_reply(&mut d, RegisterAnswer::Issued(b"00000866496077582164")),
+        h("7e81004017010000086649607758216400005218003030303030383636343936303737353832313634bf7e")
     );
+}
+
+#[test]
+fn without_require_auth_the_device_id_is_the_code_and_nothing_is_checked() {
+    let mut opts = DecoderOptions::default();
+    opts.options.insert(OPT_REQUIRE_AUTH.into(), "false".into());
+    let mut d = Jt808Decoder::new(&opts).unwrap();
+    assert!(!d.requires_credential());
+    let reg = h("7e01000021013345678906000f002c012f373031313142534a2d4d3742203030303030303001d4c1423838383838b47e");
+    let out = d.decode(&reg, &ctx()).unwrap();
+    assert_eq!(
+        out.ack.accepted.as_deref(),
+        Some(&h("7e8100000f0133456789060000000f00303133333435363738393036187e")[..])
+    );
+    assert!(d.take_credential().is_none());
+    let auth = h("7e0102000e013511221122000661757468656e7469636174696f6e3f7e");
+    d.decode(&auth, &ctx()).unwrap();
+    assert!(d.take_credential().is_none());
+    opts.options.insert(OPT_REQUIRE_AUTH.into(), "maybe".into());
+    assert_eq!(
+        Jt808Decoder::new(&opts).err().unwrap().key,
+        OPT_REQUIRE_AUTH
+    );
+}
+
+#[test]
+fn auth_codes_are_read_from_2013_and_2019_bodies() {
+    let code = |d: &mut Jt808Decoder| match d.take_credential() {
+        Some(Credential::Authenticate { code }) => code.to_vec(),
+        other => panic!("expected an authentication, got {other:?}"),
+    };
+    // Traccar sample 0x0102 (2013): the whole body is the code.
+    let mut d = dec();
+    assert!(d.requires_credential());
+    d.decode(
+        &h("7e0102000e013511221122000661757468656e7469636174696f6e3f7e"),
+        &ctx(),
+    )
+    .unwrap();
+    assert_eq!(code(&mut d), b"authentication");
+    // 2019 body {len, code, IMEI[15], version[20]} built by hand; padding NULs are no part.
+    let mut body = vec![5];
+    body.extend_from_slice(b"K3Y\0\0");
+    body.extend_from_slice(b"860000000000001");
+    body.extend_from_slice(&[b'1'; 20]);
+    let mut raw = vec![
+        0x01,
+        0x02,
+        0x40 | (body.len() >> 8) as u8,
+        body.len() as u8,
+        0x01,
+    ];
+    raw.extend_from_slice(&h("00000000860000000001 0007"));
+    raw.extend_from_slice(&body);
+    raw.push(raw.iter().fold(0, |a, b| a ^ b));
+    let mut f = vec![0x7e];
+    escape_into(&raw, &mut f);
+    f.push(0x7e);
+    d.decode(&f, &ctx()).unwrap();
+    assert_eq!(code(&mut d), b"K3Y");
+    // Any other frame carries none, and does not leave an old one behind.
+    d.decode(&f, &ctx()).unwrap();
+    d.decode(&h("7e0002000004304832546500b7ca7e"), &ctx())
+        .unwrap();
+    assert!(d.take_credential().is_none());
 }
 
 #[test]
@@ -546,14 +634,24 @@ proptest! {
             (encode::heartbeat(&term, serial).unwrap(), "heartbeat 0x0002"),
             (encode::logout(&term, serial).unwrap(), "logout 0x0003"),
         ] {
-            let out = dec().decode(&bytes, &ctx()).unwrap();
+            let mut d = dec();
+            let out = d.decode(&bytes, &ctx()).unwrap();
             prop_assert_eq!(out.kind.as_ref(), kind);
             prop_assert!(out.records.is_empty());
             let width = if v19 { 20 } else { 12 };
             let id = out.identity.clone().unwrap();
             prop_assert_eq!(id.as_str(), format!("{phone:0>width$}"));
-            // The ACK echoes the uplink serial and id.
-            let ack = unescape(&out.ack.accepted.unwrap()).unwrap();
+            // The ACK echoes the uplink serial and id; a registration's is built by its
+            // credential, and an authentication carries the code it was encoded with.
+            let accepted = match d.take_credential() {
+                Some(Credential::Register { reply }) => reply(RegisterAnswer::Issued(b"C0DE")),
+                Some(Credential::Authenticate { code: c }) => {
+                    prop_assert_eq!(&c[..], code.as_bytes());
+                    out.ack.accepted
+                }
+                None => out.ack.accepted,
+            };
+            let ack = unescape(&accepted.unwrap()).unwrap();
             let body_at = if v19 { 18 } else { 13 };
             prop_assert_eq!(&ack[body_at..body_at + 2], &serial.to_be_bytes()[..]);
         }
