@@ -99,7 +99,7 @@ impl PerIp {
         let k = key(ip);
         let mut t = self.lock();
         t.1 = t.1.wrapping_add(1);
-        if t.1 % SWEEP_EVERY == 0 {
+        if t.1.is_multiple_of(SWEEP_EVERY) {
             let per_sec = self.per_sec;
             t.0.retain(|_, e| e.open > 0 || e.tokens + refill(e, now, per_sec) < burst);
         }
