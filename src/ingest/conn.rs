@@ -4,7 +4,6 @@ use super::codec::{FrameCodec, StreamError};
 use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime, WRITE_TIMEOUT};
 use crate::protocol::DecodeCtx;
-use crate::session::Session;
 use crate::telemetry::{ConnLabel, ProtoLabel};
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
@@ -48,15 +47,7 @@ pub async fn serve(ctx: Arc<IngestCtx>, rt: ProtoRuntime, stream: TcpStream, pee
     // and sit idle between them, and idle connections are what a gateway holds by the
     // thousand; the buffers grow (doubling) for a Teltonika backlog packet when one comes.
     let mut framed = Framed::with_capacity(stream, codec, CONN_BUFFER);
-    // Cancelled at shutdown, or when another connection takes this one's device over.
-    let close = ctx.shutdown.child_token();
-    let mut session = Session::connection(
-        rt.name(),
-        ctx.gate.clone(),
-        peer,
-        close.clone(),
-        rt.config.multi_terminal,
-    );
+    let (mut session, close) = ctx.connection_session(&rt, peer);
     let idle = rt.config.idle_timeout();
     // Fixed at connect: bytes that do not complete an identifying frame never extend it.
     let identify_by = tokio::time::Instant::now() + rt.config.identify_timeout();

@@ -22,9 +22,10 @@ pub mod udp;
 use crate::config::ProtocolConfig;
 use crate::pipeline::Pipeline;
 use crate::protocol::{DecoderOptions, Protocol};
-use crate::session::Gate;
+use crate::session::{Gate, Session};
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +41,27 @@ pub struct IngestCtx {
     pub gate: Arc<Gate>,
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
+}
+
+impl IngestCtx {
+    /// The session of a TCP connection or UDP peer from `peer` serving `rt`, and the token
+    /// that closes it: cancelled at shutdown, or when another connection takes its device
+    /// over (`devices.takeover`).
+    pub fn connection_session(
+        &self,
+        rt: &ProtoRuntime,
+        peer: SocketAddr,
+    ) -> (Session, CancellationToken) {
+        let close = self.shutdown.child_token();
+        let session = Session::connection(
+            rt.name(),
+            self.gate.clone(),
+            peer,
+            close.clone(),
+            rt.config.multi_terminal,
+        );
+        (session, close)
+    }
 }
 
 /// One protocol as served: the protocol and its effective settings.

@@ -4,7 +4,6 @@
 use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime};
 use crate::protocol::DecodeCtx;
-use crate::session::Session;
 use crate::telemetry::{ConnLabel, ProtoLabel};
 use bytes::Bytes;
 use chrono::Utc;
@@ -94,15 +93,7 @@ async fn serve_peer(
             return;
         }
     };
-    // Cancelled at shutdown, or when another connection takes this peer's device over.
-    let close = ctx.shutdown.child_token();
-    let mut session = Session::connection(
-        rt.name(),
-        ctx.gate.clone(),
-        peer,
-        close.clone(),
-        rt.config.multi_terminal,
-    );
+    let (mut session, close) = ctx.connection_session(&rt, peer);
     let label = ProtoLabel {
         protocol: rt.name(),
     };

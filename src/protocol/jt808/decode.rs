@@ -346,47 +346,18 @@ fn ack(
                 ),
             }
         }
-        Reply::Register if d.state.require_auth => {
-            // The code comes from the session's store: the accepted answer is built by the
-            // credential's `reply` once the session knows it.
-            let s = d.next_serial();
-            let reply_serial = h.serial;
-            let t = term.clone();
-            d.state.credential = Some(Credential::Register {
-                reply: Box::new(move |answer| {
-                    let (result, code) = match answer {
-                        RegisterAnswer::Issued(code) => (result::OK, code),
-                        RegisterAnswer::AlreadyRegistered => {
-                            (result::REGISTER_TERMINAL_TAKEN, &[][..])
-                        }
-                    };
-                    encode::register_response(&t, s, reply_serial, result, code)
-                        .ok()
-                        .map(Bytes::from)
-                }),
-            });
-            AckPlan {
-                accepted: None,
-                refused: Some(
-                    encode::register_response(
-                        &term,
-                        s,
-                        h.serial,
-                        result::REGISTER_NO_SUCH_TERMINAL,
-                        &[],
-                    )
-                    .map_err(bad)?
-                    .into(),
-                ),
-            }
-        }
         Reply::Register => {
-            // `require_auth = false`: the trusting answer of older gateways, the device id as
-            // the code (never checked).
             let s = d.next_serial();
-            let code = device_id(&h.phone)?;
-            AckPlan {
-                accepted: Some(
+            let accepted = if d.state.require_auth {
+                // The code comes from the session's store: the accepted answer is built by
+                // the credential's `reply` once the session knows it.
+                d.state.credential = Some(register_credential(term.clone(), s, h.serial));
+                None
+            } else {
+                // `require_auth = false`: the trusting answer of older gateways, the device
+                // id as the code (never checked).
+                let code = device_id(&h.phone)?;
+                Some(
                     encode::register_response(
                         &term,
                         s,
@@ -396,18 +367,19 @@ fn ack(
                     )
                     .map_err(bad)?
                     .into(),
-                ),
-                refused: Some(
-                    encode::register_response(
-                        &term,
-                        s,
-                        h.serial,
-                        result::REGISTER_NO_SUCH_TERMINAL,
-                        &[],
-                    )
-                    .map_err(bad)?
-                    .into(),
-                ),
+                )
+            };
+            let refused = encode::register_response(
+                &term,
+                s,
+                h.serial,
+                result::REGISTER_NO_SUCH_TERMINAL,
+                &[],
+            )
+            .map_err(bad)?;
+            AckPlan {
+                accepted,
+                refused: Some(refused.into()),
             }
         }
         Reply::General2 => {
@@ -419,6 +391,22 @@ fn ack(
             AckPlan::ack(encode::time_sync_response(&term, s, ctx.now).map_err(bad)?)
         }
     })
+}
+
+/// The credential of a 0x0100: the 0x8100 answer (platform serial `s`, replying to
+/// `reply_serial`) as a pure function of the session's decision.
+fn register_credential(term: Terminal, s: u16, reply_serial: u16) -> Credential {
+    Credential::Register {
+        reply: Box::new(move |answer| {
+            let (result, code) = match answer {
+                RegisterAnswer::Issued(code) => (result::OK, code),
+                RegisterAnswer::AlreadyRegistered => (result::REGISTER_TERMINAL_TAKEN, &[][..]),
+            };
+            encode::register_response(&term, s, reply_serial, result, code)
+                .ok()
+                .map(Bytes::from)
+        }),
+    }
 }
 
 /// The code of a 0x0102 body. 2013: the whole body. 2019: {len BYTE, code, IMEI[15],
