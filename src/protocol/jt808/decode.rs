@@ -2,12 +2,10 @@
 //! Also the small families (session messages, command results, driver identity ...).
 
 use super::encode::{self, result, Terminal};
-use super::{location, location2, msg, transparent, Jt808Decoder, NAME};
+use super::{auth, location, location2, msg, transparent, Jt808Decoder, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
 use crate::protocol::wire::{bcd_byte, bcd_digits, utc, xor, Reader, WireError};
-use crate::protocol::{
-    AckPlan, ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded, RegisterAnswer,
-};
+use crate::protocol::{AckPlan, ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use std::borrow::Cow;
@@ -237,7 +235,7 @@ pub(super) fn decode_unescaped(
         msg::AUTH => {
             if d.state.require_auth {
                 d.state.credential = Some(Credential::Authenticate {
-                    code: Bytes::copy_from_slice(auth_code(body, h.version.is_some())),
+                    code: Bytes::copy_from_slice(auth::auth_code(body, h.version.is_some())),
                 });
             }
             ("auth", Vec::new(), Reply::General)
@@ -351,7 +349,7 @@ fn ack(
             let accepted = if d.state.require_auth {
                 // The code comes from the session's store: the accepted answer is built by
                 // the credential's `reply` once the session knows it.
-                d.state.credential = Some(register_credential(term.clone(), s, h.serial));
+                d.state.credential = Some(auth::register_credential(term.clone(), s, h.serial));
                 None
             } else {
                 // `require_auth = false`: the trusting answer of older gateways, the device
@@ -391,41 +389,6 @@ fn ack(
             AckPlan::ack(encode::time_sync_response(&term, s, ctx.now).map_err(bad)?)
         }
     })
-}
-
-/// The credential of a 0x0100: the 0x8100 answer (platform serial `s`, replying to
-/// `reply_serial`) as a pure function of the session's decision.
-fn register_credential(term: Terminal, s: u16, reply_serial: u16) -> Credential {
-    Credential::Register {
-        reply: Box::new(move |answer| {
-            let (result, code) = match answer {
-                RegisterAnswer::Issued(code) => (result::OK, code),
-                RegisterAnswer::AlreadyRegistered => (result::REGISTER_TERMINAL_TAKEN, &[][..]),
-            };
-            encode::register_response(&term, s, reply_serial, result, code)
-                .ok()
-                .map(Bytes::from)
-        }),
-    }
-}
-
-/// The code of a 0x0102 body. 2013: the whole body. 2019: {len BYTE, code, IMEI[15],
-/// software version[20]} — also recognised under a 2013 header when the length fits exactly
-/// (terminals that moved to the 2019 body only). Trailing NULs (padding) are not part of it.
-fn auth_code(body: &[u8], v2019: bool) -> &[u8] {
-    let structured = match body.first() {
-        Some(&n) => v2019 || body.len() == 1 + usize::from(n) + 15 + 20,
-        None => false,
-    };
-    let code = if structured {
-        let n = body.first().map_or(0, |&n| usize::from(n));
-        body.get(1..1 + n)
-            .unwrap_or_else(|| body.get(1..).unwrap_or_default())
-    } else {
-        body
-    };
-    let end = code.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    &code[..end]
 }
 
 /// Text frames `(id,1,001,TYPE,…)` of e-lock clones: `BASE,2` asks for the time (answered

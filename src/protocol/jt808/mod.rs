@@ -15,8 +15,11 @@
 //!
 //! Layout: [`frame`] cuts and unescapes, `decode` parses the header and dispatches one function
 //! per message family (`location`, `location2`, `transparent`, `decode::misc`), [`encode`]
-//! builds ACKs and uplink frames, `reassembly` joins sub-packaged bodies.
+//! builds ACKs and uplink frames, `reassembly` joins sub-packaged bodies (bounded per
+//! connection and process-wide), `auth` turns 0x0100 / 0x0102 into the credentials the
+//! session checks (the codes are the session's; see `protocol-docs/jt808.md`).
 
+mod auth;
 mod decode;
 pub mod encode;
 pub mod frame;
