@@ -94,8 +94,10 @@ start_gateway() {
         gt06|jt808|teltonika)
           printf '[protocols.%s]\nlisten = "127.0.0.1:%s"\nudp = false\nack = "durable"\n' \
             "$p" "${GW_PORT[$p]}"
-          # Refuse cleanly just under the fd limit instead of failing accept() with EMFILE.
-          printf 'max_connections = 19800\n\n' ;;
+          # Refuse cleanly just under the fd limit instead of failing accept() with EMFILE;
+          # every load connection comes from 127.0.0.x, so the per-address limits go up too.
+          printf 'max_connections = 19800\nmax_connections_per_ip = 19800\n' ;
+          printf 'new_connections_per_ip_per_sec = 100000\n\n' ;;
         *) printf '[protocols.%s]\nenabled = false\n\n' "$p" ;;
       esac
     done

@@ -7,7 +7,7 @@
 
 use crate::pipeline::AckMode;
 use crate::protocol::{self, ChecksumPolicy, DecoderOptions};
-use crate::session::Allow;
+use crate::session::{Allow, DeviceKey, Takeover};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -116,6 +116,19 @@ pub struct DevicesConfig {
     /// Its history stays in the log and InfluxDB. Default `"30d"`.
     #[serde(with = "crate::duration_text")]
     pub forget_after: Duration,
+    /// A device id already online on another connection (TCP or UDP peer): `"replace"`
+    /// (default: the old connection is closed — real trackers reconnect before the old
+    /// socket times out) or `"reject"` (the newcomer is refused). Counted in
+    /// `trackgate_device_takeovers_total`, logged with both peers, and shown as `takeovers`
+    /// on `/api/devices/{id}`.
+    pub takeover: Takeover,
+    /// Positions whose fix time is more than this far ahead of the receive time (or before
+    /// 2000) are dropped, counted and logged once per device, so no fix can freeze live
+    /// state or tracking. Default 300 s.
+    pub max_future_secs: u64,
+    /// `[[devices.keys]]`: ids accepted only from the listed source ranges (`id`,
+    /// `peer_cidrs`). Default none.
+    pub keys: Vec<DeviceKey>,
 }
 
 impl Default for DevicesConfig {
@@ -124,6 +137,9 @@ impl Default for DevicesConfig {
             allow: Allow::All,
             offline_after_secs: 600,
             forget_after: Duration::from_secs(30 * 86_400),
+            takeover: Takeover::Replace,
+            max_future_secs: 300,
+            keys: Vec::new(),
         }
     }
 }
@@ -190,6 +206,22 @@ pub struct ProtocolConfig {
     /// HTTP protocols: from complete headers to the end of the request body, seconds
     /// (408 after it). Default 30.
     pub body_timeout_secs: u64,
+    /// A TCP connection (or UDP peer) that has not identified a device this long after it
+    /// opened is closed; bytes that do not complete an identifying frame do not extend it.
+    /// Default 30 s.
+    pub identify_timeout_secs: u64,
+    /// A connection (or UDP peer) that sends this many frames failing checksum or decoding
+    /// (or garbage the framer skips) before identifying is closed. Default 16.
+    pub max_bad_frames: u32,
+    /// Most simultaneous TCP connections from one source address (IPv6: one /64); more are
+    /// refused at accept. Default 256 (many trackers share a carrier NAT address).
+    pub max_connections_per_ip: usize,
+    /// New TCP connections accepted per second from one source address (IPv6: one /64),
+    /// in bursts of up to `max_connections_per_ip`; more are refused at accept. Default 32.
+    pub new_connections_per_ip_per_sec: u32,
+    /// One connection may speak for several device ids (gateways multiplexing terminals, as
+    /// JT/T 808 allows). Default false: a frame naming a second id is refused.
+    pub multi_terminal: bool,
     /// Protocol-specific options, documented in `protocol-docs/<name>.md`.
     pub options: BTreeMap<String, String>,
 }
@@ -213,6 +245,11 @@ impl Default for ProtocolConfig {
             max_tls_handshakes: 1024,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            identify_timeout_secs: 30,
+            max_bad_frames: 16,
+            max_connections_per_ip: 256,
+            new_connections_per_ip_per_sec: 32,
+            multi_terminal: false,
             options: BTreeMap::new(),
         }
     }
@@ -231,6 +268,11 @@ impl ProtocolConfig {
     /// Idle timeout as a duration.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    /// Identify timeout as a duration.
+    pub fn identify_timeout(&self) -> Duration {
+        Duration::from_secs(self.identify_timeout_secs)
     }
 }
 
@@ -289,10 +331,21 @@ fn validate_protocol(
             "protocols.{name}.max_connections must be at least 1"
         )));
     }
-    if pc.idle_timeout_secs == 0 {
-        return Err(ConfigError::Invalid(format!(
-            "protocols.{name}.idle_timeout_secs must be at least 1"
-        )));
+    for (key, value) in [
+        ("idle_timeout_secs", pc.idle_timeout_secs),
+        ("identify_timeout_secs", pc.identify_timeout_secs),
+        ("max_bad_frames", u64::from(pc.max_bad_frames)),
+        ("max_connections_per_ip", pc.max_connections_per_ip as u64),
+        (
+            "new_connections_per_ip_per_sec",
+            u64::from(pc.new_connections_per_ip_per_sec),
+        ),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "protocols.{name}.{key} must be at least 1"
+            )));
+        }
     }
     pc.validate_tls(name, p, http)?;
     p.new_decoder(&pc.decoder_options())?;
@@ -408,6 +461,27 @@ impl Config {
                 "devices.offline_after_secs must be at least 1".into(),
             ));
         }
+        if d.max_future_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "devices.max_future_secs must be at least 1 (device clocks drift)".into(),
+            ));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for k in &d.keys {
+            let canonical = crate::model::device_id::canonical_str(&k.id);
+            if k.id.is_empty() || !ids.insert(canonical.to_string()) {
+                return Err(ConfigError::Invalid(format!(
+                    "devices.keys: id {:?} is empty or listed twice",
+                    k.id
+                )));
+            }
+            if k.peer_cidrs.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "devices.keys: id {:?} lists no peer_cidrs (it could never connect)",
+                    k.id
+                )));
+            }
+        }
         if d.forget_after < Duration::from_secs(d.offline_after_secs) {
             return Err(ConfigError::Invalid(format!(
                 "devices.forget_after = {:?}: must not be shorter than devices.offline_after_secs = {}",
@@ -484,17 +558,72 @@ mod tests {
     #[test]
     fn every_section_is_validated_at_start_naming_the_key() {
         for (toml, key) in [
-            ("[tracking]\npace_min = 3.0\npace_max = 2.0\n", "tracking.pace_min"),
+            (
+                "[tracking]\npace_min = 3.0\npace_max = 2.0\n",
+                "tracking.pace_min",
+            ),
             ("[webhooks]\ntimeout = \"0s\"\n", "webhooks.timeout"),
-            ("[devices]\noffline_after_secs = 0\n", "devices.offline_after_secs"),
+            (
+                "[devices]\noffline_after_secs = 0\n",
+                "devices.offline_after_secs",
+            ),
             ("[devices]\nforget_after = \"1m\"\n", "devices.forget_after"),
-            ("[storage]\ngroup_commit_wait_ms = 5000\n", "storage.group_commit_wait_ms"),
+            (
+                "[storage]\ngroup_commit_wait_ms = 5000\n",
+                "storage.group_commit_wait_ms",
+            ),
             ("[pipeline]\ndrain_secs = 0\n", "pipeline.drain_secs"),
             ("[mqtt]\nkeep_alive_secs = 1\n", "mqtt.keep_alive_secs"),
-            ("[http]\ncors_origins = [\"not an origin\"]\n", "http.cors_origins"),
+            (
+                "[http]\ncors_origins = [\"not an origin\"]\n",
+                "http.cors_origins",
+            ),
         ] {
             let e = Config::from_toml(toml).expect_err(toml).to_string();
             assert!(e.contains(key), "{toml}: {e}");
+        }
+    }
+
+    #[test]
+    fn device_security_keys_parse_with_defaults_and_are_validated() {
+        let c = Config::from_toml("").unwrap();
+        let (d, p) = (&c.devices, c.protocol("gt06"));
+        assert_eq!((d.takeover, d.max_future_secs), (Takeover::Replace, 300));
+        assert!(d.keys.is_empty());
+        assert_eq!(
+            (
+                p.identify_timeout_secs,
+                p.max_bad_frames,
+                p.max_connections_per_ip,
+                p.new_connections_per_ip_per_sec,
+                p.multi_terminal
+            ),
+            (30, 16, 256, 32, false)
+        );
+        let c = Config::from_toml(
+            "[devices]\ntakeover = \"reject\"\nmax_future_secs = 60\n\
+             [[devices.keys]]\nid = \"864717003283581\"\npeer_cidrs = [\"10.64.0.0/10\", \"2001:db8::1\"]\n\
+             [protocols.jt808]\nmulti_terminal = true\nidentify_timeout_secs = 5\nmax_bad_frames = 2\n\
+             max_connections_per_ip = 3\nnew_connections_per_ip_per_sec = 4\n",
+        )
+        .unwrap();
+        assert_eq!(c.devices.takeover, Takeover::Reject);
+        assert_eq!(c.devices.keys[0].peer_cidrs.len(), 2);
+        let j = c.protocol("jt808");
+        assert!(j.multi_terminal && j.identify_timeout_secs == 5 && j.max_bad_frames == 2);
+        for (bad, key) in [
+            ("[devices]\ntakeover = \"steal\"\n", "takeover"),
+            ("[devices]\nmax_future_secs = 0\n", "max_future_secs"),
+            ("[[devices.keys]]\nid = \"1\"\npeer_cidrs = [\"10.0.0.0/33\"]\n", "10.0.0.0/33"),
+            ("[[devices.keys]]\nid = \"1\"\npeer_cidrs = []\n", "peer_cidrs"),
+            ("[[devices.keys]]\nid = \"01\"\npeer_cidrs = [\"10.0.0.1\"]\n[[devices.keys]]\nid = \"1\"\npeer_cidrs = [\"10.0.0.2\"]\n", "twice"),
+            ("[protocols.gt06]\nidentify_timeout_secs = 0\n", "identify_timeout_secs"),
+            ("[protocols.gt06]\nmax_bad_frames = 0\n", "max_bad_frames"),
+            ("[protocols.gt06]\nmax_connections_per_ip = 0\n", "max_connections_per_ip"),
+            ("[protocols.gt06]\nnew_connections_per_ip_per_sec = 0\n", "new_connections_per_ip_per_sec"),
+        ] {
+            let e = Config::from_toml(bad).unwrap_err().to_string();
+            assert!(e.contains(key), "{bad}: {e}");
         }
     }
 

@@ -9,8 +9,10 @@
 //!   fix.rs    the one encoder Fix (tests, simulator)
 //!   wire.rs   bounded cursor reads, BCD, CRC helpers, the framer's Cut
 //!   <name>/   framer, decoder, encoder, tests — one module per protocol
-//! session/    device session state machine, admission (devices.allow)
+//! session/    who a connection speaks for: admission (devices.allow, devices.keys), device
+//!             codes (JT/T 808 auth, devices.sqlite3), presence (takeover), fix-time check
 //! ingest/     sockets: tcp.rs, udp.rs, conn.rs (one task per connection), codec.rs,
+//!             limits.rs (per-source-address connection cap and rate),
 //!             http.rs (OsmAnd, OwnTracks HTTP), mqtt.rs (rumqttc subscriber);
 //!             frame_handler.rs: admission + durability → an Outcome each transport answers
 //! pipeline/   the durable stage the ACK waits on, the log seam readers use (log.rs), the

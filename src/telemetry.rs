@@ -25,6 +25,28 @@ pub struct ConnLabel {
     pub transport: &'static str,
 }
 
+/// Label set of per-protocol metrics with a reason (`future`, `wrong_code`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProtoReasonLabel {
+    pub protocol: &'static str,
+    pub reason: &'static str,
+}
+
+/// Label set of per-protocol, per-transport metrics with a reason.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnReasonLabel {
+    pub protocol: &'static str,
+    pub transport: &'static str,
+    pub reason: &'static str,
+}
+
+/// Label set of device takeovers: the protocol of the newcomer and `devices.takeover`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TakeoverLabel {
+    pub protocol: &'static str,
+    pub policy: &'static str,
+}
+
 /// Counters of the ingest side, labelled by protocol.
 #[derive(Default)]
 pub struct IngestMetrics {
@@ -54,6 +76,27 @@ pub struct IngestMetrics {
     pub acks_withheld: Family<ProtoLabel, Counter>,
     /// Connections closed for idleness.
     pub idle_timeouts: Family<ProtoLabel, Counter>,
+    /// Connections refused at accept by the per-source-IP limits (`reason`: `connections`
+    /// for `max_connections_per_ip`, `rate` for `new_connections_per_ip_per_sec`).
+    pub connections_refused_per_ip: Family<ConnReasonLabel, Counter>,
+    /// Connections (TCP) and UDP peers closed because nothing identified a device within
+    /// `identify_timeout_secs`.
+    pub identify_timeouts: Family<ConnLabel, Counter>,
+    /// Connections (TCP) and UDP peers closed after `max_bad_frames` bad frames before
+    /// identifying.
+    pub bad_frame_closes: Family<ConnLabel, Counter>,
+    /// Device credentials refused (`reason`: `wrong_code`, `not_authenticated`,
+    /// `already_registered`).
+    pub auth_failures: Family<ProtoReasonLabel, Counter>,
+    /// A device id claimed by a second connection while online (`policy`: what happened).
+    pub takeovers: Family<TakeoverLabel, Counter>,
+    /// Frames naming a second device id on a connection without `multi_terminal`.
+    pub second_terminals: Family<ProtoLabel, Counter>,
+    /// Devices refused because their source address is outside their `[[devices.keys]]`
+    /// `peer_cidrs`.
+    pub devices_refused_peer: Family<ProtoLabel, Counter>,
+    /// Positions dropped for an unbelievable fix time (`reason`: `future`, `before_2000`).
+    pub fixes_rejected: Family<ProtoReasonLabel, Counter>,
 }
 
 impl IngestMetrics {
@@ -118,6 +161,51 @@ impl IngestMetrics {
             "trackgate_idle_timeouts",
             "Connections closed for idleness",
             self.idle_timeouts.clone(),
+        );
+        self.register_security(r);
+    }
+
+    /// The counters of the device-side defences (issue: access control).
+    fn register_security(&self, r: &mut Registry) {
+        r.register(
+            "trackgate_connections_refused_per_ip",
+            "Connections refused at accept by a per-source-IP limit",
+            self.connections_refused_per_ip.clone(),
+        );
+        r.register(
+            "trackgate_identify_timeouts",
+            "Connections closed because no device identified within identify_timeout_secs",
+            self.identify_timeouts.clone(),
+        );
+        r.register(
+            "trackgate_bad_frame_closes",
+            "Connections closed after max_bad_frames bad frames before identifying",
+            self.bad_frame_closes.clone(),
+        );
+        r.register(
+            "trackgate_device_auth_failures",
+            "Device credentials refused (JT/T 808 auth codes)",
+            self.auth_failures.clone(),
+        );
+        r.register(
+            "trackgate_device_takeovers",
+            "Device ids claimed by a second connection while online",
+            self.takeovers.clone(),
+        );
+        r.register(
+            "trackgate_second_terminal_refused",
+            "Frames naming a second device id on one connection (multi_terminal off)",
+            self.second_terminals.clone(),
+        );
+        r.register(
+            "trackgate_devices_refused_peer",
+            "Devices refused: source address outside their devices.keys peer_cidrs",
+            self.devices_refused_peer.clone(),
+        );
+        r.register(
+            "trackgate_fixes_rejected",
+            "Positions dropped for a fix time in the future or before 2000",
+            self.fixes_rejected.clone(),
         );
     }
 }

@@ -5,7 +5,10 @@ mod support;
 
 use chrono::{TimeZone, Utc};
 use support::gateway::*;
-use support::wire::{arc, gt06_ack, Gt06Fix, GT06_IMEI, GT06_LOGIN, GT06_LOGIN_ACK};
+use support::wire::{
+    arc, gt06_ack, jt808_frame, jt808_general, jt808_location_body, Gt06Fix, GT06_IMEI, GT06_LOGIN,
+    GT06_LOGIN_ACK,
+};
 use tokio::io::AsyncWriteExt;
 
 /// GT06 location 0x12: 2026-11-27 05:30:00 UTC, 22°32.7658′N 114°02.9300′E, 60 km/h,
@@ -192,65 +195,25 @@ async fn teltonika_refused_imei_gets_00() {
     r.shutdown().await;
 }
 
-/// Reads one `7E ... 7E` frame and returns it unescaped, without the delimiters.
-async fn read_jt808_frame(s: &mut tokio::net::TcpStream) -> Vec<u8> {
-    assert_eq!(read_n(s, 1).await, vec![0x7e]);
-    let mut out = Vec::new();
-    loop {
-        let b = read_n(s, 1).await[0];
-        match b {
-            0x7e => return out,
-            0x7d => match read_n(s, 1).await[0] {
-                0x01 => out.push(0x7d),
-                0x02 => out.push(0x7e),
-                other => panic!("bad escape 7d {other:02x}"),
-            },
-            b => out.push(b),
-        }
-    }
-}
-
-/// JT/T 808: a 0x0200 location is answered with 0x8001 echoing its serial and message id.
+/// JT/T 808: a terminal registers (0x8100 carries its code), authenticates with it, and a
+/// 0x0200 location is answered with 0x8001 echoing its serial and message id.
 #[tokio::test]
 async fn jt808_location_gets_general_response() {
     let r = start("").await;
     let mut s = connect(&r, "jt808").await;
-    // Header: msg 0x0200, body attr (len 28), phone 012076463279, serial 0x0040.
-    let mut body = Vec::new();
-    body.extend_from_slice(&0u32.to_be_bytes()); // alarm
-    body.extend_from_slice(&0b11u32.to_be_bytes()); // status: ACC on, positioned
-    body.extend_from_slice(&22_546_097u32.to_be_bytes());
-    body.extend_from_slice(&114_048_833u32.to_be_bytes());
-    body.extend_from_slice(&35u16.to_be_bytes()); // altitude m
-    body.extend_from_slice(&605u16.to_be_bytes()); // 60.5 km/h
-    body.extend_from_slice(&180u16.to_be_bytes());
-    body.extend_from_slice(&[0x26, 0x11, 0x27, 0x13, 0x30, 0x00]); // GMT+8 → 05:30:00Z
-    let mut msg = vec![0x02, 0x00];
-    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    msg.extend_from_slice(&[0x01, 0x20, 0x76, 0x46, 0x32, 0x79, 0x00, 0x40]);
-    msg.extend_from_slice(&body);
-    let x = msg.iter().fold(0u8, |a, b| a ^ b);
-    msg.push(x);
-    let mut frame = vec![0x7e];
-    for b in msg {
-        match b {
-            0x7e => frame.extend_from_slice(&[0x7d, 0x02]),
-            0x7d => frame.extend_from_slice(&[0x7d, 0x01]),
-            b => frame.push(b),
-        }
-    }
-    frame.push(0x7e);
-    s.write_all(&frame).await.unwrap();
-    // 7E 8001 0005 <phone> <platform serial> | 0040 0200 00 | xor 7E; the platform serial is
-    // the gateway's own counter, so check everything around it.
-    let ack = read_jt808_frame(&mut s).await;
-    assert_eq!(ack.len(), 18, "{}", hex::encode(&ack));
-    assert_eq!(
-        &ack[0..10],
-        &[0x80, 0x01, 0x00, 0x05, 0x01, 0x20, 0x76, 0x46, 0x32, 0x79]
+    let phone = "012076463279";
+    let code = jt808_register(&mut s, phone, 0x003e, 0).await;
+    jt808_auth(&mut s, phone, &code, 0x003f, 1).await;
+    // Header: msg 0x0200, phone 012076463279, serial 0x0040; 2026-11-27 05:30:00Z.
+    let t = Utc.with_ymd_and_hms(2026, 11, 27, 5, 30, 0).unwrap();
+    let loc = jt808_frame(
+        0x0200,
+        phone,
+        0x0040,
+        &jt808_location_body(t, 22.546097, 114.048833),
     );
-    assert_eq!(&ack[12..17], &[0x00, 0x40, 0x02, 0x00, 0x00]);
-    assert_eq!(ack[17], ack[..17].iter().fold(0u8, |a, b| a ^ b), "XOR");
+    // 7E 8001 0005 <phone> 0002 | 0040 0200 00 | xor 7E: the third reply on the connection.
+    send_expect(&mut s, &loc, &jt808_general(phone, 2, 0x0040, 0x0200, 0)).await;
     let d = wait_device(&r, "12076463279", |d| !d["lat"].is_null()).await;
     assert_eq!(d["id"], "012076463279");
     assert!((d["lat"].as_f64().unwrap() - 22.546097).abs() < 1e-6, "{d}");

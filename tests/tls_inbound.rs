@@ -422,14 +422,16 @@ async fn osmand_over_https_with_the_api_certificate() {
 /// Hundreds of connections that open a TLS handshake and never finish it, plus a client doing
 /// full handshakes in a loop, on the H02 TLS port: a plain GT06 tracker on its own port gets
 /// every ACK meanwhile, the stalled handshakes are cut at the deadline, and a real TLS
-/// device gets in afterwards.
+/// device gets in afterwards. (The flood comes from one address, so the per-address limits
+/// are raised: they are tested in `security_devices_limits.rs`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handshake_flood_does_not_starve_a_plain_device() {
     let (dir, ca) = (temp_dir("tls-flood"), Ca::new("test CA"));
     let (cert, key, _) = ca.leaf(&dir, "h02", &["localhost"]);
     let r = server::start(test_config(&format!(
         "[protocols.h02]\ntls = true\ntls_cert = \"{}\"\ntls_key = \"{}\"\n\
-         max_tls_handshakes = 4\ntls_handshake_timeout_secs = 1\n",
+         max_tls_handshakes = 4\ntls_handshake_timeout_secs = 1\n\
+         max_connections_per_ip = 1000\nnew_connections_per_ip_per_sec = 1000\n",
         cert.display(),
         key.display()
     )))

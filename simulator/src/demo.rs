@@ -63,6 +63,9 @@ pub struct Demo {
     pub data_dir: PathBuf,
 }
 
+/// `devices.max_future_secs` of the demo gateway: 31 days.
+pub const DEMO_MAX_FUTURE_SECS: u64 = 31 * 86_400;
+
 /// The gateway's configuration for the demo: embedded defaults, the API on `http`, every
 /// protocol listener on 127.0.0.1 port 0, storage in `data_dir`.
 pub fn gateway_config(http: SocketAddr, data_dir: PathBuf) -> Result<Config, SimError> {
@@ -75,6 +78,9 @@ pub fn gateway_config(http: SocketAddr, data_dir: PathBuf) -> Result<Config, Sim
     }
     let mut cfg = Config::from_toml(&toml).map_err(|e| SimError::Config(e.to_string()))?;
     cfg.storage.dir = data_dir;
+    // The demo's clock runs 30× ahead of the wall clock, so its fixes are dated in the future:
+    // let a day of demo (a month of simulated time) through the fix-time check.
+    cfg.devices.max_future_secs = DEMO_MAX_FUTURE_SECS;
     Ok(cfg)
 }
 

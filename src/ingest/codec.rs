@@ -14,6 +14,8 @@ pub enum StreamError {
     Frame(#[from] FrameError),
     #[error("{buffered} bytes buffered without a complete frame (limit {limit})")]
     Overflow { buffered: usize, limit: usize },
+    #[error("max_bad_frames bad frames or garbage runs before identifying")]
+    BadFrames,
 }
 
 /// Frames a byte stream with a protocol decoder's framer; writes raw ACK bytes.
@@ -25,6 +27,11 @@ pub struct FrameCodec {
     /// Safety net above the framer's own `max_frame`: a framer that keeps asking for more
     /// past this is treated as stuck and the connection closed.
     max_buffer: usize,
+    /// Bad frames still tolerated (`max_bad_frames` minus those seen) while the connection
+    /// has not identified; `None` once it has. Garbage the framer skips spends it here (a
+    /// flood of it never yields a frame for the connection loop to count); frames that fail
+    /// to decode spend it in the loop ([`FrameCodec::spend_bad`]).
+    pub bad_budget: Option<u32>,
 }
 
 impl FrameCodec {
@@ -40,6 +47,19 @@ impl FrameCodec {
             metrics,
             label: ProtoLabel { protocol },
             max_buffer: max_frame.saturating_mul(2).saturating_add(64),
+            bad_budget: None,
+        }
+    }
+
+    /// Counts one bad frame against [`FrameCodec::bad_budget`]; false once it is spent.
+    pub fn spend_bad(&mut self) -> bool {
+        match self.bad_budget {
+            None => true,
+            Some(n) => {
+                let left = n.saturating_sub(1);
+                self.bad_budget = Some(left);
+                left > 0
+            }
         }
     }
 }
@@ -68,6 +88,9 @@ impl tokio_util::codec::Decoder for FrameCodec {
                         .garbage_bytes
                         .get_or_create(&self.label)
                         .inc_by(n as u64);
+                    if !self.spend_bad() {
+                        return Err(StreamError::BadFrames);
+                    }
                     if buf.len() >= before {
                         // A framer that skips nothing would loop forever.
                         return Err(StreamError::Frame(FrameError::Protocol(

@@ -1,10 +1,9 @@
 //! One TCP device connection: read frames, decode, make durable, ACK — in order.
 
-use super::codec::FrameCodec;
+use super::codec::{FrameCodec, StreamError};
 use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime, WRITE_TIMEOUT};
 use crate::protocol::DecodeCtx;
-use crate::session::Session;
 use crate::telemetry::{ConnLabel, ProtoLabel};
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
@@ -16,7 +15,9 @@ use tokio_util::codec::Framed;
 /// Initial read and write buffer of a device connection, bytes (see the use in `serve`).
 const CONN_BUFFER: usize = 256;
 
-/// Serves one connection until the device hangs up, idles out, misbehaves or shutdown.
+/// Serves one connection until the device hangs up, idles out, misbehaves (no identity
+/// within `identify_timeout_secs`, `max_bad_frames` before it, refused), is taken over by
+/// another connection, or shutdown.
 ///
 /// Frames are handled strictly one after another: frame N's ACK is written before frame N+1
 /// is decoded, so ACKs go out in order and per-device records stay in order.
@@ -49,12 +50,26 @@ where
     // and sit idle between them, and idle connections are what a gateway holds by the
     // thousand; the buffers grow (doubling) for a Teltonika backlog packet when one comes.
     let mut framed = Framed::with_capacity(stream, codec, CONN_BUFFER);
-    let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
+    let (mut session, close) = ctx.connection_session(&rt, peer);
     let idle = rt.config.idle_timeout();
+    // Fixed at connect: bytes that do not complete an identifying frame never extend it.
+    let identify_by = tokio::time::Instant::now() + rt.config.identify_timeout();
+    framed.codec_mut().bad_budget = Some(rt.config.max_bad_frames);
     loop {
+        let unidentified = session.device().is_none();
         let next = tokio::select! {
             biased;
-            _ = ctx.shutdown.cancelled() => break,
+            _ = close.cancelled() => {
+                if !ctx.shutdown.is_cancelled() {
+                    tracing::info!(protocol = rt.name(), peer = %peer_s, "connection closed: its device was taken over");
+                }
+                break;
+            }
+            _ = tokio::time::sleep_until(identify_by), if unidentified => {
+                m.identify_timeouts.get_or_create(&conn_label).inc();
+                tracing::debug!(protocol = rt.name(), peer = %peer_s, "closed: no device identified within identify_timeout_secs");
+                break;
+            }
             r = tokio::time::timeout(idle, framed.next()) => r,
         };
         let frame = match next {
@@ -65,6 +80,9 @@ where
             }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
+                if matches!(e, StreamError::BadFrames) {
+                    m.bad_frame_closes.get_or_create(&conn_label).inc();
+                }
                 tracing::info!(protocol = rt.name(), peer = %peer_s, error = %e, "connection closed");
                 break;
             }
@@ -72,11 +90,25 @@ where
         };
         m.frames.get_or_create(&label).inc();
         let now = Utc::now();
-        let decoded = framed
-            .codec_mut()
-            .decoder
-            .decode(&frame, &DecodeCtx { now });
-        let outcome = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
+        let codec = framed.codec_mut();
+        let decoded = codec.decoder.decode(&frame, &DecodeCtx { now });
+        let outcome = handle(
+            &ctx,
+            &rt,
+            &mut session,
+            codec.decoder.as_mut(),
+            decoded,
+            &peer_s,
+            now,
+        )
+        .await;
+        if session.device().is_some() {
+            codec.bad_budget = None;
+        } else if outcome.is_bad() && !codec.spend_bad() {
+            m.bad_frame_closes.get_or_create(&conn_label).inc();
+            tracing::info!(protocol = rt.name(), peer = %peer_s, "connection closed: max_bad_frames bad frames before identifying");
+            break;
+        }
         if let Some(bytes) = outcome.reply() {
             match tokio::time::timeout(WRITE_TIMEOUT, framed.send(bytes.clone())).await {
                 Ok(Ok(())) => {

@@ -6,7 +6,10 @@
 //! - `200` with the protocol's `ack.accepted` body, only after the records are durable;
 //! - `400` with the decode error as text (missing id, bad number, bad JSON ...);
 //! - `400` too when the request carries a fix but no device id;
-//! - `403` when the device is not admitted (`devices.allow`);
+//! - `403` when the device is not admitted (`devices.allow`, `[[devices.keys]]` source
+//!   ranges);
+//! - `400` naming the fix time when every fix of the request is dated more than
+//!   `devices.max_future_secs` ahead, or before 2000 (the app must not count it delivered);
 //! - `413` when the body exceeds the protocol's `max_frame` bytes (the body cap);
 //! - `408` when the body did not arrive within `body_timeout_secs` (the connection closes);
 //! - `503` when the log is full or the gateway is shutting down (the app retries later), or
@@ -141,8 +144,17 @@ async fn serve_request(
     };
     let now = Utc::now();
     let decoded = decoder.decode_http(&hreq, &DecodeCtx { now });
-    let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
-    let outcome = handle(ctx, rt, &mut session, decoded, &peer_s, now).await;
+    let mut session = Session::message(rt.name(), ctx.gate.clone(), Some(peer.ip()));
+    let outcome = handle(
+        ctx,
+        rt,
+        &mut session,
+        decoder.as_mut(),
+        decoded,
+        &peer_s,
+        now,
+    )
+    .await;
     if matches!(outcome, Outcome::Accepted { .. }) {
         m.acks.get_or_create(&label).inc();
     }
@@ -173,6 +185,12 @@ fn answer(outcome: Outcome) -> Response {
             refusal.unwrap_or_else(|| Bytes::from_static(b"device not allowed")),
         )
             .into_response(),
+        Outcome::Rejected { refusal } => (
+            StatusCode::FORBIDDEN,
+            refusal.unwrap_or_else(|| Bytes::from_static(b"refused")),
+        )
+            .into_response(),
+        Outcome::BadFixTime { reason, .. } => text(StatusCode::BAD_REQUEST, reason),
         Outcome::BadFrame(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
         Outcome::NotIdentified | Outcome::ForeignDevice => text(
             StatusCode::BAD_REQUEST,
@@ -203,6 +221,15 @@ mod tests {
         assert_eq!(status(Outcome::Accepted { ack: None }), 200);
         assert_eq!(status(Outcome::Refused { refusal: None }), 403);
         assert_eq!(status(Outcome::NotIdentified), 400);
+        assert_eq!(status(Outcome::Rejected { refusal: None }), 403);
+        assert_eq!(
+            status(Outcome::BadFixTime {
+                ack: None,
+                refusal: None,
+                reason: "fix time 2100".into()
+            }),
+            400
+        );
         assert_eq!(
             status(Outcome::BadFrame(crate::protocol::DecodeError::Invalid(
                 "x".into()

@@ -76,8 +76,11 @@ pub async fn run(mqtt: MqttConfig, ctx: Arc<IngestCtx>, rt: ProtoRuntime) {
                 let now = Utc::now();
                 let topic = p.topic.clone();
                 let decoded = decoder.decode_mqtt(&topic, &p.payload, &DecodeCtx { now });
-                let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
-                let ack = puback(&handle(&ctx, &rt, &mut session, decoded, &topic, now).await);
+                // Behind a broker the device's own address is unknown.
+                let mut session = Session::message(rt.name(), ctx.gate.clone(), None);
+                let outcome =
+                    handle(&ctx, &rt, &mut session, &mut decoder, decoded, &topic, now).await;
+                let ack = puback(&outcome);
                 if ack {
                     match client.try_ack(&p) {
                         Ok(()) => {

@@ -1,16 +1,19 @@
-//! TCP listener: accept, enforce `max_connections`, spawn one task per connection (which
-//! runs the TLS handshake first when the listener has `tls = true`).
+//! TCP listener: accept, enforce `max_connections` and the per-source-address limits
+//! ([`super::limits`]), spawn one task per connection (which runs the TLS handshake first
+//! when the listener has `tls = true`).
 
+use super::limits::{PerIp, PerIpRefusal};
 use super::{conn, IngestCtx, ProtoRuntime};
-use crate::telemetry::ConnLabel;
+use crate::telemetry::{ConnLabel, ConnReasonLabel};
 use crate::tls::server::TlsGate;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-/// Accepts connections until shutdown. Over the limit, a connection is closed at once
-/// (counted): the device retries later, and the devices already connected are not starved.
+/// Accepts connections until shutdown. Over a limit (per source address, then per
+/// protocol), a connection is closed at once (counted): the device retries later, and the
+/// devices already connected are not starved.
 pub async fn run(
     listener: TcpListener,
     ctx: Arc<IngestCtx>,
@@ -19,6 +22,10 @@ pub async fn run(
     tls: Option<TlsGate>,
 ) {
     let slots = Arc::new(Semaphore::new(rt.config.max_connections));
+    let per_ip = PerIp::new(
+        rt.config.max_connections_per_ip,
+        rt.config.new_connections_per_ip_per_sec,
+    );
     let label = ConnLabel {
         protocol: rt.name(),
         transport: "tcp",
@@ -34,6 +41,14 @@ pub async fn run(
                 // EMFILE and friends: back off briefly instead of spinning.
                 tracing::warn!(protocol = rt.name(), error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let ip_slot = match per_ip.admit(peer.ip(), std::time::Instant::now()) {
+            Ok(s) => s,
+            Err(why) => {
+                refused_per_ip(&ctx, &rt, why);
+                drop(stream);
                 continue;
             }
         };
@@ -67,7 +82,21 @@ pub async fn run(
                     }
                 }
             }
-            drop(permit);
+            drop((permit, ip_slot));
         });
     }
+}
+
+/// Counts a connection refused by a per-source-address limit (not logged: a flood would
+/// flood the log too; the counter says it).
+fn refused_per_ip(ctx: &IngestCtx, rt: &ProtoRuntime, why: PerIpRefusal) {
+    ctx.metrics
+        .ingest
+        .connections_refused_per_ip
+        .get_or_create(&ConnReasonLabel {
+            protocol: rt.name(),
+            transport: "tcp",
+            reason: why.as_str(),
+        })
+        .inc();
 }

@@ -4,8 +4,7 @@
 use super::frame_handler::handle;
 use super::{IngestCtx, ProtoRuntime};
 use crate::protocol::DecodeCtx;
-use crate::session::Session;
-use crate::telemetry::ProtoLabel;
+use crate::telemetry::{ConnLabel, ProtoLabel};
 use bytes::Bytes;
 use chrono::Utc;
 use std::collections::HashMap;
@@ -50,7 +49,7 @@ pub async fn run(socket: UdpSocket, ctx: Arc<IngestCtx>, rt: ProtoRuntime, track
                 ctx.metrics
                     .ingest
                     .connections_refused
-                    .get_or_create(&crate::telemetry::ConnLabel {
+                    .get_or_create(&ConnLabel {
                         protocol: rt.name(),
                         transport: "udp",
                     })
@@ -94,14 +93,28 @@ async fn serve_peer(
             return;
         }
     };
-    let mut session = Session::new(rt.name(), ctx.live.clone(), ctx.admission.clone());
+    let (mut session, close) = ctx.connection_session(&rt, peer);
     let label = ProtoLabel {
         protocol: rt.name(),
     };
+    let conn_label = ConnLabel {
+        protocol: rt.name(),
+        transport: "udp",
+    };
+    let m = &ctx.metrics.ingest;
     let idle = rt.config.idle_timeout();
+    // An unidentified peer holds its table slot this long at most (spoofed sources cost a
+    // slot each), and as many bad datagrams.
+    let identify_by = tokio::time::Instant::now() + rt.config.identify_timeout();
+    let mut bad_left = rt.config.max_bad_frames;
     loop {
+        let unidentified = session.device().is_none();
         let dgram = tokio::select! {
-            _ = ctx.shutdown.cancelled() => break,
+            _ = close.cancelled() => break,
+            _ = tokio::time::sleep_until(identify_by), if unidentified => {
+                m.identify_timeouts.get_or_create(&conn_label).inc();
+                break;
+            }
             r = tokio::time::timeout(idle, rx.recv()) => match r {
                 Ok(Some(d)) => d,
                 _ => break,
@@ -109,7 +122,23 @@ async fn serve_peer(
         };
         let now = Utc::now();
         let decoded = decoder.decode_datagram(&dgram, &DecodeCtx { now });
-        let outcome = handle(&ctx, &rt, &mut session, decoded, &peer_s, now).await;
+        let outcome = handle(
+            &ctx,
+            &rt,
+            &mut session,
+            decoder.as_mut(),
+            decoded,
+            &peer_s,
+            now,
+        )
+        .await;
+        if session.device().is_none() && outcome.is_bad() {
+            bad_left = bad_left.saturating_sub(1);
+            if bad_left == 0 {
+                m.bad_frame_closes.get_or_create(&conn_label).inc();
+                break;
+            }
+        }
         if let Some(b) = outcome.reply() {
             if socket.send_to(b, peer).await.is_ok() {
                 ctx.metrics.ingest.acks.get_or_create(&label).inc();

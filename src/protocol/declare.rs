@@ -11,8 +11,8 @@
 
 use super::wire::Cut;
 use super::{
-    ChecksumPolicy, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions, FrameResult,
-    FromOptions, OptionsError, Protocol, Transports,
+    ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions,
+    FrameResult, FromOptions, OptionsError, Protocol, Transports,
 };
 use crate::model::DeviceId;
 use bytes::BytesMut;
@@ -95,6 +95,19 @@ pub trait StreamProtocol: Send + Sync + Sized + 'static {
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError>;
 
+    /// The credential the last decoded frame carried (see [`Decoder::take_credential`]);
+    /// protocols without device secrets keep the default.
+    fn take_credential(d: &mut StreamDecoder<Self>) -> Option<Credential> {
+        let _ = d;
+        None
+    }
+
+    /// See [`Decoder::requires_credential`].
+    fn requires_credential(d: &StreamDecoder<Self>) -> bool {
+        let _ = d;
+        false
+    }
+
     /// Decodes one UDP datagram; by default the datagram is one frame.
     fn decode_datagram(
         d: &mut StreamDecoder<Self>,
@@ -176,6 +189,14 @@ impl<P: StreamProtocol> Decoder for StreamDecoder<P> {
 
     fn device(&self) -> Option<&DeviceId> {
         self.device.as_ref()
+    }
+
+    fn take_credential(&mut self) -> Option<Credential> {
+        P::take_credential(self)
+    }
+
+    fn requires_credential(&self) -> bool {
+        P::requires_credential(self)
     }
 }
 

@@ -212,6 +212,53 @@ pub trait Decoder: Send {
 
     /// The device this connection identified as, once known.
     fn device(&self) -> Option<&DeviceId>;
+
+    /// The credential the frame just decoded carried, if any (JT/T 808 registration and
+    /// authentication); taken, so ask once per frame, right after [`Decoder::decode`]. The
+    /// protocol cannot check it itself — the codes are in a store, which is I/O — so the
+    /// session does (see [`Credential`]).
+    fn take_credential(&mut self) -> Option<Credential> {
+        None
+    }
+
+    /// True when nothing this connection sends is accepted before its device authenticated
+    /// with a [`Credential::Authenticate`] the session verified (JT/T 808 by default).
+    fn requires_credential(&self) -> bool {
+        false
+    }
+}
+
+/// A device secret a frame presents or asks for. Sans-IO: the protocol reports it, the
+/// session checks it against the gateway's code store and picks the answer.
+pub enum Credential {
+    /// The device registers and must be given its code. The session issues (or finds) it and
+    /// calls `reply`, a pure encoder of this frame's answer, with the outcome; the result
+    /// replaces the frame's `ack.accepted`.
+    Register {
+        reply: Box<dyn FnOnce(RegisterAnswer<'_>) -> Option<Bytes> + Send>,
+    },
+    /// The device authenticates with `code`: the frame's `ack.accepted` answers a correct
+    /// code, `ack.refused` any other (and the connection closes).
+    Authenticate { code: Bytes },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Register { .. } => f.write_str("Register"),
+            // Never the code itself: it is a secret.
+            Credential::Authenticate { code } => write!(f, "Authenticate({} bytes)", code.len()),
+        }
+    }
+}
+
+/// What the session decided about a registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterAnswer<'a> {
+    /// Registered: the device's code, to be sent in the answer.
+    Issued(&'a [u8]),
+    /// The device registered and authenticated before; it must use the code it holds.
+    AlreadyRegistered,
 }
 
 /// One HTTP request as a protocol sees it: plain data built by the I/O shell

@@ -19,7 +19,7 @@ use crate::pipeline::log::{DurableLog, LogError, SharedLog};
 use crate::pipeline::runner::{ConsumerMetrics, Consumers};
 use crate::pipeline::wal::{Wal, WalError};
 use crate::pipeline::{AckMode, DurableStage, Pipeline, Refused};
-use crate::session::Admission;
+use crate::session::{Admission, DeviceCodes, FixTimes, Gate, Presence};
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
 use crate::tls::server::{
@@ -62,6 +62,8 @@ pub enum StartError {
         key: String,
         source: TlsFileError,
     },
+    #[error("{0}")]
+    Devices(String),
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -208,7 +210,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
-        admission: Arc::new(Admission::new(&cfg.devices.allow, base.metrics.clone())),
+        gate: Arc::new(open_gate(&cfg, &base, &live)?),
         metrics: base.metrics.clone(),
         shutdown: base.shutdown.clone(),
     });
@@ -257,6 +259,22 @@ fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError> {
     });
     let log: Arc<dyn DurableLog> = Arc::new(LocalLog::new(wal));
     Ok(log)
+}
+
+/// The device policies every session applies, with the device code store
+/// (`<storage.dir>/devices.sqlite3`).
+fn open_gate(cfg: &Config, base: &Base, live: &Arc<LiveState>) -> Result<Gate, StartError> {
+    let d = &cfg.devices;
+    let codes =
+        DeviceCodes::open(&cfg.storage.dir).map_err(|e| StartError::Devices(e.to_string()))?;
+    Ok(Gate::new(
+        live.clone(),
+        Admission::new(&d.allow, &d.keys, base.metrics.clone()),
+        Presence::new(d.takeover),
+        codes,
+        FixTimes::new(Duration::from_secs(d.max_future_secs), base.metrics.clone()),
+        base.metrics.clone(),
+    ))
 }
 
 /// The API's tokens, and the safe default: without any token the API is open to whoever

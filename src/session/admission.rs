@@ -1,10 +1,14 @@
-//! Admission: which device ids may connect (`devices.allow`).
+//! Admission: which device ids may connect (`devices.allow`), and from where
+//! (`[[devices.keys]]`).
 
+use super::log_once::LogOnce;
 use crate::model::{device_id::canonical_str, DeviceId};
 use crate::telemetry::{Metrics, ProtoLabel};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Which devices may connect.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -51,53 +55,163 @@ impl<'de> Deserialize<'de> for Allow {
     }
 }
 
-/// Who may connect (`devices.allow`), and the log-once memory of who was refused.
+/// `[[devices.keys]]`: a device id that is accepted only from the listed source ranges.
+///
+/// For protocols that carry no secret of their own (most of them: the IMEI is the whole
+/// identity), fleets on an APN or a private network pin each id to the addresses its SIMs
+/// get; anyone else naming that id is refused like a device not in `devices.allow`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKey {
+    /// The device id (compared after stripping zero padding of all-digit ids).
+    pub id: String,
+    /// Source ranges (`"10.64.0.0/10"`, `"2001:db8::/32"`; a bare address is one host) the
+    /// device may connect from. At least one.
+    #[serde(with = "cidrs")]
+    pub peer_cidrs: Vec<IpNet>,
+}
+
+/// `peer_cidrs` as text: CIDR ranges or bare addresses, each error naming the value.
+mod cidrs {
+    use ipnet::IpNet;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::net::IpAddr;
+
+    pub fn serialize<S: Serializer>(v: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|n| n.to_string()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|t| {
+                t.parse::<IpNet>()
+                    .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                    .map(|n| n.trunc())
+                    .map_err(|_| {
+                        serde::de::Error::custom(format!(
+                            "peer_cidrs: {t:?} is not a range like 10.64.0.0/10 or an address"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Who may connect (`devices.allow`, `[[devices.keys]]`), and the log-once memory of who was
+/// refused.
 ///
 /// Installers need to see a refused device's id to fix the allow list, but a device retries
 /// every few seconds: each refused id is logged once (then only counted).
 pub struct Admission {
     allowed: Option<HashSet<String>>,
-    logged: Mutex<HashSet<DeviceId>>,
+    /// Canonical id → the ranges it may connect from.
+    keys: HashMap<String, Vec<IpNet>>,
+    logged: LogOnce,
+    logged_peer: LogOnce,
     metrics: Arc<Metrics>,
 }
 
-/// Most refused ids remembered for log-once; past it, refusals are logged again.
-const MAX_REMEMBERED: usize = 100_000;
-
 impl Admission {
     /// From the configured policy.
-    pub fn new(allow: &Allow, metrics: Arc<Metrics>) -> Self {
+    pub fn new(allow: &Allow, keys: &[DeviceKey], metrics: Arc<Metrics>) -> Self {
         let allowed = match allow {
             Allow::All => None,
             Allow::List(l) => Some(l.iter().map(|s| canonical_str(s).to_string()).collect()),
         };
         Admission {
             allowed,
-            logged: Mutex::new(HashSet::new()),
+            keys: keys
+                .iter()
+                .map(|k| (canonical_str(&k.id).to_string(), k.peer_cidrs.clone()))
+                .collect(),
+            logged: LogOnce::default(),
+            logged_peer: LogOnce::default(),
             metrics,
         }
     }
 
-    /// True if `id` may connect; counts and (once) logs a refusal.
-    pub fn admits(&self, protocol: &'static str, id: &DeviceId) -> bool {
-        let ok = match &self.allowed {
+    /// True if `id` may connect from `peer` (`None`: the source is unknown, as for MQTT
+    /// devices behind a broker); counts and (once per id) logs a refusal.
+    pub fn admits(&self, protocol: &'static str, id: &DeviceId, peer: Option<IpAddr>) -> bool {
+        let label = ProtoLabel { protocol };
+        let allowed = match &self.allowed {
             None => true,
             Some(set) => set.contains(id.canonical()),
         };
-        if !ok {
+        if !allowed {
             self.metrics
                 .ingest
                 .devices_refused
-                .get_or_create(&ProtoLabel { protocol })
+                .get_or_create(&label)
                 .inc();
-            let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
-            if logged.len() >= MAX_REMEMBERED {
-                logged.clear();
-            }
-            if logged.insert(id.clone()) {
+            if self.logged.first(id) {
                 tracing::warn!(protocol, device = %id, "device refused: not in devices.allow");
             }
+            return false;
         }
-        ok
+        let Some(ranges) = self.keys.get(id.canonical()) else {
+            return true;
+        };
+        // A listener on `[::]` sees IPv4 peers as `::ffff:a.b.c.d`.
+        let peer = peer.map(|p| p.to_canonical());
+        if peer.is_some_and(|p| ranges.iter().any(|r| r.contains(&p))) {
+            return true;
+        }
+        self.metrics
+            .ingest
+            .devices_refused_peer
+            .get_or_create(&label)
+            .inc();
+        if self.logged_peer.first(id) {
+            let peer = peer.map_or_else(|| "unknown".to_string(), |p| p.to_string());
+            tracing::warn!(protocol, device = %id, peer, "device refused: source address outside its devices.keys peer_cidrs");
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission(allow: Allow, keys: &[DeviceKey]) -> (Admission, Arc<Metrics>) {
+        let m = Arc::new(Metrics::new());
+        (Admission::new(&allow, keys, m.clone()), m)
+    }
+
+    #[test]
+    fn keys_pin_an_id_to_its_ranges_and_leave_others_alone() {
+        let key = DeviceKey {
+            id: "0864717003283581".into(),
+            peer_cidrs: vec![
+                "10.64.0.0/10".parse().unwrap(),
+                "2001:db8::1/128".parse().unwrap(),
+            ],
+        };
+        let (a, m) = admission(Allow::All, &[key]);
+        let pinned = DeviceId::new("864717003283581").unwrap();
+        let other = DeviceId::new("1").unwrap();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(a.admits("gt06", &pinned, ip("10.64.1.2")));
+        assert!(
+            a.admits("gt06", &pinned, ip("::ffff:10.127.0.1")),
+            "v4-mapped"
+        );
+        assert!(a.admits("gt06", &pinned, ip("2001:db8::1")));
+        assert!(!a.admits("gt06", &pinned, ip("10.128.0.1")));
+        assert!(!a.admits("gt06", &pinned, ip("127.0.0.1")));
+        assert!(!a.admits("gt06", &pinned, None), "unknown source");
+        assert!(a.admits("gt06", &other, ip("192.0.2.1")));
+        assert!(m
+            .encode()
+            .contains("trackgate_devices_refused_peer_total{protocol=\"gt06\"} 3"));
+    }
+
+    #[test]
+    fn allow_list_compares_canonical_ids() {
+        let (a, _) = admission(Allow::List(vec!["012076463279".into()]), &[]);
+        assert!(a.admits("jt808", &DeviceId::new("12076463279").unwrap(), None));
+        assert!(!a.admits("jt808", &DeviceId::new("2").unwrap(), None));
     }
 }

@@ -23,6 +23,9 @@ pub struct DeviceState {
     pub last_seen: DateTime<Utc>,
     /// Open connections identified as this device.
     pub connections: u32,
+    /// Times a second connection claimed the device while it was online (replaced or
+    /// refused, per `devices.takeover`).
+    pub takeovers: u64,
 }
 
 /// `GET /api/devices/{id}` (the external contract): the device's latest fix in the one
@@ -39,6 +42,8 @@ pub struct DeviceView {
     pub last_seen: DateTime<Utc>,
     /// Open connections identified as this device.
     pub connections: u32,
+    /// Takeovers since the device became known (see [`DeviceState::takeovers`]).
+    pub takeovers: u64,
 }
 
 impl Serialize for DeviceView {
@@ -69,6 +74,7 @@ impl Serialize for DeviceView {
             online: bool,
             last_seen: DateTime<Utc>,
             connections: u32,
+            takeovers: u64,
         }
         let fix = match &self.position {
             // The device's protocol is the registry entry it is served under (`owntracks` for
@@ -95,6 +101,7 @@ impl Serialize for DeviceView {
             online: self.online,
             last_seen: self.last_seen,
             connections: self.connections,
+            takeovers: self.takeovers,
         }
         .serialize(s)
     }
@@ -155,6 +162,7 @@ impl LiveState {
                 position: None,
                 last_seen: now,
                 connections: 0,
+                takeovers: 0,
             })
     }
 
@@ -176,6 +184,12 @@ impl LiveState {
         if now > d.last_seen {
             d.last_seen = now;
         }
+    }
+
+    /// A second connection claimed `id` while it was online (see `session::presence`).
+    pub fn took_over(&self, id: &DeviceId, protocol: &'static str, now: DateTime<Utc>) {
+        let mut g = self.write();
+        Self::entry(&mut g, id, Cow::Borrowed(protocol), now).takeovers += 1;
     }
 
     /// A connection identified as `id` closed.
@@ -305,6 +319,7 @@ impl LiveState {
             online: d.connections > 0 || recent,
             last_seen: d.last_seen,
             connections: d.connections,
+            takeovers: d.takeovers,
         }
     }
 }
@@ -430,6 +445,10 @@ mod tests {
         assert_eq!(v["speed"], 0.0);
         assert_eq!(v["time"], "2023-11-14T22:13:20Z");
         assert_eq!(v["connections"], 1);
+        assert_eq!(v["takeovers"], 0);
+        s.took_over(&p.device, "gt06", p.received);
+        let v = serde_json::to_value(s.view("7", p.received).unwrap()).unwrap();
+        assert_eq!(v["takeovers"], 1);
     }
 
     #[test]

@@ -20,6 +20,8 @@ const UNCONFIRMED: &[&str] = &["gps103"];
 
 async fn gateway(broker: &services::Service) -> Running {
     let mut cfg = gateway::test_config("");
+    // The simulator's clock runs `speedup` times faster: its fixes are dated ahead.
+    cfg.devices.max_future_secs = crate::sim::demo::DEMO_MAX_FUTURE_SECS;
     let toml = format!(
         "[mqtt]\nurl = \"{}\"\nclient_id = \"tg-kinds\"\n[mqtt.ingest]\nreconnect_min_ms = 50\n",
         broker.url

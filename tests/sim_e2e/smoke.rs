@@ -54,6 +54,8 @@ async fn smoke_scenario_every_fix_acked_live_in_influxdb_and_mqtt() {
     let influx = services::influxd(0);
     let broker = services::mosquitto();
     let mut cfg = gateway::test_config("");
+    // The simulator's clock runs `speedup` times faster: its fixes are dated ahead.
+    cfg.devices.max_future_secs = crate::sim::demo::DEMO_MAX_FUTURE_SECS;
     let mut icfg = trackgate::sinks::influx::InfluxConfig::new(&influx.url);
     icfg.flush_interval_ms = 50;
     cfg.influx = Some(icfg);

@@ -92,6 +92,75 @@ pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     buf
 }
 
+/// Reads one JT/T 808 frame `7E … 7E` exactly as sent (escaped, flags kept; 5 s limit), to
+/// compare with a frame built by `wire::jt808_frame`.
+pub async fn read_jt808(s: &mut TcpStream) -> Vec<u8> {
+    let mut f = read_n(s, 1).await;
+    assert_eq!(f, [0x7e], "a JT/T 808 frame starts with 7e");
+    loop {
+        let b = read_n(s, 1).await[0];
+        f.push(b);
+        if b == 0x7e {
+            return f;
+        }
+    }
+}
+
+/// The body of a JT/T 808-2013 reply (unescaped, between the 12-byte header and the XOR).
+pub fn jt808_body(frame: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::new();
+    let mut it = frame[1..frame.len() - 1].iter();
+    while let Some(&b) = it.next() {
+        raw.push(match (b, it.clone().next()) {
+            (0x7d, Some(0x02)) => {
+                it.next();
+                0x7e
+            }
+            (0x7d, Some(0x01)) => {
+                it.next();
+                0x7d
+            }
+            (b, _) => b,
+        });
+    }
+    raw[12..raw.len() - 1].to_vec()
+}
+
+/// Registers a JT/T 808-2013 terminal `phone` on `s` with uplink serial `serial` (the
+/// answer's platform serial is `platform`: the connection's count of replies so far) and
+/// returns the auth code the 0x8100 answer carried.
+pub async fn jt808_register(s: &mut TcpStream, phone: &str, serial: u16, platform: u16) -> Vec<u8> {
+    let reg = super::wire::jt808_frame(0x0100, phone, serial, &super::wire::jt808_register_body());
+    s.write_all(&reg).await.expect("write");
+    let reply = read_jt808(s).await;
+    let body = jt808_body(&reply);
+    assert_eq!(
+        &body[..3],
+        &[(serial >> 8) as u8, serial as u8, 0],
+        "0x8100 result 0: {}",
+        hex::encode(&reply)
+    );
+    let code = body[3..].to_vec();
+    assert_eq!(
+        reply,
+        super::wire::jt808_frame(0x8100, phone, platform, &[&body[..3], &code[..]].concat())
+    );
+    code
+}
+
+/// Authenticates terminal `phone` with `code` (uplink serial `serial`) and checks the exact
+/// 0x8001 result 0 answer with platform serial `platform`.
+pub async fn jt808_auth(s: &mut TcpStream, phone: &str, code: &[u8], serial: u16, platform: u16) {
+    let auth = super::wire::jt808_frame(0x0102, phone, serial, code);
+    let ok = super::wire::jt808_general(phone, platform, serial, 0x0102, 0);
+    s.write_all(&auth).await.expect("write");
+    assert_eq!(
+        hex::encode(read_jt808(s).await),
+        hex::encode(ok),
+        "0x8001 result 0"
+    );
+}
+
 /// Asserts the peer keeps the connection open and sends nothing for `ms`. A closed
 /// connection (EOF, reset) fails: "no reply" must not pass because the gateway hung up. Where
 /// the protocol has a frame that is answered, follow with [`send_expect`] as a fence: a late

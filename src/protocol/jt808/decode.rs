@@ -2,10 +2,10 @@
 //! Also the small families (session messages, command results, driver identity ...).
 
 use super::encode::{self, result, Terminal};
-use super::{location, location2, msg, transparent, Jt808Decoder, NAME};
+use super::{auth, location, location2, msg, transparent, Jt808Decoder, NAME};
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
 use crate::protocol::wire::{bcd_byte, bcd_digits, utc, xor, Reader, WireError};
-use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
+use crate::protocol::{AckPlan, ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use std::borrow::Cow;
@@ -186,7 +186,8 @@ impl Env<'_> {
 enum Reply {
     /// 0x8001 {serial, id, 0}; refused: result 1.
     General,
-    /// 0x8100 {serial, 0, auth code}; refused: result 4 (no such terminal).
+    /// 0x8100 {serial, 0, auth code}; refused: result 4 (no such terminal); with
+    /// `require_auth` the accepted answer comes from the session (see `Credential`).
     Register,
     /// 0x4401 when attribute bit 15 asks for it.
     General2,
@@ -231,7 +232,14 @@ pub(super) fn decode_unescaped(
     };
     let (label, records, reply): (&str, Vec<Record>, Reply) = match h.msg_id {
         msg::REGISTER => ("register", Vec::new(), Reply::Register),
-        msg::AUTH => ("auth", Vec::new(), Reply::General),
+        msg::AUTH => {
+            if d.state.require_auth {
+                d.state.credential = Some(Credential::Authenticate {
+                    code: Bytes::copy_from_slice(auth::auth_code(body, h.version.is_some())),
+                });
+            }
+            ("auth", Vec::new(), Reply::General)
+        }
         msg::HEARTBEAT => ("heartbeat", heartbeat(&env, body), Reply::General),
         msg::LOGOUT => ("logout", Vec::new(), Reply::General),
         msg::HEARTBEAT_2 | msg::PHOTO | msg::TIMEZONE_SYNC => {
@@ -338,9 +346,16 @@ fn ack(
         }
         Reply::Register => {
             let s = d.next_serial();
-            let code = device_id(&h.phone)?;
-            AckPlan {
-                accepted: Some(
+            let accepted = if d.state.require_auth {
+                // The code comes from the session's store: the accepted answer is built by
+                // the credential's `reply` once the session knows it.
+                d.state.credential = Some(auth::register_credential(term.clone(), s, h.serial));
+                None
+            } else {
+                // `require_auth = false`: the trusting answer of older gateways, the device
+                // id as the code (never checked).
+                let code = device_id(&h.phone)?;
+                Some(
                     encode::register_response(
                         &term,
                         s,
@@ -350,18 +365,19 @@ fn ack(
                     )
                     .map_err(bad)?
                     .into(),
-                ),
-                refused: Some(
-                    encode::register_response(
-                        &term,
-                        s,
-                        h.serial,
-                        result::REGISTER_NO_SUCH_TERMINAL,
-                        &[],
-                    )
-                    .map_err(bad)?
-                    .into(),
-                ),
+                )
+            };
+            let refused = encode::register_response(
+                &term,
+                s,
+                h.serial,
+                result::REGISTER_NO_SUCH_TERMINAL,
+                &[],
+            )
+            .map_err(bad)?;
+            AckPlan {
+                accepted,
+                refused: Some(refused.into()),
             }
         }
         Reply::General2 => {

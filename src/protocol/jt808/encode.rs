@@ -113,6 +113,9 @@ pub mod result {
     pub const OK: u8 = 0;
     /// Failure: our answer to an auth or report from a device that is not admitted.
     pub const FAIL: u8 = 1;
+    /// 0x8100 result "terminal already registered": a terminal whose code has authenticated
+    /// registers again (it must keep using that code).
+    pub const REGISTER_TERMINAL_TAKEN: u8 = 3;
     /// 0x8100 result "no such terminal in the database": our refusal of a registration.
     pub const REGISTER_NO_SUCH_TERMINAL: u8 = 4;
 }

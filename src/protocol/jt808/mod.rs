@@ -15,15 +15,18 @@
 //!
 //! Layout: [`frame`] cuts and unescapes, `decode` parses the header and dispatches one function
 //! per message family (`location`, `location2`, `transparent`, `decode::misc`), [`encode`]
-//! builds ACKs and uplink frames, `reassembly` joins sub-packaged bodies.
+//! builds ACKs and uplink frames, `reassembly` joins sub-packaged bodies (bounded per
+//! connection and process-wide), `auth` turns 0x0100 / 0x0102 into the credentials the
+//! session checks (the codes are the session's; see `protocol-docs/jt808.md`).
 
+mod auth;
 mod decode;
 pub mod encode;
 pub mod frame;
 mod items;
 mod location;
 mod location2;
-mod reassembly;
+pub mod reassembly;
 #[cfg(test)]
 mod tests;
 mod transparent;
@@ -31,8 +34,8 @@ mod transparent;
 pub use decode::Header;
 
 use super::{
-    Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError, StreamDecoder,
-    StreamProtocol, Transports,
+    Credential, Cut, DecodeCtx, DecodeError, Decoded, DecoderOptions, FromOptions, OptionsError,
+    StreamDecoder, StreamProtocol, Transports,
 };
 use chrono::FixedOffset;
 
@@ -130,13 +133,33 @@ pub fn parse_time_zone(s: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+/// Option key: whether a connection must authenticate (0x0102 with the code its 0x8100
+/// registration answer carried) before anything else it sends is accepted. Default `true`;
+/// `false` restores the trusting behaviour of older gateways (and Traccar): the register
+/// answer carries the device id as code and no code is checked — any device can then send
+/// as any terminal.
+pub const OPT_REQUIRE_AUTH: &str = "require_auth";
+/// Option key: most packages one sub-packaged message may declare (default 256).
+pub const OPT_REASSEMBLY_MAX_PACKAGES: &str = "reassembly_max_packages";
+/// Option key: most bytes one sub-packaged message may hold, i.e. per connection (default
+/// 256 KiB, or `max_frame` if larger).
+pub const OPT_REASSEMBLY_MAX_BYTES: &str = "reassembly_max_bytes";
+/// Option key: most bytes all connections may hold in partial messages together (default
+/// 64 MiB).
+pub const OPT_REASSEMBLY_TOTAL_BYTES: &str = "reassembly_total_bytes";
+
 /// Per-connection state beyond the shared decoder fields: the device clock's zone, the
-/// platform's reply serial and any sub-packaged message being reassembled.
+/// platform's reply serial, any sub-packaged message being reassembled, and the credential
+/// the last frame carried (for the session to check).
 pub struct Jt808State {
     tz: FixedOffset,
     /// Serial of the platform's next reply; one counter per connection, as the standard wants.
     serial: u16,
     reassembly: reassembly::Reassembly,
+    /// See [`OPT_REQUIRE_AUTH`].
+    require_auth: bool,
+    /// Set by a 0x0100 / 0x0102 decode, taken by the session right after.
+    credential: Option<Credential>,
 }
 
 impl StreamProtocol for Jt808 {
@@ -150,20 +173,61 @@ impl StreamProtocol for Jt808 {
     }
 
     fn decode(d: &mut Jt808Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
+        d.state.credential = None;
         if frame.first() == Some(&b'(') {
             return decode::text(d, frame, ctx);
         }
         let unescaped = frame::unescape(frame)?;
         d.decode_unescaped(&unescaped, ctx)
     }
+
+    fn take_credential(d: &mut Jt808Decoder) -> Option<Credential> {
+        d.state.credential.take()
+    }
+
+    fn requires_credential(d: &Jt808Decoder) -> bool {
+        d.state.require_auth
+    }
+}
+
+/// A positive whole number of at most `max`.
+fn count<T: TryFrom<u64>>(max: u64) -> impl Fn(&str) -> Option<T> {
+    move |v| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .and_then(|n| T::try_from(n).ok())
+    }
 }
 
 impl FromOptions for Jt808State {
-    /// One option, `time_zone` (see [`OPT_TIME_ZONE`]); any other key is rejected.
+    /// `time_zone`, `require_auth` and the reassembly limits (see the `OPT_*` keys); any
+    /// other key is rejected.
     fn from_options(protocol: &'static str, opts: &DecoderOptions) -> Result<Self, OptionsError> {
         let beijing = FixedOffset::east_opt(8 * 3600)
             .ok_or_else(|| OptionsError::invalid(protocol, OPT_TIME_ZONE, "an offset", "+08:00"))?;
         opts.read(protocol, |o| {
+            let d = reassembly::Limits::default();
+            let limits = reassembly::Limits {
+                max_packages: o.parse(
+                    OPT_REASSEMBLY_MAX_PACKAGES,
+                    d.max_packages,
+                    "1..=65535",
+                    count(65_535),
+                )?,
+                max_bytes: o.parse(
+                    OPT_REASSEMBLY_MAX_BYTES,
+                    d.max_bytes.max(opts.max_frame),
+                    "a byte count of at least 1",
+                    count(u64::MAX),
+                )?,
+                total_bytes: o.parse(
+                    OPT_REASSEMBLY_TOTAL_BYTES,
+                    d.total_bytes,
+                    "a byte count of at least 1",
+                    count(u64::MAX),
+                )?,
+            };
             Ok(Jt808State {
                 tz: o.parse(
                     OPT_TIME_ZONE,
@@ -172,7 +236,9 @@ impl FromOptions for Jt808State {
                     parse_time_zone,
                 )?,
                 serial: 0,
-                reassembly: reassembly::Reassembly::new(opts.max_frame),
+                reassembly: reassembly::Reassembly::new(limits),
+                require_auth: o.flag(OPT_REQUIRE_AUTH, true)?,
+                credential: None,
             })
         })
     }
