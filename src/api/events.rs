@@ -4,7 +4,7 @@
 //! `after` is the paging cursor: pass the `next` of the previous page. Pages are in store
 //! order (the order the alerts came out of the log).
 
-use super::auth::{Access, Scope};
+use super::auth::{Access, Caller, Scope};
 use super::webhooks::store_error;
 use super::{error, ApiState, RouteSpec};
 use crate::outputs::store::EventQuery;
@@ -51,7 +51,7 @@ fn parse_since(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("since {s:?}: expected RFC 3339 or unix seconds ({e})"))
 }
 
-async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Params>) -> Response {
     let Some(o) = s.outputs.as_ref() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "outputs not running");
     };
@@ -65,6 +65,8 @@ async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
         kind: p.kind,
         device: p.device,
         shipment: p.shipment,
+        // A customer's token: its customer's events only.
+        customer: who.customer,
         after: p.after,
         limit,
     };

@@ -10,7 +10,7 @@
 //! - `GET /api/console/notices`: Server-Sent Events of acknowledgements (`event: ack`), so
 //!   an acknowledged exception leaves the "open" view of every console at once.
 
-use super::auth::{Access, Caller, Scope};
+use super::auth::{Access, Caller, Principal, Scope};
 use super::webhooks::{outputs, store_error};
 use super::{error, ApiState, RouteSpec};
 use crate::console::Notice;
@@ -77,7 +77,7 @@ fn ack_json(a: &Ack) -> Value {
     json!({ "by": a.by, "note": a.note, "at": rfc3339(a.at_ms) })
 }
 
-async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Params>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -98,6 +98,7 @@ async fn list(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
         kind: p.kind,
         shipment: p.shipment,
         device: p.device,
+        customer: who.customer,
         before: p.before,
         limit,
     };
@@ -151,6 +152,9 @@ async fn ack(
             format!("note: longer than {MAX_NOTE} characters"),
         );
     }
+    if !sees_event(o, &who, &id).await {
+        return error(StatusCode::NOT_FOUND, format!("no exception {id:?}"));
+    }
     let by = who.name;
     let now = Utc::now();
     let outcome = o
@@ -186,15 +190,46 @@ async fn ack(
     }
 }
 
-async fn notices(State(s): State<ApiState>) -> Response {
+/// Whether `who` may see event `id` (a customer's token: its customer's events only).
+/// Unknown events pass, so that the caller gets the store's own answer for them.
+async fn sees_event(o: &crate::outputs::Outputs, who: &Principal, id: &str) -> bool {
+    if who.customer.is_none() {
+        return true;
+    }
+    match o.store.event_body(id.to_string()).await {
+        Ok(Some(body)) => {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            who.sees(v.get("customer").and_then(Value::as_str))
+        }
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+async fn notices(State(s): State<ApiState>, Caller(who): Caller) -> Response {
     let rx = s.console.notices.subscribe();
+    let outputs = s.outputs.clone();
     let shutdown = s
         .outputs
         .as_ref()
         .map(|o| o.shutdown.clone())
         .unwrap_or_default();
+    // A customer's page hears of its customer's exceptions only.
+    let mine = tokio_stream_of(rx).filter(move |n| {
+        let (who, outputs) = (who.clone(), outputs.clone());
+        let id = match n {
+            Some(Notice::Ack { id, .. }) => Some(id.clone()),
+            _ => None,
+        };
+        async move {
+            match (id, outputs) {
+                (Some(id), Some(o)) => sees_event(&o, &who, &id).await,
+                _ => true,
+            }
+        }
+    });
     // A page that fell behind gets `lagged` and reloads its state from the REST API.
-    let events = tokio_stream_of(rx).map(|n| {
+    let events = mine.map(|n| {
         Ok::<_, std::convert::Infallible>(match n {
             Some(n @ Notice::Ack { .. }) => Event::default()
                 .event("ack")

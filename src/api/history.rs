@@ -10,7 +10,7 @@
 //!  "eta": [{"stop": "S1", "planned": ms, "samples": [[fix_ms, eta_ms, p10_ms, p90_ms], …]}]}
 //! ```
 
-use super::auth::{Access, Scope};
+use super::auth::{Access, Caller, Scope};
 use super::{error, ApiState, RouteSpec};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -29,14 +29,19 @@ pub fn routes() -> Vec<RouteSpec> {
     )]
 }
 
-async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn show(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Response {
     let Some(t) = s.tracking.as_ref() else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "tracking is disabled ([tracking] enabled = false)",
         );
     };
-    let Some(spec) = t.engine().get(&id).map(|tr| tr.spec.clone()) else {
+    let spec = t
+        .engine()
+        .get(&id)
+        .map(|tr| tr.spec.clone())
+        .filter(|sp| who.sees(sp.customer.as_deref()));
+    let Some(spec) = spec else {
         return error(StatusCode::NOT_FOUND, format!("no shipment {id:?}"));
     };
     let h = s.console.history.shipment(&id);

@@ -15,15 +15,17 @@ pub mod console;
 pub mod events;
 pub mod exceptions;
 pub mod history;
+pub mod paging;
 pub mod share;
 pub mod shipments;
 pub mod stream;
+pub mod tenant;
 pub mod tokens;
 pub mod webhooks;
 
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
-use auth::{Access, Registry, Scope};
+use auth::{Access, Caller, Registry, Scope};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -184,40 +186,40 @@ pub const DEVICES_PAGE: usize = 1000;
 /// Largest page of `/api/devices`.
 pub const MAX_DEVICES_PAGE: usize = 10_000;
 
-/// Paging parameters, as on `/api/events`.
-#[derive(Debug, serde::Deserialize)]
-struct Page {
-    limit: Option<usize>,
-    after: Option<String>,
-}
-
-/// `GET /api/devices?limit=&after=`: devices sorted by id. The body stays the contract's
-/// JSON array; when more devices follow, the `Link: <…?after=ID&limit=N>; rel="next"` header
-/// (RFC 8288) names the next page and `X-Next-After` its cursor.
-async fn list_devices(State(s): State<ApiState>, Query(p): Query<Page>) -> Response {
-    let limit = p.limit.unwrap_or(DEVICES_PAGE).clamp(1, MAX_DEVICES_PAGE);
-    let (devices, more) = s.live.page(Utc::now(), p.after.as_deref(), limit);
+/// `GET /api/devices?limit=&after=`: devices sorted by id, paged (see [`paging`]). A
+/// customer's token lists only the vehicles on its active shipments.
+async fn list_devices(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    Query(p): Query<paging::Page>,
+) -> Response {
+    let limit = p.size(DEVICES_PAGE, MAX_DEVICES_PAGE);
+    let now = Utc::now();
+    let (devices, more) = match tenant::Visible::of(&who, s.tracking.as_deref()) {
+        tenant::Visible::All => s.live.page(now, p.after.as_deref(), limit),
+        tenant::Visible::Customer { devices, .. } => {
+            let views = devices
+                .iter()
+                .filter_map(|d| s.live.view(d.as_str(), now))
+                .collect();
+            p.of(views, limit, |v| &v.id)
+        }
+    };
     let next = devices.last().filter(|_| more).map(|d| d.id.clone());
     let mut resp = Json(devices).into_response();
-    if let Some(after) = next {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("after", &after)
-            .append_pair("limit", &limit.to_string())
-            .finish();
-        let link = format!("</api/devices?{q}>; rel=\"next\"");
-        for (k, v) in [("link", link), ("x-next-after", after)] {
-            if let Ok(v) = header::HeaderValue::from_str(&v) {
-                resp.headers_mut().insert(k, v);
-            }
-        }
-    }
+    paging::link_next(&mut resp, "/api/devices", next.as_deref(), limit);
     resp
 }
 
-async fn get_device(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn get_device(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let visible = tenant::Visible::of(&who, s.tracking.as_deref());
     match s.live.view(&id, Utc::now()) {
-        Some(v) => Json(v).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no device {id:?}")),
+        Some(v) if visible.device(&v.id) => Json(v).into_response(),
+        _ => error(StatusCode::NOT_FOUND, format!("no device {id:?}")),
     }
 }
 

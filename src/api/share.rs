@@ -15,6 +15,7 @@
 //!   is 404 everywhere. These routes are public: the link is the credential.
 
 use super::auth::{Access, Caller, Scope};
+use super::tenant::sees_shipment;
 use super::webhooks::{outputs, store_error};
 use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
@@ -143,7 +144,7 @@ async fn create(
         Ok(d) => d,
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
-    if t.view(&id).is_none() {
+    if !sees_shipment(&who, Some(t), &id) {
         return error(StatusCode::NOT_FOUND, format!("no shipment {id:?}"));
     }
     let token = hex::encode(rand::random::<[u8; TOKEN_BYTES]>());
@@ -166,11 +167,16 @@ async fn create(
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
-async fn list(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn list(State(s): State<ApiState>, Path(id): Path<String>, Caller(who): Caller) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
     };
+    // Links of a shipment that is gone stay listable for untenanted tokens (to revoke
+    // them); a customer's token lists those of its current shipments.
+    if who.customer.is_some() && !sees_shipment(&who, s.tracking.as_deref(), &id) {
+        return error(StatusCode::NOT_FOUND, format!("no shipment {id:?}"));
+    }
     match o.store.shares_of(id).await {
         Ok(v) => Json(v.iter().map(share_json).collect::<Vec<_>>()).into_response(),
         Err(e) => store_error(e),
@@ -186,6 +192,15 @@ async fn revoke(
         Ok(o) => o,
         Err(r) => return *r,
     };
+    if who.customer.is_some() {
+        let theirs = match o.store.share(id.clone()).await {
+            Ok(sh) => sh.is_some_and(|sh| sees_shipment(&who, s.tracking.as_deref(), &sh.shipment)),
+            Err(e) => return store_error(e),
+        };
+        if !theirs {
+            return error(StatusCode::NOT_FOUND, format!("no tracking link {id:?}"));
+        }
+    }
     let by = who.name;
     match o
         .store

@@ -1,12 +1,15 @@
-//! `/api/shipments`: create, list, show, cancel (external contract in design.md).
+//! `/api/shipments`: create, list (paged), show, cancel (external contract in design.md);
+//! customers' tokens reach their customer's shipments only (see [`super::tenant`]).
 
-use super::auth::{Access, Scope};
+use super::auth::{Access, Caller, Scope};
+use super::paging::{link_next, Page};
 use super::{error, ApiState, RouteSpec};
 use crate::tracking::engine::EngineError;
 use crate::tracking::handle::RequestError;
+use crate::tracking::view::ShipmentView;
 use crate::tracking::ShipmentSpec;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -43,6 +46,7 @@ fn failure(e: RequestError) -> Response {
         RequestError::Engine(EngineError::NotActive(_)) => {
             error(StatusCode::CONFLICT, e.to_string())
         }
+        RequestError::Quota(_) => error(StatusCode::CONFLICT, e.to_string()),
         RequestError::Store(_) | RequestError::Pipeline(_) => {
             tracing::error!(error = %e, "shipment request failed");
             error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
@@ -50,18 +54,50 @@ fn failure(e: RequestError) -> Response {
     }
 }
 
+/// Default and largest page of `GET /api/shipments`.
+pub const SHIPMENTS_PAGE: usize = 1000;
+/// Largest page of `GET /api/shipments`.
+pub const MAX_SHIPMENTS_PAGE: usize = 10_000;
+
+fn not_found(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no shipment {id:?}"))
+}
+
+/// Creates a shipment. A customer's token creates shipments of its customer only (the
+/// field is filled in; another customer's name is refused), and not on a vehicle that is
+/// on another customer's active shipment (404, as for a device it cannot see).
 async fn create(
     State(s): State<ApiState>,
+    Caller(who): Caller,
     body: Result<Json<ShipmentSpec>, JsonRejection>,
 ) -> Response {
     let Some(t) = s.tracking.clone() else {
         return disabled();
     };
     // serde's message names the field path (`stops[0].planned_arrival: ...`).
-    let spec = match body {
+    let mut spec = match body {
         Ok(Json(spec)) => spec,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
     };
+    if let Some(mine) = &who.customer {
+        match &spec.customer {
+            Some(c) if c != mine => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "customer: a token of customer {mine:?} creates only {mine:?}'s shipments"
+                    ),
+                )
+            }
+            _ => spec.customer = Some(mine.clone()),
+        }
+        if t.engine().other_customers_on(&spec.device, mine) {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("device: no device {:?}", spec.device.as_str()),
+            );
+        }
+    }
     if t.engine().config().require_known_device
         && s.live.view(spec.device.as_str(), Utc::now()).is_none()
     {
@@ -79,27 +115,46 @@ async fn create(
     }
 }
 
-async fn list(State(s): State<ApiState>) -> Response {
+/// `GET /api/shipments?limit=&after=`: shipments sorted by id, paged like `/api/devices`;
+/// a customer's token lists its customer's only.
+async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Page>) -> Response {
     let Some(t) = s.tracking.clone() else {
         return disabled();
     };
-    Json(t.list()).into_response()
+    let limit = p.size(SHIPMENTS_PAGE, MAX_SHIPMENTS_PAGE);
+    let mine: Vec<ShipmentView> = t
+        .list()
+        .into_iter()
+        .filter(|v| who.sees(v.customer.as_deref()))
+        .collect();
+    let (page, more) = p.of(mine, limit, |v| &v.id);
+    let next = page.last().filter(|_| more).map(|v| v.id.clone());
+    let mut resp = Json(page).into_response();
+    link_next(&mut resp, "/api/shipments", next.as_deref(), limit);
+    resp
 }
 
-async fn show(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn show(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Response {
     let Some(t) = s.tracking.clone() else {
         return disabled();
     };
     match t.view(&id) {
-        Some(v) => Json(v).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no shipment {id:?}")),
+        Some(v) if who.sees(v.customer.as_deref()) => Json(v).into_response(),
+        _ => not_found(&id),
     }
 }
 
-async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn cancel(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Response {
     let Some(t) = s.tracking.clone() else {
         return disabled();
     };
+    if !t.view(&id).is_some_and(|v| who.sees(v.customer.as_deref())) {
+        return not_found(&id);
+    }
     match t.cancel(&id, Utc::now()).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => failure(e),

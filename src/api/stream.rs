@@ -7,14 +7,17 @@
 //! reconnecting client sends `Last-Event-ID` and continues right after it (as long as the
 //! log still holds it; otherwise it continues at the oldest stored record). A new client
 //! without `Last-Event-ID` starts at the live end; `?from=<cursor>` starts at a cursor.
-//! `?types=position,eta,alert` picks event types (default: all three).
+//! `?types=position,eta,alert` picks event types (default: all three). A customer's token
+//! gets its customer's part only (see [`super::tenant`]), taken again for every batch read.
 
-use super::auth::{Access, Scope};
+use super::auth::{Access, Caller, Principal, Scope};
+use super::tenant::Visible;
 use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
 use crate::outputs::json::alert_json;
 use crate::outputs::OutputMetrics;
 use crate::pipeline::log::{Cursor, LogReader, SharedLog};
+use crate::tracking::TrackingHandle;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -24,6 +27,7 @@ use futures::stream::{self, Stream};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 /// A client this many records behind the durable end of the log is disconnected.
 pub const MAX_LAG: u64 = 100_000;
@@ -108,6 +112,8 @@ fn to_event(cursor: Cursor, r: &Record, k: Kinds) -> Option<Event> {
 
 struct Client {
     reader: Box<dyn LogReader>,
+    who: Principal,
+    tracking: Option<Arc<TrackingHandle>>,
     log: SharedLog,
     kinds: Kinds,
     queue: VecDeque<Event>,
@@ -144,12 +150,16 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
                 return None;
             }
         };
+        let visible = Visible::of(&c.who, c.tracking.as_deref());
         for e in batch {
             if e.kind().is_some_and(|k| !c.kinds.wants(k)) {
                 continue;
             }
             match e.decode() {
-                Ok(rec) => c.queue.extend(to_event(e.cursor, &rec, c.kinds)),
+                Ok(rec) if visible.record(&rec) => {
+                    c.queue.extend(to_event(e.cursor, &rec, c.kinds))
+                }
+                Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(cursor = %e.cursor, error = %err, "event stream: undecodable record skipped")
                 }
@@ -164,6 +174,7 @@ fn event_stream(c: Client) -> impl Stream<Item = Result<Event, Infallible>> {
 
 async fn stream_handler(
     State(s): State<ApiState>,
+    Caller(who): Caller,
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Response {
@@ -197,6 +208,8 @@ async fn stream_handler(
     };
     let client = Client {
         reader: o.log.reader(start),
+        who,
+        tracking: s.tracking.clone(),
         log: o.log.clone(),
         kinds,
         queue: VecDeque::new(),

@@ -16,6 +16,7 @@
 //!   response only for admin tokens (a receiver's error page can describe its internals).
 
 use super::auth::{Access, Caller, Principal, Scope};
+use super::paging::{link_next, Page};
 use super::{error, ApiState, RouteSpec};
 use crate::outputs::store::{StoreError, Subscription, SubscriptionRules};
 use crate::outputs::Outputs;
@@ -271,19 +272,28 @@ async fn create(
     }
 }
 
-async fn list(State(s): State<ApiState>, Caller(who): Caller) -> Response {
+/// `GET /api/webhooks?limit=&after=`: the caller's subscriptions by id, paged like
+/// `/api/devices` (default and largest page 1000).
+async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Page>) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,
         Err(r) => return *r,
     };
     match o.store.subscriptions().await {
-        Ok(v) => Json(
-            v.into_iter()
+        Ok(v) => {
+            let limit = p.size(1000, 1000);
+            let mut mine: Vec<View> = v
+                .into_iter()
                 .filter(|x| who.sees(x.customer.as_deref()))
                 .map(|x| View::of(x, None))
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
+                .collect();
+            mine.sort_by(|a, b| a.id.cmp(&b.id));
+            let (page, more) = p.of(mine, limit, |x| &x.id);
+            let next = page.last().filter(|_| more).map(|x| x.id.clone());
+            let mut resp = Json(page).into_response();
+            link_next(&mut resp, "/api/webhooks", next.as_deref(), limit);
+            resp
+        }
         Err(e) => store_error(e),
     }
 }
@@ -318,8 +328,9 @@ async fn remove(
     }
 }
 
+/// `?limit=` of the delivery log (newest first, not paged further).
 #[derive(Debug, Deserialize)]
-struct Page {
+struct Limit {
     limit: Option<usize>,
 }
 
@@ -327,7 +338,7 @@ async fn deliveries(
     State(s): State<ApiState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    Query(p): Query<Page>,
+    Query(p): Query<Limit>,
 ) -> Response {
     let o = match outputs(&s) {
         Ok(o) => o,

@@ -63,6 +63,8 @@ pub struct ExceptionQuery {
     pub kind: Option<String>,
     pub shipment: Option<String>,
     pub device: Option<String>,
+    /// Only this customer's exceptions (a customer's token).
+    pub customer: Option<String>,
     /// Paging: only rows with `seq < before`.
     pub before: Option<i64>,
     pub limit: usize,
@@ -112,6 +114,7 @@ WITH x AS (
   WHERE json_extract(e.body, '$.state') = 'firing'
     AND (?1 IS NULL OR e.type = ?1) AND (?2 IS NULL OR e.shipment = ?2)
     AND (?3 IS NULL OR e.device = ?3) AND e.seq < ?4
+    AND (?6 IS NULL OR e.customer = ?6)
 )
 SELECT x.seq, x.body, x.cur, a.by, a.note, a.at_ms FROM x LEFT JOIN acks a ON a.event_id = x.id
 WHERE (?5 = 0 OR (a.event_id IS NULL AND x.cur))";
@@ -152,7 +155,7 @@ impl Store {
     ) -> Result<(Vec<ExceptionRow>, u64), StoreError> {
         self.run(move |c| {
             let before = q.before.unwrap_or(i64::MAX);
-            let mut st = c.prepare_cached(&format!("{EXCEPTIONS} ORDER BY x.seq DESC LIMIT ?6"))?;
+            let mut st = c.prepare_cached(&format!("{EXCEPTIONS} ORDER BY x.seq DESC LIMIT ?7"))?;
             let rows = st
                 .query_map(
                     params![
@@ -161,6 +164,7 @@ impl Store {
                         q.device,
                         before,
                         q.open_only,
+                        q.customer,
                         q.limit as i64
                     ],
                     |r| {
@@ -175,7 +179,7 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             let open: i64 = c.query_row(
                 &format!("SELECT COUNT(*) FROM ({EXCEPTIONS})"),
-                params![q.kind, q.shipment, q.device, i64::MAX, true],
+                params![q.kind, q.shipment, q.device, i64::MAX, true, q.customer],
                 |r| r.get(0),
             )?;
             Ok((rows, open.max(0) as u64))
@@ -246,6 +250,19 @@ impl Store {
             Ok(c.query_row(
                 &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token_sha256 = ?1"),
                 [token_sha256],
+                share_of,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// Link `id` (valid or not).
+    pub async fn share(&self, id: String) -> Result<Option<Share>, StoreError> {
+        self.run(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
+                [id],
                 share_of,
             )
             .optional()?)

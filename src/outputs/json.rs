@@ -6,9 +6,10 @@ use crate::model::Alert;
 use serde_json::json;
 
 /// The webhook body (and `/api/events` item) of an alert. Field names are the documented
-/// payload (README "Webhook payload"); absent values are `null` so receivers see one shape.
+/// payload (README "Webhook payload"); absent values are `null` so receivers see one shape,
+/// except `customer`, present only on a customer's alerts (the shape before tenancy).
 pub fn alert_json(a: &Alert) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "id": a.id,
         "type": a.kind,
         "state": a.state,
@@ -24,7 +25,12 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
         },
         "value": a.value,
         "message": a.message,
-    })
+    });
+    // The customer, only when the alert has one (untenanted alerts keep their shape).
+    if let Some(c) = &a.customer {
+        v["customer"] = json!(c);
+    }
+    v
 }
 
 /// Deliveries with the same key to one subscription are sent in order: per shipment, or per

@@ -61,6 +61,8 @@ pub struct EventQuery {
     pub kind: Option<String>,
     pub device: Option<String>,
     pub shipment: Option<String>,
+    /// Only this customer's events (a customer's token).
+    pub customer: Option<String>,
     /// Paging cursor: only rows with `seq > after`.
     pub after: Option<i64>,
     pub limit: usize,
@@ -161,7 +163,8 @@ fn migrate(c: &Connection) -> Result<(), StoreError> {
         }
     }
     c.execute_batch(
-        "CREATE INDEX IF NOT EXISTS subscriptions_customer ON subscriptions(customer);",
+        "CREATE INDEX IF NOT EXISTS subscriptions_customer ON subscriptions(customer);
+         CREATE INDEX IF NOT EXISTS events_customer ON events(customer, seq);",
     )?;
     // Subscriptions stored before endpoints existed.
     let old: Vec<(String, String)> = c
@@ -249,8 +252,8 @@ impl Store {
                 "SELECT seq, body FROM events
                  WHERE seq > ?1 AND time_ms >= ?2
                    AND (?3 IS NULL OR type = ?3) AND (?4 IS NULL OR device = ?4)
-                   AND (?5 IS NULL OR shipment = ?5)
-                 ORDER BY seq LIMIT ?6",
+                   AND (?5 IS NULL OR shipment = ?5) AND (?6 IS NULL OR customer = ?6)
+                 ORDER BY seq LIMIT ?7",
             )?;
             let rows = st
                 .query_map(
@@ -260,6 +263,7 @@ impl Store {
                         q.kind,
                         q.device,
                         q.shipment,
+                        q.customer,
                         q.limit as i64
                     ],
                     |r| {

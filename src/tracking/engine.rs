@@ -54,6 +54,8 @@ pub struct Engine {
     pub learned: Learned,
     dirty: BTreeSet<String>,
     learned_dirty: bool,
+    /// Finished shipments dropped from memory, still to be deleted from the store.
+    removed: BTreeSet<String>,
 }
 
 impl Engine {
@@ -66,6 +68,7 @@ impl Engine {
             learned: Learned::default(),
             dirty: BTreeSet::new(),
             learned_dirty: false,
+            removed: BTreeSet::new(),
         }
     }
 
@@ -108,6 +111,7 @@ impl Engine {
         let mut out = Vec::new();
         t.resolve_all(now, &mut out);
         t.state.status = ShipmentStatus::Cancelled;
+        t.state.finished = Some(now);
         out.push(t.alert(
             "cancelled",
             AlertState::Info,
@@ -224,6 +228,10 @@ impl Engine {
             .by_device
             .get(device)
             .and_then(|s| s.iter().next().cloned());
+        // A device alarm belongs to the customer of the shipment the device is on.
+        let customer = shipment
+            .as_ref()
+            .and_then(|id| self.trackers.get(id)?.spec.customer.clone());
         let st = self.learned.alarms.entry(device.clone()).or_default();
         if st.last.is_some_and(|l| time < l) || (st.active.is_empty() && now.is_empty()) {
             return;
@@ -275,14 +283,16 @@ impl Engine {
                 lon: lon.is_finite().then_some(lon),
                 value: None,
                 message: format!("device {device}: alarm {name} {verb}"),
-                customer: None,
+                customer: customer.clone(),
             }));
         }
         self.learned_dirty = true;
     }
 
-    /// Advances the clock-driven rules (no signal) to wall-clock `now`.
+    /// Advances the clock-driven rules (no signal) to wall-clock `now`, and drops finished
+    /// shipments older than `tracking.keep_finished`.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Record> {
+        self.evict_finished(now);
         let mut out = Vec::new();
         for (id, t) in self.trackers.iter_mut() {
             let recs = t.tick(now, &self.cfg);
@@ -298,6 +308,75 @@ impl Engine {
     pub fn mark_dirty(&mut self, ids: BTreeSet<String>, learned: bool) {
         self.dirty.extend(ids);
         self.learned_dirty |= learned;
+    }
+
+    /// Drops completed and cancelled shipments that finished more than
+    /// `tracking.keep_finished` before `now` (their history stays in the event store and
+    /// InfluxDB); the store deletes them on the next save.
+    pub fn evict_finished(&mut self, now: DateTime<Utc>) {
+        let keep =
+            chrono::Duration::from_std(self.cfg.keep_finished).unwrap_or(chrono::Duration::MAX);
+        let old: Vec<String> = self
+            .trackers
+            .values()
+            .filter(|t| t.state.status != ShipmentStatus::Active)
+            .filter(|t| t.state.finished.is_some_and(|f| now - f > keep))
+            .map(|t| t.spec.id.clone())
+            .collect();
+        for id in old {
+            self.trackers.remove(&id);
+            self.dirty.remove(&id);
+            self.removed.insert(id);
+        }
+    }
+
+    /// Shipments dropped from memory since the last call (for the store to delete).
+    pub fn take_removed(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// Marks shipments as still to be deleted after a failed save.
+    pub fn mark_removed(&mut self, ids: BTreeSet<String>) {
+        self.removed.extend(ids);
+    }
+
+    /// How many shipments of `customer` are in memory (the per-customer quota).
+    pub fn count_of(&self, customer: &str) -> usize {
+        self.trackers
+            .values()
+            .filter(|t| t.spec.customer.as_deref() == Some(customer))
+            .count()
+    }
+
+    /// The ids of `customer`'s shipments in memory.
+    pub fn shipments_of(&self, customer: &str) -> BTreeSet<String> {
+        self.trackers
+            .values()
+            .filter(|t| t.spec.customer.as_deref() == Some(customer))
+            .map(|t| t.spec.id.clone())
+            .collect()
+    }
+
+    /// The devices on an active shipment of `customer`: what a customer may see of the
+    /// fleet.
+    pub fn active_devices_of(&self, customer: &str) -> BTreeSet<DeviceId> {
+        self.trackers
+            .values()
+            .filter(|t| t.state.status == ShipmentStatus::Active)
+            .filter(|t| t.spec.customer.as_deref() == Some(customer))
+            .map(|t| t.spec.device.clone())
+            .collect()
+    }
+
+    /// Customers other than `customer` with an active shipment on `device`.
+    pub fn other_customers_on(&self, device: &DeviceId, customer: &str) -> bool {
+        self.by_device.get(device).is_some_and(|ids| {
+            ids.iter().any(|id| {
+                self.trackers
+                    .get(id)
+                    .is_some_and(|t| t.spec.customer.as_deref() != Some(customer))
+            })
+        })
     }
 
     /// Shipments changed since the last call (for the store), and whether learned state

@@ -5,6 +5,7 @@ use super::config::TrackingConfig;
 use super::engine::{Engine, EngineError};
 use super::shipment::{ShipmentSpec, SpecError};
 use super::store::{Store, StoreError};
+use super::tracker::ShipmentStatus;
 use super::view::ShipmentView;
 use crate::model::Record;
 use crate::pipeline::AckMode;
@@ -26,6 +27,9 @@ pub enum RequestError {
     Store(#[from] StoreError),
     #[error("could not append the cancellation alerts: {0}")]
     Pipeline(#[from] Refused),
+    /// A per-customer quota is used up (409).
+    #[error("{0}")]
+    Quota(String),
 }
 
 /// Why tracking could not start.
@@ -56,8 +60,13 @@ impl TrackingHandle {
         let store = Store::open(dir)?;
         let loaded = store.load()?;
         let mut engine = Engine::new(cfg);
-        for (spec, state) in loaded.shipments {
+        let now = Utc::now();
+        for (spec, mut state) in loaded.shipments {
             let created = state.created;
+            // Finished before the finish time was kept: keep it `keep_finished` from now.
+            if state.status != ShipmentStatus::Active && state.finished.is_none() {
+                state.finished = Some(now);
+            }
             // Ids are the table's primary key, so a duplicate cannot occur here.
             let _ = engine.insert(spec, Some(state), created);
         }
@@ -83,28 +92,43 @@ impl TrackingHandle {
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         let mut engine = self.engine();
         let (dirty, learned) = engine.take_dirty();
-        if dirty.is_empty() && !learned {
+        let removed = engine.take_removed();
+        if dirty.is_empty() && !learned && removed.is_empty() {
             return Ok(());
         }
         let trackers: Vec<&super::tracker::Tracker> =
             dirty.iter().filter_map(|id| engine.get(id)).collect();
-        let r = store.save(&trackers, learned.then_some(&engine.learned));
+        let r = store.save(&trackers, learned.then_some(&engine.learned), &removed);
         if r.is_err() {
             // Keep them dirty so the retry saves them.
             engine.mark_dirty(dirty, learned);
+            engine.mark_removed(removed);
         }
         r
     }
 
-    /// Creates a shipment: validated, stored, then followed.
+    /// Creates a shipment: validated against the quotas, stored, then followed.
     pub fn create(
         &self,
         spec: ShipmentSpec,
         now: DateTime<Utc>,
     ) -> Result<ShipmentView, RequestError> {
-        spec.validate()?;
         let id = spec.id.clone();
-        self.engine().insert(spec, None, now)?;
+        {
+            let mut e = self.engine();
+            let cfg = e.config();
+            spec.validate_within(cfg.max_stops, cfg.max_route_points)?;
+            let max = cfg.max_shipments_per_customer;
+            if let Some(c) = &spec.customer {
+                if e.get(&id).is_none() && e.count_of(c) >= max {
+                    return Err(RequestError::Quota(format!(
+                        "customer {c:?} has {max} shipments (tracking.max_shipments_per_customer); \
+                         finished ones leave after tracking.keep_finished"
+                    )));
+                }
+            }
+            e.insert(spec, None, now)?;
+        }
         self.persist()?;
         self.view(&id)
             .ok_or(RequestError::Engine(EngineError::NotFound(id)))

@@ -6,12 +6,15 @@ use crate::model::DeviceId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Most route points accepted: a shipment is held in memory and re-projected per fix.
+/// Ceiling of route points (the API's quota is `tracking.max_route_points`, at most this):
+/// a shipment is held in memory and re-projected per fix.
 pub const MAX_ROUTE_POINTS: usize = 20_000;
-/// Most stops accepted per shipment.
+/// Ceiling of stops per shipment (the API's quota is `tracking.max_stops`, at most this).
 pub const MAX_STOPS: usize = 500;
-/// Longest shipment or stop id, characters (ids become tags and URL segments).
+/// Longest shipment, stop or customer id, characters (ids become tags and URL segments).
 pub const MAX_ID_LEN: usize = 128;
+/// Longest stop name, characters.
+pub const MAX_NAME_LEN: usize = 256;
 
 /// GeoJSON LineString, `[lon, lat]` pairs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +72,11 @@ pub struct ShipmentSpec {
     /// `tracking.hos`. Planned arrivals are taken to include the pauses these rules need.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hos: Option<HosRules>,
+    /// The customer the shipment is for: a token bound to a customer sees only that
+    /// customer's shipments, their events and their vehicles while on them. A customer
+    /// token's shipments always get its customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }
 
 /// A request that cannot become a shipment; the message names the field.
@@ -116,11 +124,35 @@ fn check_id(field: &str, id: &str) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// A customer id: like other ids, but spaces are allowed ("ACME Freight").
+pub fn check_customer(field: &str, c: &str) -> Result<(), SpecError> {
+    if c.trim().is_empty() {
+        return Err(err(field, "must not be empty"));
+    }
+    if c.chars().count() > MAX_ID_LEN {
+        return Err(err(field, format!("longer than {MAX_ID_LEN} characters")));
+    }
+    if let Some(ch) = c.chars().find(|ch| ch.is_control()) {
+        return Err(err(field, format!("contains the control character {ch:?}")));
+    }
+    Ok(())
+}
+
 impl ShipmentSpec {
     /// Checks everything that does not need the gateway's state (device knowledge and
-    /// uniqueness are the API's job).
+    /// uniqueness are the API's job), with the ceilings as limits.
     pub fn validate(&self) -> Result<(), SpecError> {
+        self.validate_within(MAX_STOPS, MAX_ROUTE_POINTS)
+    }
+
+    /// [`Self::validate`] with tighter quotas of stops and route points (the API's
+    /// `tracking.max_stops` / `tracking.max_route_points`).
+    pub fn validate_within(&self, max_stops: usize, max_points: usize) -> Result<(), SpecError> {
+        let (max_stops, max_points) = (max_stops.min(MAX_STOPS), max_points.min(MAX_ROUTE_POINTS));
         check_id("id", &self.id)?;
+        if let Some(c) = &self.customer {
+            check_customer("customer", c)?;
+        }
         if self.route.kind != "LineString" {
             return Err(err(
                 "route.type",
@@ -134,10 +166,10 @@ impl ShipmentSpec {
                 format!("has {n} points, needs at least 2"),
             ));
         }
-        if n > MAX_ROUTE_POINTS {
+        if n > max_points {
             return Err(err(
                 "route.coordinates",
-                format!("has {n} points, more than {MAX_ROUTE_POINTS}"),
+                format!("has {n} points, more than {max_points}"),
             ));
         }
         for (i, [lon, lat]) in self.route.coordinates.iter().enumerate() {
@@ -151,12 +183,21 @@ impl ShipmentSpec {
         if self.stops.is_empty() {
             return Err(err("stops", "needs at least 1 stop"));
         }
-        if self.stops.len() > MAX_STOPS {
-            return Err(err("stops", format!("more than {MAX_STOPS} stops")));
+        if self.stops.len() > max_stops {
+            return Err(err(
+                "stops",
+                format!("has {} stops, more than {max_stops}", self.stops.len()),
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, s) in self.stops.iter().enumerate() {
             check_id(&format!("stops[{i}].id"), &s.id)?;
+            if s.name.chars().count() > MAX_NAME_LEN {
+                return Err(err(
+                    format!("stops[{i}].name"),
+                    format!("longer than {MAX_NAME_LEN} characters"),
+                ));
+            }
             if !seen.insert(s.id.as_str()) {
                 return Err(err(
                     format!("stops[{i}].id"),
@@ -254,6 +295,33 @@ mod tests {
         let mut s = spec();
         s.id = "a/b".into();
         assert_eq!(s.validate().unwrap_err().field, "id");
+        let mut s = spec();
+        s.stops[0].name = "x".repeat(MAX_NAME_LEN + 1);
+        assert_eq!(s.validate().unwrap_err().field, "stops[0].name");
+        let mut s = spec();
+        s.customer = Some("acme\n".into());
+        assert_eq!(s.validate().unwrap_err().field, "customer");
+        s.customer = Some("ACME Freight".into());
+        assert_eq!(s.validate(), Ok(()));
+    }
+
+    #[test]
+    fn quotas_are_tighter_than_the_ceilings() {
+        let s = spec();
+        assert_eq!(s.validate_within(2, 2), Ok(()));
+        let e = s.validate_within(1, 2).unwrap_err();
+        assert_eq!(e.to_string(), "stops: has 2 stops, more than 1");
+        assert_eq!(
+            s.validate_within(2, 1).unwrap_err().field,
+            "route.coordinates"
+        );
+        // A quota above the ceiling is the ceiling.
+        let mut big = spec();
+        big.route.coordinates = vec![[13.0, 52.0]; MAX_ROUTE_POINTS + 1];
+        assert_eq!(
+            big.validate_within(2, usize::MAX).unwrap_err().field,
+            "route.coordinates"
+        );
     }
 
     #[test]

@@ -132,6 +132,7 @@ impl Store {
         &mut self,
         trackers: &[&Tracker],
         learned: Option<&Learned>,
+        removed: &std::collections::BTreeSet<String>,
     ) -> Result<(), StoreError> {
         let mut rows = Vec::with_capacity(trackers.len());
         for t in trackers {
@@ -155,6 +156,10 @@ impl Store {
                 params![id, spec, state],
             )
             .map_err(wrap)?;
+        }
+        for id in removed {
+            tx.execute("DELETE FROM shipments WHERE id = ?1", params![id])
+                .map_err(wrap)?;
         }
         if let Some(l) = learned {
             tx.execute("INSERT INTO meta (key, value) VALUES ('learned', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value", params![l])

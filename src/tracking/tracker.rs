@@ -75,6 +75,10 @@ pub struct TrackState {
     /// Driving time and standstills (absent in state saved before it existed).
     #[serde(default)]
     pub driver: DriverState,
+    /// When the shipment completed or was cancelled (wall clock): it leaves memory
+    /// `tracking.keep_finished` later. Absent in state saved before it existed (set at load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
 }
 
 /// A shipment with its derived geometry and state.
@@ -155,6 +159,7 @@ impl Tracker {
             last_eta_at: None,
             etas: vec![None; n],
             driver: DriverState::default(),
+            finished: None,
         });
         let route_key = match (spec.stops.first(), spec.stops.last()) {
             (Some(a), Some(b)) => History::key((a.lat, a.lon), (b.lat, b.lon), route.length_m()),
@@ -263,8 +268,7 @@ impl Tracker {
             lon: fix.map(|f| f.lon),
             value,
             message,
-            // Filled from the shipment's customer by the tenancy change.
-            customer: None,
+            customer: self.spec.customer.clone(),
         })
     }
 

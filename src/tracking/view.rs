@@ -43,6 +43,9 @@ pub struct ExceptionView {
 pub struct ShipmentView {
     pub id: String,
     pub device: DeviceId,
+    /// The customer, when the shipment has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
     /// `active`, `completed` or `cancelled`.
     pub status: ShipmentStatus,
     /// 0..1 along the route, never decreasing.
@@ -133,6 +136,7 @@ impl ShipmentView {
         ShipmentView {
             id: t.spec.id.clone(),
             device: t.spec.device.clone(),
+            customer: t.spec.customer.clone(),
             status: s.status,
             progress: s.progress,
             route_length_m: t.route.length_m(),

@@ -221,6 +221,7 @@ impl Tracker {
 
     fn complete(&mut self, now: DateTime<Utc>, out: &mut Vec<Record>) {
         self.state.status = ShipmentStatus::Completed;
+        self.state.finished = Some(now);
         self.resolve_all(now, out);
         out.push(self.alert(
             "completed",

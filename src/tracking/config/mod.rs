@@ -135,6 +135,19 @@ pub struct TrackingConfig {
     pub no_signal_interval_factor: f64,
     /// Period of the timer that advances the no-signal rule (s). Default 60.
     pub timer_secs: u64,
+    /// Most stops a posted shipment may have (400 beyond). Default 200.
+    pub max_stops: usize,
+    /// Most route points a posted shipment may have (400 beyond): every fix is projected on
+    /// the route, and the shipment is held in memory. Default 10 000.
+    pub max_route_points: usize,
+    /// Most shipments one customer may have in memory (active, and finished ones not yet
+    /// past `keep_finished`); 409 beyond. Default 10 000.
+    pub max_shipments_per_customer: usize,
+    /// Completed and cancelled shipments leave memory and the tracking store this long after
+    /// they finished (their events, ETAs and positions stay in the event history and
+    /// InfluxDB). Default `"7d"`.
+    #[serde(with = "crate::duration_text")]
+    pub keep_finished: std::time::Duration,
 }
 
 impl Default for TrackingConfig {
@@ -190,6 +203,10 @@ impl Default for TrackingConfig {
             no_signal_min: 15,
             no_signal_interval_factor: 3.0,
             timer_secs: 60,
+            max_stops: 200,
+            max_route_points: 10_000,
+            max_shipments_per_customer: 10_000,
+            keep_finished: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 }

@@ -84,7 +84,8 @@ impl TrackingConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.validate_cleaning_and_motion()?;
         self.validate_eta()?;
-        self.validate_exceptions()
+        self.validate_exceptions()?;
+        self.validate_quotas()
     }
 
     fn validate_cleaning_and_motion(&self) -> Result<(), String> {
@@ -220,6 +221,31 @@ impl TrackingConfig {
         let limit_s = (self.no_signal_min * 60) as u64;
         within("timer_secs", self.timer_secs, 1, limit_s.max(1))
     }
+
+    fn validate_quotas(&self) -> Result<(), String> {
+        use crate::tracking::shipment::{MAX_ROUTE_POINTS, MAX_STOPS};
+        within("max_stops", self.max_stops, 1, MAX_STOPS)?;
+        within(
+            "max_route_points",
+            self.max_route_points,
+            2,
+            MAX_ROUTE_POINTS,
+        )?;
+        within(
+            "max_shipments_per_customer",
+            self.max_shipments_per_customer,
+            1,
+            10_000_000,
+        )?;
+        if self.keep_finished < std::time::Duration::from_secs(60) {
+            return Err(bad(
+                "keep_finished",
+                format_args!("{:?}", self.keep_finished),
+                "must be at least 1m",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -278,7 +304,7 @@ mod tests {
     #[test]
     fn every_numeric_field_is_checked_by_name() {
         type Bad = fn(&mut TrackingConfig);
-        let cases: [(&str, Bad); 35] = [
+        let cases: [(&str, Bad); 39] = [
             ("max_consecutive_jumps", |c| c.max_consecutive_jumps = 0),
             ("window_back_m", |c| c.window_back_m = -1.0),
             ("window_speed_mps", |c| c.window_speed_mps = 0.0),
@@ -300,6 +326,14 @@ mod tests {
             ("eta_interval_secs", |c| c.eta_interval_secs = -1),
             ("hos_early_min", |c| c.hos_early_min = -1),
             ("drive_gap_secs", |c| c.drive_gap_secs = 0),
+            ("max_stops", |c| c.max_stops = 501),
+            ("max_route_points", |c| c.max_route_points = 1),
+            ("max_shipments_per_customer", |c| {
+                c.max_shipments_per_customer = 0
+            }),
+            ("keep_finished", |c| {
+                c.keep_finished = std::time::Duration::from_secs(1)
+            }),
             ("late_min", |c| c.late_min = 0),
             ("late_clear_hold_secs", |c| c.late_clear_hold_secs = -1),
             ("early_min", |c| c.early_min = 0),

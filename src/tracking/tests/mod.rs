@@ -44,6 +44,7 @@ fn stop(id: &str, east_m: f64, planned_s: i64) -> StopSpec {
 fn straight() -> ShipmentSpec {
     ShipmentSpec {
         id: "sh1".into(),
+        customer: None,
         device: dev(),
         route: LineString {
             kind: "LineString".into(),
@@ -339,6 +340,7 @@ fn a_gps_jump_is_set_aside() {
 fn an_out_and_back_route_does_not_arrive_at_the_end_when_leaving() {
     let spec = ShipmentSpec {
         id: "loop".into(),
+        customer: None,
         device: dev(),
         route: LineString {
             kind: "LineString".into(),
@@ -505,7 +507,9 @@ fn replaying_a_batch_after_restore_emits_nothing_new() {
     }
     let (ids, _) = e.take_dirty();
     let ts: Vec<_> = ids.iter().filter_map(|id| e.get(id)).collect();
-    store.save(&ts, Some(&e.learned)).unwrap();
+    store
+        .save(&ts, Some(&e.learned), &Default::default())
+        .unwrap();
     // Restore into a fresh engine, as after a restart.
     let loaded = super::store::Store::open(dir.path())
         .unwrap()
@@ -619,3 +623,41 @@ fn late_clears_only_when_the_pessimistic_eta_is_back_on_time() {
 }
 
 mod eta;
+
+#[test]
+fn finished_shipments_leave_memory_and_the_store_after_keep_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = super::store::Store::open(dir.path()).unwrap();
+    let cfg = TrackingConfig {
+        keep_finished: std::time::Duration::from_secs(3600),
+        ..TrackingConfig::default()
+    };
+    let mut e = Engine::new(cfg);
+    let mut theirs = straight();
+    theirs.customer = Some("acme".into());
+    e.insert(theirs, None, t(0)).unwrap();
+    let cancel = e.cancel("sh1", t(0)).unwrap();
+    assert!(
+        cancel
+            .iter()
+            .all(|r| matches!(r, Record::Alert(a) if a.customer.as_deref() == Some("acme"))),
+        "a shipment's alerts carry its customer"
+    );
+    let (ids, _) = e.take_dirty();
+    let ts: Vec<_> = ids.iter().filter_map(|id| e.get(id)).collect();
+    store.save(&ts, None, &Default::default()).unwrap();
+    assert_eq!(e.count_of("acme"), 1);
+    e.tick(t(3599));
+    assert!(e.get("sh1").is_some(), "kept for keep_finished");
+    e.tick(t(3601));
+    assert!(e.get("sh1").is_none(), "gone after keep_finished");
+    assert_eq!(e.count_of("acme"), 0, "no longer counts against the quota");
+    let removed = e.take_removed();
+    assert_eq!(removed.iter().collect::<Vec<_>>(), ["sh1"]);
+    store.save(&[], None, &removed).unwrap();
+    let loaded = super::store::Store::open(dir.path())
+        .unwrap()
+        .load()
+        .unwrap();
+    assert!(loaded.shipments.is_empty(), "deleted from the store too");
+}

@@ -212,6 +212,7 @@ pub(crate) fn plan(def: &RouteDef) -> ShipmentSpec {
         });
     }
     ShipmentSpec {
+        customer: None,
         id: def.id.into(),
         device: DeviceId::new("eval-device").expect("constant id is valid"),
         route: LineString {
