@@ -200,11 +200,16 @@ fn check(n: &NewSubscription) -> Result<url::Url, String> {
     Ok(parsed)
 }
 
-/// The subscription `id` if the caller may see it; 404 otherwise (another customer's
-/// subscription is reported as absent, not forbidden).
-async fn visible(o: &Outputs, who: &Principal, id: &str) -> Result<Subscription, Response> {
+/// The outputs and subscription `id` if the caller may see it; 404 otherwise (another
+/// customer's subscription is reported as absent, not forbidden), 503 without outputs.
+async fn visible<'a>(
+    s: &'a ApiState,
+    who: &Principal,
+    id: &str,
+) -> Result<(&'a Outputs, Subscription), Response> {
+    let o = outputs(s).map_err(|r| *r)?;
     match o.store.subscription(id.to_string()).await {
-        Ok(Some(s)) if who.sees(s.customer.as_deref()) => Ok(s),
+        Ok(Some(sub)) if who.sees(sub.customer.as_deref()) => Ok((o, sub)),
         Ok(_) => Err(error(StatusCode::NOT_FOUND, format!("no webhook {id:?}"))),
         Err(e) => Err(store_error(e)),
     }
@@ -299,12 +304,8 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
 }
 
 async fn show(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Response {
-    let o = match outputs(&s) {
-        Ok(o) => o,
-        Err(r) => return *r,
-    };
-    match visible(o, &who, &id).await {
-        Ok(v) => Json(View::of(v, None)).into_response(),
+    match visible(&s, &who, &id).await {
+        Ok((_, v)) => Json(View::of(v, None)).into_response(),
         Err(r) => r,
     }
 }
@@ -314,13 +315,10 @@ async fn remove(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let o = match outputs(&s) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let o = match visible(&s, &who, &id).await {
+        Ok((o, _)) => o,
+        Err(r) => return r,
     };
-    if let Err(r) = visible(o, &who, &id).await {
-        return r;
-    }
     match o.store.delete_subscription(id.clone()).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no webhook {id:?}")),
@@ -340,13 +338,10 @@ async fn deliveries(
     Path(id): Path<String>,
     Query(p): Query<Limit>,
 ) -> Response {
-    let o = match outputs(&s) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let o = match visible(&s, &who, &id).await {
+        Ok((o, _)) => o,
+        Err(r) => return r,
     };
-    if let Err(r) = visible(o, &who, &id).await {
-        return r;
-    }
     let limit = p
         .limit
         .unwrap_or(DELIVERIES_PAGE)
@@ -367,13 +362,10 @@ async fn redrive(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let o = match outputs(&s) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let o = match visible(&s, &who, &id).await {
+        Ok((o, _)) => o,
+        Err(r) => return r,
     };
-    if let Err(r) = visible(o, &who, &id).await {
-        return r;
-    }
     match o.store.redrive(id, now_ms()).await {
         Ok(n) => {
             o.wake.notify_one();
@@ -389,10 +381,6 @@ async fn rotate(
     Path(id): Path<String>,
     body: Result<Json<Rotation>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let o = match outputs(&s) {
-        Ok(o) => o,
-        Err(r) => return *r,
-    };
     // An empty body rotates to a generated secret with the default window.
     let r = match body {
         Ok(Json(r)) => r,
@@ -424,9 +412,10 @@ async fn rotate(
         }
         Some(Err(m)) => return error(StatusCode::BAD_REQUEST, format!("previous_valid_for: {m}")),
     };
-    if let Err(r) = visible(o, &who, &id).await {
-        return r;
-    }
+    let o = match visible(&s, &who, &id).await {
+        Ok((o, _)) => o,
+        Err(r) => return r,
+    };
     let generated = r.secret.is_none().then(generate_secret);
     let new = r.secret.or_else(|| generated.clone()).unwrap_or_default();
     let until = (!window.is_zero())

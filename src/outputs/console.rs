@@ -8,7 +8,7 @@
 //! acknowledged.
 
 use super::store::{Store, StoreError};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// Tables and the index the queries below need (all additive, created on open).
@@ -118,6 +118,16 @@ WITH x AS (
 )
 SELECT x.seq, x.body, x.cur, a.by, a.note, a.at_ms FROM x LEFT JOIN acks a ON a.event_id = x.id
 WHERE (?5 = 0 OR (a.event_id IS NULL AND x.cur))";
+
+/// The link whose `column` (`id` or `token_sha256`: a fixed name, never input) is `value`.
+fn share_where(c: &Connection, column: &str, value: String) -> Result<Option<Share>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE {column} = ?1"),
+        [value],
+        share_of,
+    )
+    .optional()?)
+}
 
 fn ack_of(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<Ack>> {
     let by: Option<String> = r.get(at)?;
@@ -246,28 +256,13 @@ impl Store {
 
     /// The link whose token hashes to `token_sha256` (valid or not).
     pub async fn share_by_token(&self, token_sha256: String) -> Result<Option<Share>, StoreError> {
-        self.run(move |c| {
-            Ok(c.query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token_sha256 = ?1"),
-                [token_sha256],
-                share_of,
-            )
-            .optional()?)
-        })
-        .await
+        self.run(move |c| share_where(c, "token_sha256", token_sha256))
+            .await
     }
 
     /// Link `id` (valid or not).
     pub async fn share(&self, id: String) -> Result<Option<Share>, StoreError> {
-        self.run(move |c| {
-            Ok(c.query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
-                [id],
-                share_of,
-            )
-            .optional()?)
-        })
-        .await
+        self.run(move |c| share_where(c, "id", id)).await
     }
 
     /// A shipment's links, newest first.
@@ -295,12 +290,7 @@ impl Store {
                 "UPDATE shares SET revoked_ms = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_ms IS NULL",
                 params![id, at_ms, by],
             )?;
-            Ok(c.query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
-                [id],
-                share_of,
-            )
-            .optional()?)
+            share_where(c, "id", id)
         })
         .await
     }
