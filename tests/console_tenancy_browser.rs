@@ -125,6 +125,21 @@ async fn view(b: &Browser, hash: &str, ready: &str) {
     b.wait_js(PAGE, hash, &format!("return {ready};")).await;
 }
 
+/// The devices list and the shipments table hold acme's truck and shipment only, and the
+/// page shows or holds nothing of anyone else's.
+async fn only_acme_listed(b: &Browser) {
+    view(b, "#/devices", "!!document.querySelector('#dev-rows tr')").await;
+    assert_eq!(ids(b, "#dev-rows tr").await, [ACME_TRUCK]);
+    view(
+        b,
+        "#/shipments",
+        "!!document.querySelector('#ship-rows tr')",
+    )
+    .await;
+    assert_eq!(ids(b, "#ship-rows tr").await, ["sh-acme"]);
+    assert_eq!(shown(b, &NOT_ACME).await, Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_token_sees_only_its_rows_and_a_read_only_token_no_write_actions() {
     let mut cfg = gateway::test_config("");
@@ -189,9 +204,7 @@ async fn a_customer_token_sees_only_its_rows_and_a_read_only_token_no_write_acti
     );
     b.screenshot("tenant-acme-map").await;
 
-    // Devices list.
-    view(&b, "#/devices", "!!document.querySelector('#dev-rows tr')").await;
-    assert_eq!(ids(&b, "#dev-rows tr").await, [ACME_TRUCK]);
+    only_acme_listed(&b).await;
 
     // Exceptions feed, all of them: acme's, and no Acknowledge for a read-only token.
     view(
@@ -256,16 +269,7 @@ async fn a_customer_token_sees_only_its_rows_and_a_read_only_token_no_write_acti
         ),
     )
     .await;
-    view(&b, "#/devices", "!!document.querySelector('#dev-rows tr')").await;
-    assert_eq!(ids(&b, "#dev-rows tr").await, [ACME_TRUCK]);
-    view(
-        &b,
-        "#/shipments",
-        "!!document.querySelector('#ship-rows tr')",
-    )
-    .await;
-    assert_eq!(ids(&b, "#ship-rows tr").await, ["sh-acme"]);
-    assert_eq!(shown(&b, &NOT_ACME).await, Vec::<String>::new());
+    only_acme_listed(&b).await;
 
     // The ops token on the same page: both customers, the idle van, and the write actions.
     use_token(&b, "ops", "ops").await;
