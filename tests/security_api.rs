@@ -11,6 +11,7 @@ use support::gateway::test_config;
 use trackgate::api::auth::config::TokenConfig;
 use trackgate::api::auth::tokens::sha256_hex;
 use trackgate::api::auth::{Access, Scope};
+use trackgate::api::RouteSpec;
 use trackgate::config::Config;
 use trackgate::server::{self, Running};
 
@@ -67,6 +68,18 @@ fn concrete(path: &str) -> String {
         .fold(path.to_string(), |p, k| p.replace(k, "nope"))
 }
 
+/// A public route answers without a token: a made-up file or link is not found, never
+/// unauthorized.
+async fn public_answers(r: &Running, spec: &RouteSpec, path: &str, body: Option<Value>) {
+    let (st, _, _) = call(r, spec.method.clone(), path, None, body).await;
+    let expect = if path.contains("nope") {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    assert_eq!(st, expect, "{} {path} is public", spec.method);
+}
+
 #[tokio::test]
 async fn every_route_refuses_missing_tokens_and_missing_scopes() {
     let r = server::start(tokens_config()).await.expect("start");
@@ -91,19 +104,26 @@ async fn every_route_refuses_missing_tokens_and_missing_scopes() {
         ],
         "the only routes open without a token"
     );
+    let any_token: Vec<&str> = table
+        .iter()
+        .filter(|s| s.access == Access::Token)
+        .map(|s| s.path)
+        .collect();
+    assert_eq!(
+        any_token,
+        ["/api/whoami"],
+        "the only routes open to a token of any scope"
+    );
     for spec in &table {
         let path = concrete(spec.path);
         let body = (spec.method == Method::POST).then(|| json!({}));
-        let Access::Scope(needed) = spec.access else {
-            let (st, _, _) = call(&r, spec.method.clone(), &path, None, body).await;
-            // A made-up file or link is not found, never unauthorized.
-            let expect = if path.contains("nope") {
-                StatusCode::NOT_FOUND
-            } else {
-                StatusCode::OK
-            };
-            assert_eq!(st, expect, "{} {path} is public", spec.method);
-            continue;
+        let needed = match spec.access {
+            Access::Scope(s) => Some(s),
+            Access::Token => None,
+            Access::Public => {
+                public_answers(&r, spec, &path, body).await;
+                continue;
+            }
         };
         let (st, headers, _) = call(&r, spec.method.clone(), &path, None, body.clone()).await;
         assert_eq!(
@@ -136,21 +156,67 @@ async fn every_route_refuses_missing_tokens_and_missing_scopes() {
                 body.clone(),
             )
             .await;
-            if s == needed || s == Scope::Admin {
+            if needed.is_none_or(|n| n == s) || s == Scope::Admin {
                 assert!(
                     st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN,
                     "{} {path} with {s}: {st} {text}",
                     spec.method
                 );
             } else {
+                let needed = needed.map(Scope::as_str).unwrap_or_default();
                 assert_eq!(st, StatusCode::FORBIDDEN, "{} {path} with {s}", spec.method);
-                assert!(
-                    text.contains(needed.as_str()),
-                    "403 names the scope: {text}"
-                );
+                assert!(text.contains(needed), "403 names the scope: {text}");
             }
         }
     }
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn whoami_tells_any_token_its_name_scopes_and_customer() {
+    let r = server::start(tokens_config()).await.expect("start");
+    let whoami = async |token: &str| {
+        let (st, _, text) = call(&r, Method::GET, "/api/whoami", Some(token), None).await;
+        assert_eq!(st, StatusCode::OK, "{text}");
+        serde_json::from_str::<Value>(&text).expect("json")
+    };
+    assert_eq!(
+        whoami(&secret(Scope::Metrics)).await,
+        json!({"name": "metrics", "scopes": ["metrics"], "customer": null})
+    );
+    assert_eq!(
+        whoami(&secret(Scope::Read)).await,
+        json!({"name": "read", "scopes": ["read"], "customer": null})
+    );
+    // admin may do everything: said as every scope, so a client needs no rule of its own.
+    assert_eq!(
+        whoami(&secret(Scope::Admin)).await["scopes"],
+        json!(["admin", "read", "write", "commands", "metrics"])
+    );
+    let (st, _, text) = call(
+        &r,
+        Method::POST,
+        "/api/tokens",
+        Some(&secret(Scope::Admin)),
+        Some(json!({"name": "acme-portal", "scopes": ["read"], "customer": "acme"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{text}");
+    let created: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        whoami(created["token"].as_str().unwrap()).await,
+        json!({"name": "acme-portal", "scopes": ["read"], "customer": "acme"})
+    );
+    r.shutdown().await;
+    // Without tokens (loopback): the anonymous caller, who may do everything.
+    let r = server::start(test_config("")).await.expect("start");
+    let (st, _, text) = call(&r, Method::GET, "/api/whoami", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (v["name"].as_str(), v["scopes"][2].as_str()),
+        (Some("anonymous"), Some("write"))
+    );
     r.shutdown().await;
 }
 

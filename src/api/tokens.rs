@@ -1,7 +1,9 @@
 //! `/api/tokens` (admin): create a token (shown once), list tokens (never the token), revoke.
+//! `/api/whoami` (any token): who the caller is and what it may do, so a client (the ops
+//! console) can hide what would only be refused.
 
 use super::auth::tokens::TokenError;
-use super::auth::{Access, Scope};
+use super::auth::{Access, Caller, Scope};
 use super::{error, ApiState, RouteSpec};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -9,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The routes of this module.
 pub fn routes() -> Vec<RouteSpec> {
@@ -18,6 +20,7 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::new(Method::POST, "/api/tokens", admin, post(create)),
         RouteSpec::new(Method::GET, "/api/tokens", admin, get(list)),
         RouteSpec::new(Method::DELETE, "/api/tokens/{name}", admin, delete(remove)),
+        RouteSpec::new(Method::GET, "/api/whoami", Access::Token, get(whoami)),
     ]
 }
 
@@ -72,4 +75,26 @@ async fn remove(State(s): State<ApiState>, Path(name): Path<String>) -> Response
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no token {name:?}")),
         Err(e) => failure(e),
     }
+}
+
+/// Answer of `GET /api/whoami`.
+#[derive(Debug, Serialize)]
+struct WhoAmI {
+    /// The token's name (`anonymous` on an API without tokens).
+    name: String,
+    /// What the caller may do: its scopes with `admin` expanded to every scope, so a client
+    /// needs no rule of its own to decide what to offer.
+    scopes: Vec<Scope>,
+    /// The customer a tenant token is bound to (`null`: sees every customer).
+    customer: Option<String>,
+}
+
+async fn whoami(Caller(who): Caller) -> Response {
+    let scopes = Scope::ALL.into_iter().filter(|s| who.has(*s)).collect();
+    Json(WhoAmI {
+        name: who.name,
+        scopes,
+        customer: who.customer,
+    })
+    .into_response()
 }

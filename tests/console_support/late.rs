@@ -46,12 +46,23 @@ pub fn shipment(id: &str, device: &str, t0: DateTime<Utc>) -> Value {
 }
 
 pub async fn post_json(r: &Running, path: &str, body: &Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    post_json_as(r, path, body, None).await
+}
+
+/// [`post_json`] with a bearer token.
+pub async fn post_json_as(
+    r: &Running,
+    path: &str,
+    body: &Value,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
         .post(format!("http://{}{path}", r.http_addr))
-        .json(body)
-        .send()
-        .await
-        .expect("post");
+        .json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("post");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }

@@ -121,6 +121,9 @@ impl Principal {
 pub enum Access {
     /// No token needed (`/healthz`, the console's static files, customer tracking links).
     Public,
+    /// Any valid token, whatever its scopes (`GET /api/whoami`: a token must be able to ask
+    /// what it may do — a `metrics`-only token has no `read`).
+    Token,
     /// A token with this scope.
     Scope(Scope),
 }
@@ -200,11 +203,14 @@ pub async fn authenticate(
 
 /// Route layer: the principal must hold `access`.
 pub async fn require(access: Access, req: Request, next: Next) -> Response {
-    if let Access::Scope(scope) = access {
-        let Some(p) = req.extensions().get::<Principal>() else {
+    let principal = req.extensions().get::<Principal>();
+    match (access, principal) {
+        (Access::Public, _) => {}
+        (Access::Token | Access::Scope(_), None) => {
             return unauthorized("this route needs a bearer token");
-        };
-        if !p.has(scope) {
+        }
+        (Access::Token, Some(_)) => {}
+        (Access::Scope(scope), Some(p)) if !p.has(scope) => {
             let mut r = super::error(
                 StatusCode::FORBIDDEN,
                 format!("token {:?} lacks the {scope} scope", p.name),
@@ -212,13 +218,14 @@ pub async fn require(access: Access, req: Request, next: Next) -> Response {
             r.extensions_mut().insert(Checked);
             return r;
         }
+        (Access::Scope(_), Some(_)) => {}
     }
     let mut resp = next.run(req).await;
     resp.extensions_mut().insert(Checked);
     resp
 }
 
-/// The caller, for handlers (present on every route that needs a scope).
+/// The caller, for handlers (present on every route that needs a token).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Principal);
 

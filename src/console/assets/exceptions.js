@@ -1,8 +1,10 @@
 // Exceptions feed: newest first, live, by type; "Open" hides what was acknowledged (by
 // anyone: acknowledgements arrive through /api/console/notices), resolved or escalated.
+// Acknowledging is offered only to a token with `write`.
 
 import { api } from './api.js';
 import { h, timeEl, typeName, throttle, ms } from './fmt.js';
+import { may } from './main.js';
 
 const MAX_ITEMS = 300;
 
@@ -52,7 +54,7 @@ export class ExceptionsView {
         e.shipment ? ['Shipment ', h('a', { href: `#/shipments/${encodeURIComponent(e.shipment)}` }, e.shipment), e.stop ? `, stop ${e.stop}` : '', ' · '] : '',
         'Device ', h('a', { href: `#/map/${encodeURIComponent(e.device)}`, class: 'mono' }, e.device)),
       e.ack ? h('p', { class: 'ack' }, 'Acknowledged by ', h('strong', {}, e.ack.by), ' ', timeEl(e.ack.at), e.ack.note ? `: “${e.ack.note}”` : '') : '');
-    if (e.open) {
+    if (e.open && may('write')) {
       li.append(h('button', { type: 'button', class: 'ack-btn', onclick: () => this.ackForm(li, e) }, 'Acknowledge…'));
     }
     return li;

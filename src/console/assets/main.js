@@ -22,10 +22,28 @@ export const store = {
   exceptions: new Map(),
   /** Devices with an open exception or an active shipment in exception. */
   troubled: new Set(),
+  /** `/api/whoami`: the token's name, what it may do, its customer (null until known). */
+  who: null,
   listeners: new Set(),
   on(fn) { this.listeners.add(fn); },
   emit(kind, detail) { for (const l of this.listeners) l(kind, detail); },
 };
+
+/** Whether the token may do what `scope` allows: the page offers only that. */
+export function may(scope) {
+  return !!store.who?.scopes?.includes(scope);
+}
+
+/** The header names who the page acts as, and says when it may only read. */
+function showWho() {
+  const el = document.getElementById('who');
+  const w = store.who;
+  if (!w) return;
+  el.replaceChildren(w.name, w.customer ? ` · customer ${w.customer}` : '', may('write') ? '' : ' · read-only');
+  el.title = `Scopes: ${w.scopes.join(', ') || 'none'}`;
+  el.dataset.write = String(may('write'));
+  el.hidden = false;
+}
 
 const RANK = { no_signal: 5, off_route: 4, late: 3, early: 2, on_time: 1 };
 
@@ -242,8 +260,11 @@ function route() {
   }
 }
 
-function start() {
+async function start() {
   setupLogin();
+  // Before the views: they offer write actions (acknowledge, links) only to a token that may.
+  store.who = await api('/api/whoami').then((r) => r.body).catch(() => null);
+  showWho();
   const ctx = { store, base, settings };
   views.map = new FleetView(document.getElementById('view-map'), ctx);
   views.shipments = new ShipmentsView(document.getElementById('view-shipments'), ctx);
@@ -259,4 +280,4 @@ function start() {
   window.trackgate = { store, views };
 }
 
-start();
+start().catch(showError);

@@ -4,7 +4,7 @@
 import { MapView, COLORS } from './map.js';
 import { api } from './api.js';
 import { h, badge, timeEl, local, deviation, throttle, typeName } from './fmt.js';
-import { shipmentStatus, nextStop } from './main.js';
+import { shipmentStatus, nextStop, may } from './main.js';
 import { etaChart } from './chart.js';
 
 const STOP_COLORS = {
@@ -175,7 +175,8 @@ export class ShipmentView {
     } }, 'Create link');
     const list = h('ul', { class: 'plain', id: 'share-list' });
     this.shares.replaceChildren(h('p', {}, 'A read-only page with this shipment\'s map, ETA band and stop statuses only.'),
-      h('div', { class: 'filters' }, ttl, create), out, list);
+      may('write') ? h('div', { class: 'filters' }, ttl, create) : h('p', { class: 'muted', id: 'share-readonly' }, 'Making and revoking links needs a token with write.'),
+      out, list);
     this.listShares(list);
   }
 
@@ -186,7 +187,7 @@ export class ShipmentView {
       list.replaceChildren(...body.map((sh) => h('li', { dataset: { share: sh.id } },
         h('span', { class: 'mono' }, sh.id), ' by ', sh.created_by, ', ',
         sh.revoked ? ['revoked by ', sh.revoked_by, ' ', timeEl(sh.revoked)]
-          : sh.valid ? ['expires ', timeEl(sh.expires), ' ',
+          : sh.valid ? ['expires ', timeEl(sh.expires), ' ', !may('write') ? '' :
             h('button', { type: 'button', class: 'revoke', onclick: async () => {
               await api(`/api/shares/${encodeURIComponent(sh.id)}`, { method: 'DELETE' });
               this.listShares(list);
