@@ -71,6 +71,7 @@
 
 pub mod declare;
 pub mod fix;
+pub mod galileo;
 pub mod gl200;
 pub mod gps103;
 pub mod gt06;
@@ -115,6 +116,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &meitrack::Meitrack,
     &suntech::Suntech,
     &watch::Watch,
+    &galileo::Galileo,
 ];
 
 /// Looks a protocol up by its registry name.
