@@ -66,7 +66,14 @@ async fn main_packets_confirmed_and_stored() {
     send_expect(&mut s, &p[20..], &confirmation(&p)).await;
     let v = wait_device(&r, IMEI, |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "galileo");
-    assert_eq!(v["time"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), t);
+    assert_eq!(
+        v["time"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
+        t
+    );
     assert_eq!(v["lat"].as_f64().unwrap(), 59.437);
     assert_eq!(v["lon"].as_f64().unwrap(), 24.7536);
     assert_eq!(v["speed"].as_f64().unwrap(), 72.4);
@@ -85,7 +92,14 @@ async fn main_packets_confirmed_and_stored() {
     let good = packet(&record(t2, 59_438_000));
     send_expect(&mut s, &good, &confirmation(&good)).await;
     let v = wait_device(&r, IMEI, |v| v["lat"].as_f64() == Some(59.438)).await;
-    assert_eq!(v["time"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), t2);
+    assert_eq!(
+        v["time"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
+        t2
+    );
     r.shutdown().await;
 }
 
@@ -94,7 +108,9 @@ async fn refused_device_gets_no_confirmation() {
     let r = start("[devices]\nallow = [\"1\"]\n").await;
     let mut s = connect(&r, "galileo").await;
     let t = Utc::now().trunc_subsecs(0);
-    s.write_all(&with_imei(&record(t, 59_437_000))).await.unwrap();
+    s.write_all(&with_imei(&record(t, 59_437_000)))
+        .await
+        .unwrap();
     expect_closed(&mut s).await;
     r.shutdown().await;
 }

@@ -69,6 +69,7 @@
 //! (`random_bytes_invariants`, `cut_invariants`); a `tests/<p>_vectors.rs` replay of the
 //! fixtures; `tests/registry_props.rs` covers every registered protocol by itself.
 
+pub mod calamp;
 pub mod declare;
 pub mod fix;
 pub mod galileo;
@@ -117,6 +118,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &suntech::Suntech,
     &watch::Watch,
     &galileo::Galileo,
+    &calamp::CalAmp,
 ];
 
 /// Looks a protocol up by its registry name.

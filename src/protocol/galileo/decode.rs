@@ -290,8 +290,10 @@ fn iridium(f: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
             }
             0x03 => {
                 let flags = v.u8("location flags")?;
-                let lat = f64::from(v.u8("lat degrees")?) + f64::from(v.u16("lat minutes")?) / 60000.0;
-                let lon = f64::from(v.u8("lon degrees")?) + f64::from(v.u16("lon minutes")?) / 60000.0;
+                let lat =
+                    f64::from(v.u8("lat degrees")?) + f64::from(v.u16("lat minutes")?) / 60000.0;
+                let lon =
+                    f64::from(v.u8("lon degrees")?) + f64::from(v.u16("lon minutes")?) / 60000.0;
                 let lat = if flags & 0x02 != 0 { -lat } else { lat };
                 let lon = if flags & 0x01 != 0 { -lon } else { lon };
                 fix = Some((lat, lon));
@@ -301,7 +303,9 @@ fn iridium(f: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         }
     }
     let id = device_of(imei, None)?;
-    let time = unix(time.ok_or_else(|| DecodeError::Invalid("iridium message without MO header".into()))?)?;
+    let time = unix(
+        time.ok_or_else(|| DecodeError::Invalid("iridium message without MO header".into()))?,
+    )?;
     let (lat, lon) = fix.unwrap_or((0.0, 0.0));
     let mut p = Position::new(id.clone(), NAME, time, ctx.now, lat, lon, fix.is_some());
     if let Some(body) = payload {

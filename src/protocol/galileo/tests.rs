@@ -35,7 +35,11 @@ fn crc_of(p: &[u8]) -> [u8; 2] {
 
 #[test]
 fn crc_is_modbus_and_the_ack_echoes_it() {
-    assert_eq!(encode::crc(b"123456789"), 0x4b37, "CRC-16/MODBUS check value");
+    assert_eq!(
+        encode::crc(b"123456789"),
+        0x4b37,
+        "CRC-16/MODBUS check value"
+    );
     // Captured identification packet (Traccar's test, line 34): CRC 85 90 on the wire.
     let head = hex::decode("011380033836383230343030313534393038370432008590").unwrap();
     let out = dec().decode(&head, &test_util::ctx()).unwrap();
@@ -58,11 +62,18 @@ fn main_packet_round_trip_exact() {
         out.ack.accepted.as_deref(),
         Some(&[MAIN_ACK, crc_of(&p)[0], crc_of(&p)[1]][..])
     );
-    assert_eq!(out.records.len(), 2, "a repeated tag starts the next record");
+    assert_eq!(
+        out.records.len(),
+        2,
+        "a repeated tag starts the next record"
+    );
     let p0 = test_util::position(&out);
     assert_eq!(p0.fix_time, fix().time);
     assert_eq!((p0.lat, p0.lon), (55.751244, -37.618423));
-    assert_eq!((p0.speed_kmh, p0.course, p0.altitude_m), (61.3, 271.0, 156.0));
+    assert_eq!(
+        (p0.speed_kmh, p0.course, p0.altitude_m),
+        (61.3, 271.0, 156.0)
+    );
     assert_eq!((p0.satellites, p0.valid, p0.historical), (11, true, true));
     assert_eq!(p0.power_v, Some(12.6));
     assert_eq!(p0.odometer_m, Some(123_456.0));
@@ -113,7 +124,10 @@ fn bad_crc_length_and_unknown_tag_are_errors() {
     let mut p = encode::main_packet(IMEI, &[fix()], false).to_vec();
     let n = p.len();
     p[n - 1] ^= 0xff;
-    assert!(dec().decode(&p, &test_util::ctx()).unwrap_err().is_checksum());
+    assert!(dec()
+        .decode(&p, &test_util::ctx())
+        .unwrap_err()
+        .is_checksum());
     let mut lenient = GalileoDecoder::new(&DecoderOptions {
         checksum: ChecksumPolicy::Ignore,
         ..DecoderOptions::default()
