@@ -57,6 +57,41 @@ fn event_report_round_trip_and_ack() {
 }
 
 #[test]
+fn locate_report_has_no_event_fields() {
+    // An event report minus event index and code is a locate report (type 8).
+    let m = encode::event_report(ID, 9, &fix(), 27, true).to_vec();
+    let body = encode::options_header(ID).len() + 4 + 36;
+    let mut locate = m[..body].to_vec();
+    locate[encode::options_header(ID).len() + 1] = 8;
+    locate.extend_from_slice(&m[body + 2..]);
+    let out = dec().decode_datagram(&locate, &test_util::ctx()).unwrap();
+    assert_eq!(out.kind, "locate report");
+    assert_eq!(
+        hex::encode(out.ack.accepted.as_ref().unwrap()),
+        "02010009080000000000"
+    );
+    let p = test_util::position(&out);
+    assert_eq!((p.lat, p.lon), (39.9358351, -85.9724713));
+    assert_eq!(p.io.get("event"), None);
+    assert_eq!(p.io.get("acc0"), Some(&IoValue::Int(4242)));
+}
+
+#[test]
+fn user_data_length_is_checked() {
+    let m = encode::event_report(ID, 9, &fix(), 27, true).to_vec();
+    let body = encode::options_header(ID).len() + 4 + 36;
+    let mut user = m[..body].to_vec();
+    user[encode::options_header(ID).len() + 1] = 4;
+    user.extend_from_slice(&[0, 1, 0, 5]);
+    user.extend_from_slice(b"hello");
+    let out = dec().decode_datagram(&user, &test_util::ctx()).unwrap();
+    let p = test_util::position(&out);
+    assert_eq!(p.io.get("user_data"), Some(&IoValue::Text("hello".into())));
+    user.pop();
+    assert!(dec().decode_datagram(&user, &test_util::ctx()).is_err());
+}
+
+#[test]
 fn unacknowledged_service_gets_no_ack() {
     let m = encode::event_report(ID, 1, &fix(), 1, false);
     let out = dec().decode_datagram(&m, &test_util::ctx()).unwrap();
