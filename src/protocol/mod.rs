@@ -69,6 +69,7 @@
 //! (`random_bytes_invariants`, `cut_invariants`); a `tests/<p>_vectors.rs` replay of the
 //! fixtures; `tests/registry_props.rs` covers every registered protocol by itself.
 
+pub mod atrack;
 pub mod calamp;
 pub mod declare;
 pub mod fix;
@@ -119,6 +120,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &watch::Watch,
     &galileo::Galileo,
     &calamp::CalAmp,
+    &atrack::Atrack,
 ];
 
 /// Looks a protocol up by its registry name.

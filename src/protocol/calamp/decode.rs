@@ -157,8 +157,8 @@ fn full_report(
         NAME,
         time,
         ctx.now,
-        f64::from(lat) * 1e-7,
-        f64::from(lon) * 1e-7,
+        f64::from(lat) / 1e7,
+        f64::from(lon) / 1e7,
         status & fix_status::INVALID == 0,
     );
     p.altitude_m = f64::from(alt) / 100.0;
@@ -213,8 +213,8 @@ fn mini_event(r: &mut Reader<'_>, id: &DeviceId, ctx: &DecodeCtx) -> Result<Posi
         NAME,
         time,
         ctx.now,
-        f64::from(lat) * 1e-7,
-        f64::from(lon) * 1e-7,
+        f64::from(lat) / 1e7,
+        f64::from(lon) / 1e7,
         status & MINI_INVALID == 0,
     );
     p.course = f64::from(heading).rem_euclid(360.0);
