@@ -248,6 +248,14 @@ fn custom_fields_keepalive_and_answers() {
     let out = d.decode(&ka, &ctx()).unwrap();
     assert_eq!(out.ack.accepted.as_deref(), Some(&ka[..]));
     assert_eq!(out.identity.unwrap().as_str(), "352964052096642");
+    // Photo part (line 13): acknowledged like a report, nothing stored.
+    let photo = bytes(&by_line("13"));
+    let out = d.decode(&photo, &ctx()).unwrap();
+    let mut want = vec![0xfe, 0x02];
+    want.extend_from_slice(&photo[8..16]);
+    want.extend_from_slice(&photo[6..8]);
+    assert_eq!(out.ack.accepted.as_deref(), Some(&want[..]));
+    assert!(out.records.is_empty());
     // $OK (line 112) after it: the command's result.
     let out = d.decode(&bytes(&by_line("112")), &ctx()).unwrap();
     assert!(
