@@ -247,7 +247,7 @@ fn accumulators(r: &mut Reader<'_>, p: &mut Position, spare: bool) -> Result<(),
         r.skip(8, "accumulator threshold and mask")?;
     }
     let present = r.remaining() / 4;
-    if r.remaining() % 4 != 0 || present > count {
+    if !r.remaining().is_multiple_of(4) || present > count {
         return Err(WireError::Bad {
             offset: r.offset(),
             field: "accumulator count",

@@ -250,7 +250,7 @@ proptest! {
                                 course in 0u16..360, secs in 946_684_800i64..4_000_000_000) {
         let f = Fix { time: Utc.timestamp_opt(secs, 0).unwrap(), lat, lon, speed_kmh: speed,
                       course: course.into(), valid: true, ..Fix::default() };
-        let out = dec().decode(&encode::main_packet(IMEI, &[f.clone()], false), &test_util::ctx()).unwrap();
+        let out = dec().decode(&encode::main_packet(IMEI, std::slice::from_ref(&f), false), &test_util::ctx()).unwrap();
         let p = test_util::position(&out);
         prop_assert_eq!(p.fix_time, f.time);
         prop_assert!((p.lat - lat).abs() <= 5e-7 && (p.lon - lon).abs() <= 5e-7);
