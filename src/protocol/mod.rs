@@ -79,6 +79,7 @@ pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
+pub mod meiligao;
 pub mod meitrack;
 mod options;
 pub mod osmand;
@@ -121,6 +122,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &galileo::Galileo,
     &calamp::CalAmp,
     &atrack::Atrack,
+    &meiligao::Meiligao,
 ];
 
 /// Looks a protocol up by its registry name.
