@@ -201,3 +201,37 @@ proptest! {
         prop_assert_eq!(p.course, f64::from(course));
     }
 }
+
+#[test]
+fn logged_and_image_positions_and_server_request() {
+    let raw = encode::id_field(ID);
+    let s = encode::sentence(&fix(), 0);
+    let mut logged = vec![0; 6];
+    logged.extend_from_slice(s.as_bytes());
+    let out = dec()
+        .decode(
+            &encode::frame(b'$', &raw, cmd::POSITION_LOGGED, &logged),
+            &test_util::ctx(),
+        )
+        .unwrap();
+    let p = test_util::position(&out);
+    assert!(p.historical);
+    assert_eq!(p.fix_time, fix().time);
+    let mut image = vec![3, 1];
+    image.extend_from_slice(s.as_bytes());
+    let out = dec()
+        .decode(
+            &encode::frame(b'$', &raw, cmd::POSITION_IMAGE, &image),
+            &test_util::ctx(),
+        )
+        .unwrap();
+    assert!(!test_util::position(&out).historical);
+    // 0x0002 asks for the server address, which a sans-IO decoder does not know: unanswered.
+    let out = dec()
+        .decode(&encode::frame(b'$', &raw, 0x0002, &[]), &test_util::ctx())
+        .unwrap();
+    assert_eq!(out.ack.accepted, None);
+    assert!(
+        matches!(&test_util::event(&out).kind, EventKind::Info { name } if name == "command 0x0002")
+    );
+}
