@@ -72,6 +72,7 @@
 pub mod atrack;
 pub mod calamp;
 pub mod declare;
+pub mod eelink;
 pub mod fix;
 pub mod galileo;
 pub mod gl200;
@@ -123,6 +124,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &calamp::CalAmp,
     &atrack::Atrack,
     &meiligao::Meiligao,
+    &eelink::Eelink,
 ];
 
 /// Looks a protocol up by its registry name.
