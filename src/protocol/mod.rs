@@ -71,6 +71,7 @@
 
 pub mod atrack;
 pub mod calamp;
+pub mod castel;
 pub mod declare;
 pub mod eelink;
 pub mod fix;
@@ -125,6 +126,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &atrack::Atrack,
     &meiligao::Meiligao,
     &eelink::Eelink,
+    &castel::Castel,
 ];
 
 /// Looks a protocol up by its registry name.
