@@ -105,3 +105,14 @@ async fn login_gps_heartbeat() {
     assert_eq!(v["odometer"].as_f64().unwrap(), 98_765.0);
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn refused_unit_gets_no_login_answer() {
+    let r = start("[devices]\nallow = [\"1\"]\n").await;
+    let mut s = connect(&r, "castel").await;
+    s.write_all(&frame(0x1001, &report(&[], None)))
+        .await
+        .unwrap();
+    expect_closed(&mut s).await;
+    r.shutdown().await;
+}
