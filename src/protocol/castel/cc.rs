@@ -21,6 +21,14 @@ fn cc_tail(r: &mut Reader<'_>, p: &mut Position) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// A message type without a decoder here: kept as an `info` event with the payload hex.
+fn raw_event(h: &Head<'_>, r: &Reader<'_>, ctx: &DecodeCtx, name: String) -> Record {
+    let mut e = DeviceEvent::new(h.id.clone(), NAME, ctx.now, EventKind::Info { name });
+    e.attributes
+        .insert("payload".into(), IoValue::Text(hex::encode(r.rest())));
+    Record::Event(e)
+}
+
 /// CC: login 0x4001 (one fix, answered 0x8001) and heartbeat 0x4206 (history flag, count,
 /// fixes with cell, answered 0x8206).
 pub fn cc(h: &Head<'_>, r: &mut Reader<'_>, ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
@@ -49,19 +57,9 @@ pub fn cc(h: &Head<'_>, r: &mut Reader<'_>, ctx: &DecodeCtx) -> Result<Decoded, 
             out.records.push(event(EventKind::Heartbeat));
             out.ack = answer(h, cc::HEARTBEAT_RESPONSE, &[]);
         }
-        other => {
-            let mut e = DeviceEvent::new(
-                h.id.clone(),
-                NAME,
-                ctx.now,
-                EventKind::Info {
-                    name: format!("cc {other:#06x}"),
-                },
-            );
-            e.attributes
-                .insert("payload".into(), IoValue::Text(hex::encode(r.rest())));
-            out.records.push(Record::Event(e));
-        }
+        other => out
+            .records
+            .push(raw_event(h, r, ctx, format!("cc {other:#06x}"))),
     }
     Ok(out)
 }
@@ -101,19 +99,9 @@ pub fn mpip(h: &Head<'_>, r: &mut Reader<'_>, ctx: &DecodeCtx) -> Result<Decoded
                 r.skip(31, "fix extras")?;
             }
         }
-        other => {
-            let mut e = DeviceEvent::new(
-                h.id.clone(),
-                NAME,
-                ctx.now,
-                EventKind::Info {
-                    name: format!("mpip {other:#06x}"),
-                },
-            );
-            e.attributes
-                .insert("payload".into(), IoValue::Text(hex::encode(r.rest())));
-            out.records.push(Record::Event(e));
-        }
+        other => out
+            .records
+            .push(raw_event(h, r, ctx, format!("mpip {other:#06x}"))),
     }
     Ok(out)
 }

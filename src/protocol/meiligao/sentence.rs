@@ -23,8 +23,20 @@ fn coordinate(v: &str, hemi: &str) -> Result<f64, DecodeError> {
     }
 }
 
-fn two(s: &str, at: usize) -> Option<u32> {
-    s.get(at..at + 2)?.parse().ok()
+/// `hhmmss(.sss)` and `ddmmyy` to a UTC time.
+fn hms_dmy(t: &str, d: &str) -> Result<chrono::DateTime<chrono::Utc>, DecodeError> {
+    let at = |s: &str, i: usize| s.get(i..i + 2).and_then(|x| x.parse::<u32>().ok());
+    (|| {
+        wire::utc(
+            2000 + at(d, 4)? as i32,
+            at(d, 2)?,
+            at(d, 0)?,
+            at(t, 0)?,
+            at(t, 2)?,
+            at(t, 4)?,
+        )
+    })()
+    .ok_or_else(|| bad("date/time", &format!("{t} {d}")))
 }
 
 /// Parses a regular sentence into a position of device `id`.
@@ -35,18 +47,7 @@ pub fn regular(s: &str, id: &DeviceId, ctx: &DecodeCtx) -> Result<Position, Deco
     if f.len() < 9 {
         return Err(bad("sentence", s));
     }
-    let (t, d) = (f[0], f[8]);
-    let time = (|| {
-        wire::utc(
-            2000 + two(d, 4)? as i32,
-            two(d, 2)?,
-            two(d, 0)?,
-            two(t, 0)?,
-            two(t, 2)?,
-            two(t, 4)?,
-        )
-    })()
-    .ok_or_else(|| bad("date/time", &format!("{t} {d}")))?;
+    let time = hms_dmy(f[0], f[8])?;
     let valid = match f[1] {
         "A" => true,
         "V" => false,
@@ -128,18 +129,7 @@ pub fn rfid(s: &str, id: &DeviceId, ctx: &DecodeCtx) -> Result<Position, DecodeE
     if f.len() < 6 {
         return Err(bad("rfid sentence", s));
     }
-    let (t, d) = (f[0], f[1]);
-    let time = (|| {
-        wire::utc(
-            2000 + two(d, 4)? as i32,
-            two(d, 2)?,
-            two(d, 0)?,
-            two(t, 0)?,
-            two(t, 2)?,
-            two(t, 4)?,
-        )
-    })()
-    .ok_or_else(|| bad("rfid date/time", s))?;
+    let time = hms_dmy(f[0], f[1])?;
     Ok(Position::new(
         id.clone(),
         NAME,
