@@ -5,7 +5,8 @@
 //! Valid frames come from each protocol's captured fixtures (`tests/fixtures/<p>/vectors.json`,
 //! TCP entries), so a protocol added to the registry is covered as soon as its fixtures are.
 //! Protocols without a TCP transport (HTTP, MQTT) have no framer to test: they are skipped,
-//! by name, with the reason.
+//! by name, with the reason. Every protocol served over UDP (CalAmp only there) also gets its
+//! datagram decoder fed random and truncated datagrams.
 
 use bytes::BytesMut;
 use chrono::{TimeZone, Utc};
@@ -24,7 +25,7 @@ fn stream_protocols() -> Vec<&'static dyn Protocol> {
         .copied()
         .filter(|p| {
             let t = p.transports();
-            if !t.tcp {
+            if !t.tcp && !t.udp {
                 eprintln!(
                     "registry_props: {} skipped: no byte stream (served over HTTP / MQTT, one \
                      request or message per frame; its decoders have their own tests)",
@@ -36,8 +37,24 @@ fn stream_protocols() -> Vec<&'static dyn Protocol> {
         .collect()
 }
 
+/// Protocols served over UDP: their `decode_datagram` is fed arbitrary datagrams.
+fn datagram_protocols() -> Vec<&'static dyn Protocol> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|p| p.transports().udp)
+        .collect()
+}
+
 /// Captured TCP frames of `p` (hex or ISO-8859-1 text).
 fn fixtures(p: &dyn Protocol) -> Vec<Vec<u8>> {
+    let frames = fixtures_of(p, "tcp");
+    assert!(!frames.is_empty(), "{}: no TCP fixtures", p.name());
+    frames
+}
+
+/// Captured frames of `p` sent over `transport`.
+fn fixtures_of(p: &dyn Protocol, transport: &str) -> Vec<Vec<u8>> {
     let path = format!(
         "{}/tests/fixtures/{}/vectors.json",
         env!("CARGO_MANIFEST_DIR"),
@@ -48,7 +65,7 @@ fn fixtures(p: &dyn Protocol) -> Vec<Vec<u8>> {
     let vs: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let frames: Vec<Vec<u8>> = vs
         .iter()
-        .filter(|v| v["transport"] == "tcp")
+        .filter(|v| v["transport"] == transport)
         .filter_map(|v| {
             let f = v["frame"].as_str()?;
             match v["encoding"].as_str()? {
@@ -57,7 +74,6 @@ fn fixtures(p: &dyn Protocol) -> Vec<Vec<u8>> {
             }
         })
         .collect();
-    assert!(!frames.is_empty(), "{}: no TCP fixtures", p.name());
     frames
 }
 
@@ -140,6 +156,28 @@ proptest! {
             let _ = dec.decode(truncated, &ctx());
         }
     }
+
+    /// Random datagrams, and captured ones truncated or with garbage appended, through every
+    /// UDP protocol's datagram decoder (one decoder per peer): a result or an error, never a
+    /// panic.
+    #[test]
+    fn random_and_truncated_datagrams(data in proptest::collection::vec(any::<u8>(), 0..600),
+                                      pick in any::<prop::sample::Index>(),
+                                      cut in any::<prop::sample::Index>()) {
+        for p in datagram_protocols() {
+            let mut dec = p.new_decoder(&opts()).unwrap();
+            let _ = dec.decode_datagram(&data, &ctx());
+            let captured = fixtures_of(p, "udp");
+            if captured.is_empty() {
+                continue;
+            }
+            let f = &captured[pick.index(captured.len())];
+            let _ = dec.decode_datagram(&f[..cut.index(f.len() + 1)], &ctx());
+            let mut longer = f.clone();
+            longer.extend_from_slice(&data);
+            let _ = dec.decode_datagram(&longer, &ctx());
+        }
+    }
 }
 
 #[test]
@@ -147,13 +185,21 @@ fn every_protocol_is_either_a_stream_or_skipped_by_name() {
     let streams: Vec<_> = stream_protocols().iter().map(|p| p.name()).collect();
     for p in REGISTRY {
         let covered = streams.contains(&p.name());
+        let udp_only = p.transports().udp && !p.transports().tcp;
         assert!(
-            covered || p.http() || p.name() == "owntracks",
-            "{} has neither a TCP framer nor an HTTP/MQTT transport",
+            covered || udp_only || p.http() || p.name() == "owntracks",
+            "{} has neither a TCP framer, UDP, nor an HTTP/MQTT transport",
             p.name()
         );
         if covered {
             assert!(!fixtures(*p).is_empty());
+        }
+        if udp_only {
+            assert!(
+                !fixtures_of(*p, "udp").is_empty(),
+                "{}: no UDP fixtures",
+                p.name()
+            );
         }
     }
 }

@@ -69,13 +69,19 @@
 //! (`random_bytes_invariants`, `cut_invariants`); a `tests/<p>_vectors.rs` replay of the
 //! fixtures; `tests/registry_props.rs` covers every registered protocol by itself.
 
+pub mod atrack;
+pub mod calamp;
+pub mod castel;
 pub mod declare;
+pub mod eelink;
 pub mod fix;
+pub mod galileo;
 pub mod gl200;
 pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
+pub mod meiligao;
 pub mod meitrack;
 mod options;
 pub mod osmand;
@@ -115,6 +121,12 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &meitrack::Meitrack,
     &suntech::Suntech,
     &watch::Watch,
+    &galileo::Galileo,
+    &calamp::CalAmp,
+    &atrack::Atrack,
+    &meiligao::Meiligao,
+    &eelink::Eelink,
+    &castel::Castel,
 ];
 
 /// Looks a protocol up by its registry name.
