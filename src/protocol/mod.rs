@@ -85,6 +85,7 @@ pub mod suntech;
 pub mod teltonika;
 pub mod tk103;
 pub mod watch;
+pub mod wialon;
 pub mod wire;
 
 #[cfg(test)]
@@ -115,6 +116,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &meitrack::Meitrack,
     &suntech::Suntech,
     &watch::Watch,
+    &wialon::Wialon,
 ];
 
 /// Looks a protocol up by its registry name.
