@@ -82,6 +82,7 @@ pub mod osmand;
 pub mod owntracks;
 pub mod ruptela;
 pub mod suntech;
+pub mod t55;
 pub mod teltonika;
 pub mod tk103;
 pub mod watch;
@@ -117,6 +118,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &suntech::Suntech,
     &watch::Watch,
     &wialon::Wialon,
+    &t55::T55,
 ];
 
 /// Looks a protocol up by its registry name.
