@@ -76,6 +76,7 @@ pub mod gps103;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
+pub mod laipac;
 pub mod meitrack;
 mod options;
 pub mod osmand;
@@ -119,6 +120,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &watch::Watch,
     &wialon::Wialon,
     &t55::T55,
+    &laipac::Laipac,
 ];
 
 /// Looks a protocol up by its registry name.
