@@ -89,6 +89,7 @@ pub mod tk103;
 pub mod watch;
 pub mod wialon;
 pub mod wire;
+pub mod xexun;
 
 #[cfg(test)]
 pub(crate) mod test_util;
@@ -121,6 +122,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &wialon::Wialon,
     &t55::T55,
     &laipac::Laipac,
+    &xexun::Xexun,
 ];
 
 /// Looks a protocol up by its registry name.
