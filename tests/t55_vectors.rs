@@ -3,12 +3,13 @@
 //! checksum policy on every frame: a strict decoder that knows the same device drops exactly
 //! the frames whose checksum the test computes as wrong, and decodes the others identically.
 
+mod stream_replay;
 mod text_vectors;
 
-use bytes::BytesMut;
 use std::collections::BTreeMap;
+use stream_replay::{run, verdict};
 use text_vectors::{bytes, check, ctx, decoder, key, load};
-use trackgate::protocol::{ChecksumPolicy, DecodeError, Decoded, Decoder, FrameResult};
+use trackgate::protocol::{ChecksumPolicy, DecodeError, Decoder};
 
 const VECTORS: &str = include_str!("fixtures/t55/vectors.json");
 
@@ -39,25 +40,6 @@ fn pgid(id: &str) -> Vec<u8> {
     let body = format!("PGID,{id}");
     let cs = body.bytes().fold(0u8, |a, b| a ^ b);
     format!("${body}*{cs:02X}").into_bytes()
-}
-
-/// Frames a `tcp_stream` vector through the framer (records of all frames merged), or
-/// decodes a `decoder_input` vector as one frame.
-fn run(dec: &mut dyn Decoder, input: &[u8], stream: bool) -> Result<Decoded, DecodeError> {
-    if !stream {
-        return dec.decode(input, &ctx());
-    }
-    let mut buf = BytesMut::from(input);
-    let mut merged = Decoded::default();
-    loop {
-        match dec.frame(&mut buf) {
-            FrameResult::Frame(f) => merged.records.extend(dec.decode(&f, &ctx())?.records),
-            FrameResult::Skipped(_) => {}
-            FrameResult::NeedMore => break,
-            FrameResult::Fatal(e) => panic!("{e}"),
-        }
-    }
-    Ok(merged)
 }
 
 #[test]
@@ -101,15 +83,5 @@ fn traccar_vectors_replay() {
         }
     }
     assert_eq!(stale, 8, "the captures with hand-edited checksums");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        now_passing.is_empty(),
-        "listed as unsupported but now pass (remove them):\n{}",
-        now_passing.join("\n")
-    );
+    verdict(&failures, &now_passing);
 }

@@ -3,12 +3,13 @@
 //! 2.0 CRC policy on every frame: a strict decoder drops exactly the frames whose CRC the
 //! test computes as wrong, and decodes every other frame as the lenient one does.
 
+mod stream_replay;
 mod text_vectors;
 
-use bytes::BytesMut;
 use std::collections::BTreeMap;
-use text_vectors::{bytes, check, ctx, decoder, key, load};
-use trackgate::protocol::{ChecksumPolicy, DecodeError, Decoded, Decoder, FrameResult};
+use stream_replay::{run, verdict};
+use text_vectors::{bytes, check, decoder, key, load};
+use trackgate::protocol::{ChecksumPolicy, DecodeError, Decoder};
 
 const VECTORS: &str = include_str!("fixtures/wialon/vectors.json");
 
@@ -37,26 +38,6 @@ fn crc_ok(frame: &[u8]) -> Option<bool> {
     let want = u16::from_str_radix(field, 16).ok()?;
     let crc = crc::Crc::<u16>::new(&crc::CRC_16_ARC);
     Some(crc.checksum(&data.as_bytes()[..=at]) == want)
-}
-
-/// Frames `input` as a device stream (a `tcp_stream` vector) or takes it as one frame (a
-/// `decoder_input` vector), decoding each; the records of all frames are merged.
-fn run(dec: &mut dyn Decoder, input: &[u8], stream: bool) -> Result<Decoded, DecodeError> {
-    if !stream {
-        return dec.decode(input, &ctx());
-    }
-    let mut buf = BytesMut::from(input);
-    let mut merged = Decoded::default();
-    loop {
-        match dec.frame(&mut buf) {
-            FrameResult::Frame(f) => merged.records.extend(dec.decode(&f, &ctx())?.records),
-            FrameResult::Skipped(_) => {}
-            FrameResult::NeedMore => break,
-            FrameResult::Fatal(e) => panic!("{e}"),
-        }
-    }
-    assert!(buf.is_empty(), "stream left {} bytes", buf.len());
-    Ok(merged)
 }
 
 /// One session's decoders: CRC verified, CRC ignored.
@@ -108,15 +89,5 @@ fn traccar_vectors_replay() {
         checked_crc, 1,
         "the one stale CRC (the anonymised 2.0 login)"
     );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        now_passing.is_empty(),
-        "listed as unsupported but now pass (remove them):\n{}",
-        now_passing.join("\n")
-    );
+    verdict(&failures, &now_passing);
 }

@@ -2,6 +2,7 @@
 
 use super::{encode, LaipacDecoder, NAME};
 use crate::model::{Alarm, DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
+use crate::protocol::fix::parse_ddmm;
 use crate::protocol::wire::{self, KNOT_KMH};
 use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
@@ -77,31 +78,8 @@ fn six(s: &str) -> Result<&[u8], DecodeError> {
 }
 
 /// `ddmm.mmmm` / `dddmm.mmmm` signed by the hemisphere.
-fn coordinate(value: &str, hemi: &str, deg_digits: usize) -> Result<f64, DecodeError> {
-    let sign = match hemi {
-        "N" | "E" => 1.0,
-        "S" | "W" => -1.0,
-        _ => return Err(bad("hemisphere", hemi)),
-    };
-    let ok = value.len() > deg_digits + 3
-        && value.as_bytes()[deg_digits + 2] == b'.'
-        && value
-            .bytes()
-            .filter(|&b| b != b'.')
-            .all(|b| b.is_ascii_digit());
-    if !ok {
-        return Err(bad("coordinate", value));
-    }
-    let deg: f64 = value[..deg_digits]
-        .parse()
-        .map_err(|_| bad("coordinate", value))?;
-    let min: f64 = value[deg_digits..]
-        .parse()
-        .map_err(|_| bad("coordinate", value))?;
-    if min >= 60.0 {
-        return Err(bad("coordinate", value));
-    }
-    Ok(sign * (deg + min / 60.0))
+fn coordinate(value: &str, hemi: &str, max: f64) -> Result<f64, DecodeError> {
+    parse_ddmm(value, hemi, max).ok_or_else(|| bad("coordinate", &format!("{value},{hemi}")))
 }
 
 fn number(field: &str, s: &str) -> Result<f64, DecodeError> {
@@ -151,8 +129,8 @@ fn avrmc(d: &LaipacDecoder, f: &[&str], cs: &str, ctx: &DecodeCtx) -> Result<Dec
         "V" | "v" => false,
         other => return Err(bad("status", other)),
     };
-    let lat = coordinate(f[4], f[5], 2)?;
-    let lon = coordinate(f[6], f[7], 3)?;
+    let lat = coordinate(f[4], f[5], 90.0)?;
+    let lon = coordinate(f[6], f[7], 180.0)?;
     let mut p = Position::new(device.clone(), NAME, time, ctx.now, lat, lon, valid);
     p.speed_kmh = number("speed", f[8])? * KNOT_KMH;
     p.course = number("course", f[9])?;

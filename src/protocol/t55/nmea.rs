@@ -2,6 +2,7 @@
 //! (degrees, km/h, metres, UTC). One function per sentence family.
 
 use crate::model::{DeviceId, IoValue, Position};
+use crate::protocol::fix::parse_ddmm;
 use crate::protocol::wire::{self, KNOT_KMH};
 use crate::protocol::DecodeError;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -92,28 +93,9 @@ fn time_of_day(time: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, DecodeEr
     })
 }
 
-/// `(d+)(dd.d+)` degrees-minutes signed by the hemisphere letter.
+/// `(d)ddmm.mmmm` signed by the hemisphere letter.
 fn coordinate(value: &str, hemi: &str, max: f64) -> Result<f64, DecodeError> {
-    let sign = match hemi {
-        "N" | "E" => 1.0,
-        "S" | "W" => -1.0,
-        _ => return Err(bad("hemisphere", hemi)),
-    };
-    let (ip, fp) = value.split_once('.').unwrap_or((value, "0"));
-    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if ip.len() < 3 || !ok(ip) || !ok(fp) {
-        return Err(bad("coordinate", value));
-    }
-    let (d, m) = ip.split_at(ip.len() - 2);
-    let deg: f64 = d.parse().map_err(|_| bad("coordinate", value))?;
-    let min: f64 = format!("{m}.{fp}")
-        .parse()
-        .map_err(|_| bad("coordinate", value))?;
-    let out = deg + min / 60.0;
-    if min >= 60.0 || out > max {
-        return Err(bad("coordinate", value));
-    }
-    Ok(sign * out)
+    parse_ddmm(value, hemi, max).ok_or_else(|| bad("coordinate", &format!("{value},{hemi}")))
 }
 
 /// A signed decimal-degree coordinate within ±`max`.

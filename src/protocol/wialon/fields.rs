@@ -4,6 +4,7 @@
 
 use super::NAME;
 use crate::model::{DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
+use crate::protocol::fix::parse_ddmm;
 use crate::protocol::wire;
 use crate::protocol::DecodeError;
 use chrono::{DateTime, Utc};
@@ -72,31 +73,14 @@ fn time(date: &str, time: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Dec
     Ok(whole + chrono::Duration::nanoseconds(nanos.into()))
 }
 
-/// `(d+)(dd.d+)` degrees and minutes, signed by `N`/`S` or `E`/`W`; `None` when `NA`.
+/// `ddmm.mmmm` + hemisphere; `None` when `NA`.
 fn coordinate(value: &str, hemi: &str, max_deg: f64) -> Result<Option<f64>, DecodeError> {
     let (Some(v), Some(h)) = (given(value), given(hemi)) else {
         return Ok(None);
     };
-    let sign = match h {
-        "N" | "E" => 1.0,
-        "S" | "W" => -1.0,
-        _ => return Err(bad("hemisphere", h)),
-    };
-    let (ip, fp) = v.split_once('.').unwrap_or((v, "0"));
-    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if ip.len() < 3 || !ok(ip) || !ok(fp) {
-        return Err(bad("coordinate", v));
-    }
-    let (d, m) = ip.split_at(ip.len() - 2);
-    let deg: f64 = d.parse().map_err(|_| bad("coordinate", v))?;
-    let min: f64 = format!("{m}.{fp}")
-        .parse()
-        .map_err(|_| bad("coordinate", v))?;
-    let out = deg + min / 60.0;
-    if min >= 60.0 || out > max_deg {
-        return Err(bad("coordinate", v));
-    }
-    Ok(Some(sign * out))
+    parse_ddmm(v, h, max_deg)
+        .map(Some)
+        .ok_or_else(|| bad("coordinate", &format!("{v};{h}")))
 }
 
 /// A decoded data message: a fix, or (coordinates `NA`) the values without one.

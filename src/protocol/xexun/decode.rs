@@ -3,6 +3,7 @@
 
 use super::NAME;
 use crate::model::{Alarm, DeviceEvent, DeviceId, EventKind, IoValue, Position, Record};
+use crate::protocol::fix::parse_ddmm;
 use crate::protocol::wire::{self, KNOT_KMH};
 use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 
@@ -105,35 +106,15 @@ fn two(d: &[u8], i: usize) -> u32 {
     u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0')
 }
 
-/// Degrees-minutes where the last two integer digits are minutes and any before them
-/// degrees (`5303.4150` = 53°03.415′; some firmwares send `10.2368` = 0°10.2368′).
+/// Degrees-minutes (`5303.4150`; one firmware sends `10.2368` = 0°10.2368′); an empty
+/// hemisphere counts as north/east (as some firmwares leave it out).
 fn coordinate(value: &str, hemi: &str, max: f64) -> Result<f64, DecodeError> {
-    let sign = match hemi {
-        "N" | "E" | "" => 1.0,
-        "S" | "W" => -1.0,
-        _ => return Err(bad("hemisphere", hemi)),
+    let hemi = match hemi {
+        "" if max > 90.0 => "E",
+        "" => "N",
+        h => h,
     };
-    let (ip, fp) = value
-        .split_once('.')
-        .ok_or_else(|| bad("coordinate", value))?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(ip) || !digits(fp) {
-        return Err(bad("coordinate", value));
-    }
-    let (d, m) = ip.split_at(ip.len().saturating_sub(2));
-    let deg: f64 = if d.is_empty() {
-        0.0
-    } else {
-        d.parse().map_err(|_| bad("coordinate", value))?
-    };
-    let min: f64 = format!("{m}.{fp}")
-        .parse()
-        .map_err(|_| bad("coordinate", value))?;
-    let out = deg + min / 60.0;
-    if min >= 60.0 || out > max {
-        return Err(bad("coordinate", value));
-    }
-    Ok(sign * out)
+    parse_ddmm(value, hemi, max).ok_or_else(|| bad("coordinate", &format!("{value},{hemi}")))
 }
 
 /// The RMC fields; `None` when time or date is empty (no fix to store).
