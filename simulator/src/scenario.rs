@@ -42,7 +42,7 @@ pub struct Scenario {
     /// Device firmware behaviour: timeouts, retries, backoff.
     pub device: DeviceConfig,
     /// Gateway listener per target key (`gt06`, `teltonika`, `teltonika_udp`, `jt808`,
-    /// `h02`, `gps103`; `osmand` is the gateway's OsmAnd HTTP listener; `owntracks` is the
+    /// `h02`, `gps103`, `wialon`; `osmand` is the gateway's OsmAnd HTTP listener; `owntracks` is the
     /// MQTT broker the gateway subscribes through). Default: 127.0.0.1 on the protocol's
     /// default port (OwnTracks: the MQTT port 1883). Loopback addresses only.
     pub targets: BTreeMap<String, SocketAddr>,

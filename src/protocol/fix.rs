@@ -80,6 +80,28 @@ pub fn ddmm(deg: f64, deg_digits: usize) -> String {
     format!("{d:0deg_digits$}{:02}.{:04}", m / 10_000, m % 10_000)
 }
 
+/// The inverse of [`ddmm`] for the decoders: `(d*)mm[.mmmm]` (the last two integer digits are
+/// minutes, any before them degrees, so `3644.67` is 36°44.67′ and `10.2368` is 0°10.2368′),
+/// signed by the hemisphere letter `N`/`S`/`E`/`W`. `None` for anything else, minutes ≥ 60
+/// or more than `max_deg` degrees: the caller names the field in its error.
+pub fn parse_ddmm(value: &str, hemisphere: &str, max_deg: f64) -> Option<f64> {
+    let sign = match hemisphere {
+        "N" | "E" => 1.0,
+        "S" | "W" => -1.0,
+        _ => return None,
+    };
+    let (int, frac) = value.split_once('.').unwrap_or((value, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    let (d, m) = int.split_at(int.len().saturating_sub(2));
+    let deg: f64 = if d.is_empty() { 0.0 } else { d.parse().ok()? };
+    let min: f64 = format!("{m}.{frac}").parse().ok()?;
+    let out = deg + min / 60.0;
+    (min < 60.0 && out <= max_deg).then_some(sign * out)
+}
+
 /// `N`/`S` for a latitude.
 pub fn north_south(lat: f64) -> char {
     if lat < 0.0 {
@@ -133,6 +155,20 @@ mod tests {
         assert_eq!(f.speed_kmh_whole(10), 10);
         assert_eq!(ddmm(-22.586295, 2), "2235.1777");
         assert_eq!(ddmm(113.964855, 3), "11357.8913");
+        let back = parse_ddmm("11357.8913", "W", 180.0).unwrap();
+        assert!((back + 113.964855).abs() < 1e-6);
+        assert_eq!(parse_ddmm("10.5", "N", 90.0), Some(10.5 / 60.0));
+        assert_eq!(parse_ddmm("5429", "S", 90.0), Some(-(54.0 + 29.0 / 60.0)));
+        for (v, h) in [
+            ("9100.0", "N"),
+            ("1060.0", "N"),
+            ("12a4.0", "E"),
+            ("1234.5", "X"),
+            ("", "N"),
+            (".5", "N"),
+        ] {
+            assert_eq!(parse_ddmm(v, h, 90.0), None, "{v} {h}");
+        }
         assert_eq!(
             (north_south(-1.0), east_west(-1.0), validity(false)),
             ('S', 'W', 'V')

@@ -82,16 +82,20 @@ pub mod gt06;
 pub mod h02;
 pub mod jt808;
 pub mod meiligao;
+pub mod laipac;
 pub mod meitrack;
 mod options;
 pub mod osmand;
 pub mod owntracks;
 pub mod ruptela;
 pub mod suntech;
+pub mod t55;
 pub mod teltonika;
 pub mod tk103;
 pub mod watch;
+pub mod wialon;
 pub mod wire;
+pub mod xexun;
 
 #[cfg(test)]
 pub(crate) mod test_util;
@@ -127,6 +131,10 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &meiligao::Meiligao,
     &eelink::Eelink,
     &castel::Castel,
+    &wialon::Wialon,
+    &t55::T55,
+    &laipac::Laipac,
+    &xexun::Xexun,
 ];
 
 /// Looks a protocol up by its registry name.

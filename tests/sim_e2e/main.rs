@@ -5,6 +5,7 @@
 //!   Mosquitto: every fix ACKed, backlog uploaded, API and retained MQTT positions are the
 //!   newest ACKed fix, InfluxDB holds exactly one point per ACKed fix and ETA points.
 //! - `kinds`: h02, gps103, osmand (HTTP) and owntracks (MQTT, real Mosquitto).
+//! - `wialon`: the Wialon IPS kind (live `#D#`, black box backlog, pings).
 //! - `demo`: the demo (gateway + fleet with twisted plans) shows arrivals, late and
 //!   off-route exceptions.
 //! - `load`: the load harness against the gateway and its baseline servers.
@@ -24,6 +25,7 @@ mod demo;
 mod kinds;
 mod load;
 mod smoke;
+mod wialon;
 
 use std::path::Path;
 use trackgate::server::Running;

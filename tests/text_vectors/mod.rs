@@ -116,6 +116,7 @@ fn key_for(attr: &str) -> String {
         "driverUniqueId" => "driver_id".into(),
         "bloodOxygen" => "blood_oxygen".into(),
         "heartRate" => "heart_rate".into(),
+        "deviceTemp" => "device_temp".into(),
         other => other.into(),
     }
 }

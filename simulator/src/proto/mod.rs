@@ -14,6 +14,7 @@ mod jt808;
 mod osmand;
 mod owntracks;
 mod teltonika;
+mod wialon;
 
 pub use owntracks::puback;
 
@@ -232,6 +233,13 @@ pub static KINDS: &[Kind] = &[
         protocol: "owntracks",
         transport: Transport::Mqtt,
         build: owntracks::build,
+    },
+    Kind {
+        name: "wialon",
+        target: "wialon",
+        protocol: "wialon",
+        transport: Transport::Tcp,
+        build: wialon::build,
     },
 ];
 
