@@ -28,7 +28,8 @@
 //! egress/     where webhooks may connect: inward address ranges refused, guarded resolution
 //! secret/     the Secret type (redacted when printed), *_file secrets, private data dir
 //! api/        axum routes: health, metrics, devices, shipments, webhooks, events, stream (SSE),
-//!             the console's pages, exceptions (acks), shipment history, tracking links
+//!             the console's pages, exceptions (acks), shipment history, tracking links;
+//!             tenant.rs (what a customer token sees), paging.rs (`?limit=&after=`)
 //! console/    the ops web page (embedded assets), its settings and ETA history/trails
 //! tools/      `trackgate decode`, `trackgate replay`, `trackgate eval-eta`
 //! config.rs   the configuration: sections, defaults, validated once (naming the key)
@@ -36,6 +37,7 @@
 //! duration_text.rs  "7d" / "250ms" durations in config
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
+//! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
 //! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
@@ -61,6 +63,7 @@ pub mod config;
 pub mod console;
 pub mod duration_text;
 pub mod egress;
+pub mod fuzzing;
 pub mod ingest;
 pub mod model;
 pub mod mqtt;

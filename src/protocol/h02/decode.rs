@@ -224,7 +224,8 @@ pub(super) fn coordinate(s: &str, hemi: &str) -> Result<f64, DecodeError> {
     } else {
         let (ip, fp) = match t.split_once('.') {
             Some((i, f)) => (i, f),
-            None if t.len() >= 6 => t.split_at(t.len() - 4),
+            // Byte offsets: only for ASCII (a multi-byte character would split mid-char).
+            None if t.len() >= 6 && t.is_ascii() => t.split_at(t.len() - 4),
             None => return Err(bad("coordinate", s)),
         };
         if ip.len() < 2

@@ -285,3 +285,11 @@ proptest! {
         test_util::random_bytes_invariants(&mut d, &bytes, 128, &ctx())?;
     }
 }
+
+/// Found by fuzzing (`fuzz/regressions/stream/h02-utf8-boundary`): a coordinate without a
+/// decimal point holding multi-byte characters was split at a byte offset inside one.
+#[test]
+fn a_coordinate_with_multibyte_characters_is_an_error_not_a_panic() {
+    assert!(super::decode::coordinate("0503ite\u{fffd}\u{fffd}745", "N").is_err());
+    assert!(super::decode::coordinate("ééé1234", "E").is_err());
+}

@@ -37,8 +37,13 @@ pub(super) fn decode(
         return Ok(report(event(&device, line, ctx), device));
     };
     let start = rmc_at - 2;
-    let full_prefix = &line[..start];
-    let star = line[start..imei_at]
+    // `get`: the two bytes before `RMC,` may sit inside a replaced (non-UTF-8) character.
+    let full_prefix = line
+        .get(..start)
+        .ok_or_else(|| bad("RMC (damaged prefix)", line))?;
+    let star = line
+        .get(start..imei_at)
+        .ok_or_else(|| bad("RMC (after imei:)", line))?
         .find('*')
         .map(|i| start + i)
         .ok_or_else(|| bad("RMC (no checksum)", line))?;
@@ -55,7 +60,9 @@ pub(super) fn decode(
     }
     let rmc: Vec<&str> = line[start..star].split(',').collect();
     // After the checksum: `,<F|L>,[<status>,]…` up to the imei.
-    let between: Vec<&str> = line[star + 3..imei_at]
+    let between: Vec<&str> = line
+        .get(star + 3..imei_at)
+        .ok_or_else(|| bad("checksum (runs into imei:)", line))?
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -153,3 +153,19 @@ proptest! {
         test_util::cut_invariants(&mut d, |b| frame::cut(b, 96), &bytes, 96, &ctx())?;
     }
 }
+
+/// Found by fuzzing (`fuzz/regressions/stream/xexun-utf8-boundary`): bytes that are not
+/// UTF-8 right before `RMC,`, or an RMC after `imei:`, were sliced at invalid positions.
+#[test]
+fn damaged_reports_are_errors_not_panics() {
+    let ctx = crate::protocol::DecodeCtx {
+        now: chrono::Utc::now(),
+    };
+    for frame in [
+        &b"\xe2\x82GPRMC,1,A*00,F, imei:359587010124900,"[..],
+        &b"imei:359587010124900,GPRMC,1,A*00"[..],
+        &b"GPRMC,1,A,imei:359587010124900,*0"[..],
+    ] {
+        let _ = super::decode::decode(frame, &ctx, crate::protocol::ChecksumPolicy::Ignore);
+    }
+}

@@ -1,0 +1,3 @@
+#![no_main]
+//! See `trackgate::fuzzing::stream` for the input layout and the properties checked.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| trackgate::fuzzing::stream(data));
