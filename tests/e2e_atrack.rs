@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::gateway::fix_time;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use support::gateway::*;
 use tokio::io::AsyncWriteExt;
@@ -61,14 +63,7 @@ async fn binary_report_acked_and_stored() {
     send_expect(&mut s, &f[25..], &ack(0x0102)).await;
     let v = wait_device(&r, "357766091026083", |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "atrack");
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t
-    );
+    assert_eq!(fix_time(&v), t);
     assert_eq!(v["lat"].as_f64().unwrap(), 37.407524);
     assert_eq!(v["lon"].as_f64().unwrap(), -121.90022);
     assert_eq!(v["speed"].as_f64().unwrap(), 64.0);

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::gateway::fix_time;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use std::time::Duration;
 use support::gateway::*;
@@ -66,14 +68,7 @@ async fn reports_acked_and_stored() {
     assert_eq!(recv_within(&s, 5000).await, Some(ack(0x0102, 2)));
     let v = wait_device(&r, MOBILE_ID, |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "calamp");
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t
-    );
+    assert_eq!(fix_time(&v), t);
     assert_eq!(v["lat"].as_f64().unwrap(), 41.3275);
     assert_eq!(v["lon"].as_f64().unwrap(), 19.8187);
     assert!((v["speed"].as_f64().unwrap() - 36.0).abs() < 1e-9);
@@ -103,14 +98,7 @@ async fn reports_acked_and_stored() {
     assert_eq!(v["lon"].as_f64().unwrap(), 19.82);
     assert_eq!(v["speed"].as_f64().unwrap(), 20.0);
     assert_eq!(v["course"].as_f64().unwrap(), 180.0);
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t3
-    );
+    assert_eq!(fix_time(&v), t3);
     r.shutdown().await;
 }
 

@@ -4,7 +4,9 @@
 
 mod support;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use support::gateway::fix_time;
+
+use chrono::{SubsecRound, Utc};
 use support::gateway::*;
 use tokio::io::AsyncWriteExt;
 
@@ -51,14 +53,7 @@ async fn login_and_normal_report() {
     send_expect(&mut s, &report[10..], b"gg\x12\x00\x02\x02\x03").await;
     let v = wait_device(&r, "352544071677471", |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "eelink");
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t
-    );
+    assert_eq!(fix_time(&v), t);
     assert!((v["lat"].as_f64().unwrap() - 48.8584).abs() < 1e-9);
     assert!((v["lon"].as_f64().unwrap() - 2.2945).abs() < 1e-9);
     assert_eq!(v["speed"].as_f64().unwrap(), 27.0);

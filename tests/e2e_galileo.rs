@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::gateway::fix_time;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use support::gateway::*;
 use tokio::io::AsyncWriteExt;
@@ -66,14 +68,7 @@ async fn main_packets_confirmed_and_stored() {
     send_expect(&mut s, &p[20..], &confirmation(&p)).await;
     let v = wait_device(&r, IMEI, |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "galileo");
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t
-    );
+    assert_eq!(fix_time(&v), t);
     assert_eq!(v["lat"].as_f64().unwrap(), 59.437);
     assert_eq!(v["lon"].as_f64().unwrap(), 24.7536);
     assert_eq!(v["speed"].as_f64().unwrap(), 72.4);
@@ -92,14 +87,7 @@ async fn main_packets_confirmed_and_stored() {
     let good = packet(&record(t2, 59_438_000));
     send_expect(&mut s, &good, &confirmation(&good)).await;
     let v = wait_device(&r, IMEI, |v| v["lat"].as_f64() == Some(59.438)).await;
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t2
-    );
+    assert_eq!(fix_time(&v), t2);
     r.shutdown().await;
 }
 

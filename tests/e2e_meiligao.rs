@@ -5,7 +5,9 @@
 
 mod support;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use support::gateway::fix_time;
+
+use chrono::{SubsecRound, Utc};
 use support::gateway::*;
 use tokio::io::AsyncWriteExt;
 
@@ -53,14 +55,7 @@ async fn login_position_heartbeat() {
     .await;
     let v = wait_device(&r, "13612345678", |v| v["lat"].as_f64().is_some()).await;
     assert_eq!(v["protocol"], "meiligao");
-    assert_eq!(
-        v["time"]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap(),
-        t
-    );
+    assert_eq!(fix_time(&v), t);
     assert!((v["lat"].as_f64().unwrap() - 52.516666666).abs() < 1e-6);
     assert_eq!(v["lon"].as_f64().unwrap(), 13.4);
     assert!((v["speed"].as_f64().unwrap() - 18.52).abs() < 1e-9);

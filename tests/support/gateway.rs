@@ -248,3 +248,11 @@ pub async fn wait_metric(r: &Running, series: &str, pred: impl Fn(f64) -> bool) 
     )
     .await
 }
+
+/// The fix time (`time`) of a device or position view from the API.
+pub fn fix_time(v: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
+    v["time"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no fix time in {v}"))
+}
