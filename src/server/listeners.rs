@@ -82,13 +82,23 @@ pub(super) async fn start(
         if t.udp && pc.udp && !pc.tls {
             // Same port as TCP by default (as Traccar does), also when TCP took port 0.
             let mut udp_addr = pc.udp_listen.unwrap_or(tcp_addr);
-            if pc.udp_listen.is_none() && udp_addr.port() == 0 {
+            // Port 0 asked for "any port": the TCP one is tried first, and when another
+            // process already holds that number for UDP, any other free port will do.
+            let any_port = pc.udp_listen.is_none() && udp_addr.port() == 0;
+            if any_port {
                 if let Some(b) = listeners.get(&(p.name().to_string(), "tcp")) {
                     udp_addr.set_port(b.port());
                 }
             }
             let explicit = pc.udp_listen.is_some() || pc.listen.is_some();
-            let s = match UdpSocket::bind(udp_addr).await {
+            let bound = match UdpSocket::bind(udp_addr).await {
+                Err(_) if any_port => {
+                    udp_addr.set_port(0);
+                    UdpSocket::bind(udp_addr).await
+                }
+                other => other,
+            };
+            let s = match bound {
                 Ok(s) => s,
                 Err(source) if explicit => {
                     return Err(StartError::Bind {
