@@ -261,3 +261,46 @@ pub fn mosquitto_with_config(conf: &str, port: u16) -> Service {
     );
     s
 }
+
+/// A `nats-server` with JetStream on `127.0.0.1:<port>`, its store in `store` (kept by the
+/// caller, so a restart on the same port and store finds the stream again). `cluster`:
+/// `(name, own cluster port, every route port)` for a node of a JetStream cluster.
+/// Ready once the client port accepts a connection.
+pub fn nats_server(port: u16, store: &Path, cluster: Option<(&str, u16, &[u16])>) -> Service {
+    let nats = require("nats-server");
+    let mut cmd = Command::new(nats);
+    cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+        .arg("-sd")
+        .arg(store);
+    if let Some((name, own, routes)) = cluster {
+        let routes: Vec<String> = routes
+            .iter()
+            .filter(|p| **p != own)
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect();
+        cmd.args(["-n", name, "--cluster_name", "trackgate-test"])
+            .arg("--cluster")
+            .arg(format!("nats://127.0.0.1:{own}"))
+            .arg("--routes")
+            .arg(routes.join(","));
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server");
+    let mut s = Service {
+        child,
+        url: format!("nats://127.0.0.1:{port}"),
+        port,
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    eventually_blocking(START_DEADLINE, &format!("nats-server on {port}"), || {
+        if let Ok(Some(status)) = s.child.try_wait() {
+            panic!("nats-server exited before it was ready: {status}");
+        }
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())
+    });
+    s
+}
