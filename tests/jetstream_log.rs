@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 use support::eventually;
-use support::gateway::{connect, gt06_login, send_expect, test_config, wait_device};
+use support::gateway::{connect, get_json, gt06_login, send_expect, test_config, wait_device};
 use support::services::{free_port, nats_server, Service};
 use support::wire::{gt06_ack, gt06_location, Gt06Fix, GT06_IMEI};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -159,7 +159,21 @@ async fn a_three_node_cluster_keeps_acking_with_one_node_killed() {
     for i in 2..5 {
         deliver(&r, i, Duration::from_secs(30)).await;
     }
+    // The killed node may have held the reader's (single-replica) consumer: it is remade
+    // after two missed heartbeats (2 s apart).
     let (_, lat) = location(4);
-    wait_device(&r, GT06_IMEI, lat_is(lat)).await;
+    eventually(
+        Duration::from_secs(15),
+        "live state after the kill",
+        async || {
+            let (_, v) = get_json(&r, &format!("/api/devices/{GT06_IMEI}")).await;
+            if lat_is(lat)(&v) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
     r.shutdown().await;
 }

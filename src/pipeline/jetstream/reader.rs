@@ -14,6 +14,9 @@ use futures::{FutureExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// Longest wait of one pull request (see `messages`).
+const PULL_EXPIRES: std::time::Duration = std::time::Duration::from_secs(4);
+
 pub(super) struct JsReader {
     inner: Arc<Inner>,
     /// The sequence of the next record to return.
@@ -59,6 +62,10 @@ impl JsReader {
                     deliver_policy: DeliverPolicy::ByStartSequence {
                         start_sequence: self.next,
                     },
+                    // Pull requests expire after this, with idle heartbeats at half of it:
+                    // a consumer lost with a killed NATS node is noticed (two missed
+                    // heartbeats) and remade within seconds, not the client's default 30 s.
+                    max_expires: PULL_EXPIRES,
                     ..Default::default()
                 })
                 .await
