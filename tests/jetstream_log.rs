@@ -159,8 +159,9 @@ async fn a_three_node_cluster_keeps_acking_with_one_node_killed() {
     for i in 2..5 {
         deliver(&r, i, Duration::from_secs(30)).await;
     }
-    // The killed node may have held the reader's (single-replica) consumer: it is remade
-    // after two missed heartbeats (2 s apart).
+    // The killed node may have held the reader's (single-replica) consumer, or led the
+    // cluster: readers are remade once the cluster answers again (seconds on a quiet
+    // machine; the limit allows for a loaded CI machine and the readers' retry backoff).
     let (_, lat) = location(4);
     eventually(
         Duration::from_secs(15),
@@ -175,5 +176,42 @@ async fn a_three_node_cluster_keeps_acking_with_one_node_killed() {
         },
     )
     .await;
+
+    // `trackgate cluster status` sees the leader, the dead replica and the consumers.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("trackgate.toml");
+    let servers: Vec<String> = nodes.iter().map(|n| format!("{:?}", n.url)).collect();
+    std::fs::write(
+        &conf,
+        format!(
+            "[log]\nbackend = \"jetstream\"\n[log.jetstream]\nservers = [{}]\nstream = \"tg3\"\n",
+            servers.join(", ")
+        ),
+    )
+    .unwrap();
+    let status = eventually(Duration::from_secs(45), "consumers caught up", async || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trackgate"))
+            .args(["cluster", "status", "--json", "--config"])
+            .arg(&conf)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {out:?}"))?;
+        let consumers = v["consumers"].as_array().cloned().unwrap_or_default();
+        if !consumers.is_empty() && consumers.iter().all(|c| c["lag"] == 0) {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    assert_eq!(status["stream"], "tg3");
+    assert!(status["leader"].is_string(), "{status}");
+    let replicas = status["replicas"].as_array().unwrap();
+    assert_eq!(replicas.len(), 3, "{status}");
+    assert!(
+        replicas.iter().any(|x| x["current"] == false),
+        "the killed node is not current: {status}"
+    );
     r.shutdown().await;
 }

@@ -21,6 +21,7 @@
 //! and tokens, `trackgate cluster status`, and `replay` from JetStream.
 
 mod reader;
+pub mod status;
 
 use super::backend::JetStreamConfig;
 use super::log::{Cursor, DurableLog, LogError, LogReader};
@@ -220,15 +221,30 @@ impl Inner {
         }
     }
 
+    /// Stores a consumer's position. Retried for a few seconds: right after the stream is
+    /// created, or while a cluster re-elects the leader of a killed node, the publish finds
+    /// no one to answer it.
     async fn put_position(&self, name: &str, next: u64) -> Result<(), LogError> {
-        self.js
-            .publish(self.position_subject(name), Bytes::from(next.to_string()))
-            .await
-            .map_err(backend("write position"))?
-            .await
-            .map_err(backend("write position"))?;
-        self.remember(name, next);
-        Ok(())
+        let mut last = None;
+        for delay_ms in [0, 250, 500, 1000, 2000] {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let stored = async {
+                self.js
+                    .publish(self.position_subject(name), Bytes::from(next.to_string()))
+                    .await
+                    .map_err(backend("write position"))?
+                    .await
+                    .map_err(backend("write position"))
+            };
+            match stored.await {
+                Ok(_) => {
+                    self.remember(name, next);
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(LogError::Closed))
     }
 
     fn remember(&self, name: &str, next: u64) {

@@ -42,38 +42,46 @@ impl JsReader {
     async fn messages(&mut self) -> Result<&mut pull::Ordered, LogError> {
         if self.messages.is_none() {
             self.connections.borrow_and_update();
-            let stream = self
-                .inner
-                .js
-                .get_stream(&self.inner.stream)
-                .await
-                .map_err(backend("open stream"))?;
-            let info = stream.get_info().await.map_err(backend("stream info"))?;
-            let first = info.state.first_sequence;
-            if first > self.next {
-                self.gap = Some(Gap {
-                    requested: Cursor::new(self.next),
-                    resumed_at: Cursor::new(first),
-                });
-                self.next = first;
-            }
-            let consumer = stream
-                .create_consumer(pull::OrderedConfig {
-                    deliver_policy: DeliverPolicy::ByStartSequence {
-                        start_sequence: self.next,
-                    },
-                    // Pull requests expire after this, with idle heartbeats at half of it:
-                    // a consumer lost with a killed NATS node is noticed (two missed
-                    // heartbeats) and remade within seconds, not the client's default 30 s.
-                    max_expires: PULL_EXPIRES,
-                    ..Default::default()
-                })
-                .await
-                .map_err(backend("create reader"))?;
-            let messages = consumer.messages().await.map_err(backend("read"))?;
+            // Each step is a request with the context's timeout, but a cluster that lost a
+            // node can leave one unanswered for good: bound the whole creation.
+            let created = tokio::time::timeout(2 * PULL_EXPIRES, self.create()).await;
+            let messages = created
+                .map_err(|_| LogError::Backend("jetstream: create reader: no answer".into()))??;
             self.messages = Some(messages);
         }
         Ok(self.messages.as_mut().expect("set above"))
+    }
+
+    async fn create(&mut self) -> Result<pull::Ordered, LogError> {
+        let stream = self
+            .inner
+            .js
+            .get_stream(&self.inner.stream)
+            .await
+            .map_err(backend("open stream"))?;
+        let info = stream.get_info().await.map_err(backend("stream info"))?;
+        let first = info.state.first_sequence;
+        if first > self.next {
+            self.gap = Some(Gap {
+                requested: Cursor::new(self.next),
+                resumed_at: Cursor::new(first),
+            });
+            self.next = first;
+        }
+        let consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: self.next,
+                },
+                // Pull requests expire after this, with idle heartbeats at half of it:
+                // a consumer lost with a killed NATS node is noticed (two missed
+                // heartbeats) and remade within seconds, not the client's default 30 s.
+                max_expires: PULL_EXPIRES,
+                ..Default::default()
+            })
+            .await
+            .map_err(backend("create reader"))?;
+        consumer.messages().await.map_err(backend("read"))
     }
 
     /// Turns a delivered message into an entry and moves past it.
@@ -108,8 +116,29 @@ impl JsReader {
             else {
                 return Err(LogError::Closed);
             };
+            let (end, next) = (&self.inner.end, self.next);
+            // Records we should have by now and none came: the consumer is stuck (e.g. its
+            // node was killed and the client's own remake keeps failing). Remade by the
+            // caller's retry at `next`.
+            let stalled = async {
+                let mut tick = tokio::time::interval_at(
+                    tokio::time::Instant::now() + PULL_EXPIRES,
+                    PULL_EXPIRES,
+                );
+                loop {
+                    tick.tick().await;
+                    if end.load(Ordering::Relaxed) > next {
+                        return;
+                    }
+                }
+            };
             let first = tokio::select! {
                 m = messages.next() => m,
+                _ = stalled => {
+                    return Err(LogError::Backend(
+                        "jetstream: reader stalled with records waiting; reader restarts".into(),
+                    ))
+                }
                 // The connection was remade since the consumer was: it may be gone with
                 // the server that held it. Cancel-safe: nothing was taken.
                 _ = connections.changed() => {
