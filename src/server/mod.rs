@@ -226,6 +226,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracking: started.tracking,
             console: started.console,
             auth,
+            fleet: started.fleet,
         },
     )
     .await?;

@@ -158,6 +158,7 @@ fn line_breaks_never_reach_the_wire() {
         value: None,
         message: "m".into(),
         customer: None,
+        geofence: None,
     }));
     b.push_record(&Record::Position(good));
     assert_eq!((b.len(), b.bad_lines()), (2, 1));

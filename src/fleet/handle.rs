@@ -1,0 +1,189 @@
+//! The running fleet service: geofence index, detector and store behind locks, and the
+//! pipeline its events go into. Shared by the log consumer and the API.
+
+use super::config::EventsConfig;
+use super::detect::Detector;
+use super::geofence::{Geofence, GeofenceError};
+use super::index::Index;
+use super::store::{Store, StoreError};
+use crate::model::Record;
+use crate::pipeline::{AckMode, Pipeline};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Why a geofence request failed (the API maps each to a status).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Invalid(#[from] GeofenceError),
+    #[error("geofence {0:?} already exists")]
+    Duplicate(String),
+    #[error("no geofence {0:?}")]
+    NotFound(String),
+    #[error("{0}")]
+    Quota(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether a `PUT` created or replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    Replaced,
+}
+
+/// Fleet service handle.
+pub struct FleetHandle {
+    index: RwLock<Index>,
+    detector: Mutex<Detector>,
+    store: Mutex<Store>,
+    pipeline: Pipeline,
+    shutdown: CancellationToken,
+}
+
+impl FleetHandle {
+    /// Opens the store under `dir` and restores geofences and device states.
+    pub fn open(
+        cfg: EventsConfig,
+        dir: &Path,
+        pipeline: Pipeline,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, StoreError> {
+        let store = Store::open(dir)?;
+        let index = Index::of(store.geofences()?);
+        let detector = Detector::new(cfg, store.device_states()?);
+        Ok(Arc::new(FleetHandle {
+            index: RwLock::new(index),
+            detector: Mutex::new(detector),
+            store: Mutex::new(store),
+            pipeline,
+            shutdown,
+        }))
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn detector(&self) -> MutexGuard<'_, Detector> {
+        self.detector.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the index (poisoning ignored: every change is one complete step).
+    pub fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One geofence.
+    pub fn get(&self, id: &str) -> Option<Geofence> {
+        self.index().get(id).map(|f| f.spec.clone())
+    }
+
+    /// Every geofence `keep` accepts, by id.
+    pub fn list(&self, keep: impl Fn(&Geofence) -> bool) -> Vec<Geofence> {
+        self.index()
+            .all()
+            .map(|f| &f.spec)
+            .filter(|g| keep(g))
+            .cloned()
+            .collect()
+    }
+
+    /// Creates a geofence (its id must be new).
+    pub fn create(&self, g: Geofence) -> Result<Geofence, RequestError> {
+        self.put_inner(g, false).map(|(g, _)| g)
+    }
+
+    /// Creates or replaces a geofence.
+    pub fn put(&self, g: Geofence) -> Result<(Geofence, Put), RequestError> {
+        self.put_inner(g, true)
+    }
+
+    fn put_inner(&self, g: Geofence, replace: bool) -> Result<(Geofence, Put), RequestError> {
+        g.validate()?;
+        let max = self.detector().cfg.max_geofences;
+        // The store and then the index, under the index's write lock: a fix sees the old
+        // geofence or the new one, never half of a change.
+        let mut index = self.index_mut();
+        let exists = index.get(&g.id).is_some();
+        if exists && !replace {
+            return Err(RequestError::Duplicate(g.id));
+        }
+        if !exists && index.len() >= max {
+            return Err(RequestError::Quota(format!(
+                "{max} geofences exist (events.max_geofences)"
+            )));
+        }
+        self.store().put(&g)?;
+        index.upsert(g.clone());
+        Ok((g, if exists { Put::Replaced } else { Put::Created }))
+    }
+
+    /// Deletes a geofence. Devices inside it get no exit event (it no longer exists).
+    pub fn delete(&self, id: &str) -> Result<(), RequestError> {
+        let mut index = self.index_mut();
+        if index.get(id).is_none() {
+            return Err(RequestError::NotFound(id.into()));
+        }
+        self.store().delete(id)?;
+        index.remove(id);
+        Ok(())
+    }
+
+    /// Runs a batch of durable records through the detector, appends the events durably and
+    /// saves the device states. `Err` only on shutdown (the batch stays uncommitted).
+    pub async fn process(&self, records: &[Record]) -> Result<(), ()> {
+        let out: Vec<Record> = {
+            let index = self.index();
+            let mut d = self.detector();
+            records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Position(p) => Some(p),
+                    _ => None,
+                })
+                .flat_map(|p| d.process(p, &index))
+                .map(Record::Alert)
+                .collect()
+        };
+        let mut backoff = Duration::from_millis(100);
+        if !out.is_empty() {
+            while let Err(e) = self.pipeline.submit(out.clone(), AckMode::Durable).await {
+                tracing::warn!(error = %e, records = out.len(), "fleet events refused; retrying");
+                self.pause(&mut backoff).await?;
+            }
+        }
+        loop {
+            let dirty = self.detector().take_dirty();
+            if dirty.is_empty() {
+                return Ok(());
+            }
+            let saved = self.store().save_states(&dirty);
+            match saved {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e, "fleet device state not saved; retrying");
+                    self.detector()
+                        .mark_dirty(dirty.into_iter().map(|(d, _)| d));
+                    self.pause(&mut backoff).await?;
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, backoff: &mut Duration) -> Result<(), ()> {
+        tokio::select! {
+            _ = tokio::time::sleep(*backoff) => {}
+            _ = self.shutdown.cancelled() => return Err(()),
+        }
+        *backoff = (*backoff * 2).min(Duration::from_secs(5));
+        Ok(())
+    }
+}
