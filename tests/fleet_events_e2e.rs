@@ -95,7 +95,7 @@ async fn events(r: &Running, n: usize) -> Vec<(String, String, Option<String>)> 
                 None,
             )
             .await;
-            let list: Vec<(String, String, Option<String>)> = body
+            let list: Vec<(String, String, Option<String>)> = body["events"]
                 .as_array()
                 .into_iter()
                 .flatten()

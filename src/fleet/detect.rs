@@ -39,6 +39,8 @@ pub struct Membership {
 /// The start of a run of fixes on the other side of a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunStart {
+    /// The side of the threshold the run is on (moving or stopped).
+    pub moving: bool,
     pub time: DateTime<Utc>,
     pub lat: f64,
     pub lon: f64,
@@ -389,7 +391,12 @@ fn motion(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, out: &mut Vec<
         st.motion_run = None;
         return;
     }
+    // A run is on one side of the threshold: crossing back starts a new one.
+    if st.motion_run.is_some_and(|r| r.moving != now) {
+        st.motion_run = None;
+    }
     let run = *st.motion_run.get_or_insert(RunStart {
+        moving: now,
         time: p.fix_time,
         lat: p.lat,
         lon: p.lon,

@@ -252,6 +252,17 @@ fn motion_starts_and_stops_at_the_first_fix_of_the_run() {
 }
 
 #[test]
+fn a_start_before_the_first_stop_is_confirmed_begins_at_the_first_moving_fix() {
+    let mut d = Detector::new(only(|c| c.motion = true), HashMap::new());
+    let ix = Index::default();
+    // Parked for 30 s (not yet a confirmed stop), then moving from 30 s on.
+    let mut fixes: Vec<Position> = (0..4).map(|i| fix(i * 10, 0.0, 0.0)).collect();
+    fixes.extend((4..9).map(|i| fix(i * 10, 0.0, 30.0)));
+    let got = run(&mut d, &ix, &fixes);
+    assert_eq!(kinds(&got), [("motion_start".into(), t(40))]);
+}
+
+#[test]
 fn replays_give_the_same_events_with_the_same_ids() {
     let ix = Index::of(vec![fence("a", 300.0, Some(50.0)), fence("b", 800.0, None)]);
     let cfg = EventsConfig {
