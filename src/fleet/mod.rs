@@ -26,3 +26,6 @@ pub mod store;
 
 pub use config::EventsConfig;
 pub use handle::FleetHandle;
+
+#[cfg(test)]
+mod scale_tests;
