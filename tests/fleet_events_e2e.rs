@@ -240,3 +240,226 @@ async fn a_device_driving_through_a_geofence_gives_enter_and_exit_once() {
     assert_eq!(ids, ["depot", "yard"]);
     r.shutdown().await;
 }
+
+mod tenancy {
+    //! Customers' tokens and geofences: each customer sees and changes only its own, may
+    //! limit them only to vehicles it can see, and gets the events of its geofences only.
+
+    use super::support::gateway::test_config;
+    use super::*;
+    use trackgate::api::auth::config::TokenConfig;
+    use trackgate::api::auth::tokens::sha256_hex;
+    use trackgate::api::auth::Scope;
+
+    const ACME_DEV: &str = "860000000000001";
+
+    fn token(name: &str, customer: Option<&str>) -> TokenConfig {
+        TokenConfig {
+            name: name.into(),
+            token_sha256: Some(sha256_hex(&format!("secret-{name}")).into()),
+            scopes: vec![Scope::Read, Scope::Write],
+            customer: customer.map(String::from),
+            ..TokenConfig::default()
+        }
+    }
+
+    async fn as_(
+        r: &Running,
+        who: &str,
+        m: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .request(m, format!("http://{}{path}", r.http_addr))
+            .bearer_auth(format!("secret-{who}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let st = resp.status().as_u16();
+        (st, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// One OsmAnd fix of `ACME_DEV`, `s` seconds after `t0`, at `lat`.
+    async fn osmand(r: &Running, t0: DateTime<Utc>, s: i64, lat: f64) {
+        let t = (t0 + Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let url = format!(
+            "http://{}/?id={ACME_DEV}&lat={lat}&lon={LON}&timestamp={t}&speed=0",
+            r.addr("osmand", "http").expect("osmand")
+        );
+        assert_eq!(reqwest::get(&url).await.expect("osmand").status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_customer_sees_changes_and_hears_only_its_own_geofences() {
+        let mut cfg = test_config("");
+        cfg.api.tokens = vec![
+            token("ops", None),
+            token("acme", Some("acme")),
+            token("globex", Some("globex")),
+        ];
+        let r = trackgate::server::start(cfg).await.expect("start");
+        // acme's vehicle: on one of acme's shipments.
+        let t0 = (Utc::now() - Duration::hours(1))
+            .duration_trunc(Duration::seconds(1))
+            .unwrap();
+        let shipment = json!({
+            "id": "sh-acme", "device": ACME_DEV,
+            "route": {"type": "LineString", "coordinates": [[LON, LAT], [LON + 0.1, LAT]]},
+            "stops": [{"id": "a", "lat": LAT, "lon": LON + 0.1, "planned_arrival": (t0 + Duration::hours(3)).to_rfc3339()}]
+        });
+        let (st, body) = as_(&r, "acme", Method::POST, "/api/shipments", Some(shipment)).await;
+        assert_eq!(st, 201, "{body}");
+
+        let circle = json!({"circle": {"lat": LAT, "lon": LON, "radius_m": 200.0}});
+        let mine =
+            json!({"id": "acme-yard", "name": "Yard", "area": circle, "devices": [ACME_DEV]});
+        let (st, body) = as_(&r, "acme", Method::POST, "/api/geofences", Some(mine)).await;
+        assert_eq!(
+            (st, body["customer"].as_str()),
+            (201, Some("acme")),
+            "{body}"
+        );
+        for (body, want, text) in [
+            (
+                json!({"name": "n", "area": circle}),
+                400,
+                "devices: a customer's geofence lists",
+            ),
+            (
+                json!({"name": "n", "area": circle, "devices": ["860000000000002"]}),
+                404,
+                "no device",
+            ),
+            (
+                json!({"name": "n", "area": circle, "devices": [ACME_DEV], "customer": "globex"}),
+                403,
+                "creates only",
+            ),
+        ] {
+            let (st, got) = as_(&r, "acme", Method::POST, "/api/geofences", Some(body)).await;
+            assert_eq!(st, want, "{got}");
+            assert!(got["error"].as_str().unwrap().contains(text), "{got}");
+        }
+        let ops_zone = json!({"id": "ops-zone", "name": "Ops", "area": circle});
+        assert_eq!(
+            as_(&r, "ops", Method::POST, "/api/geofences", Some(ops_zone))
+                .await
+                .0,
+            201
+        );
+
+        // Lists and reads: each its own (ops: all); others' answer 404, a taken id 409.
+        let ids = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            ids(&as_(&r, "acme", Method::GET, "/api/geofences", None).await.1),
+            ["acme-yard"]
+        );
+        assert!(ids(&as_(&r, "globex", Method::GET, "/api/geofences", None)
+            .await
+            .1)
+        .is_empty());
+        assert_eq!(
+            ids(&as_(&r, "ops", Method::GET, "/api/geofences", None).await.1),
+            ["acme-yard", "ops-zone"]
+        );
+        assert_eq!(
+            as_(&r, "globex", Method::GET, "/api/geofences/acme-yard", None)
+                .await
+                .0,
+            404
+        );
+        assert_eq!(
+            as_(
+                &r,
+                "globex",
+                Method::DELETE,
+                "/api/geofences/acme-yard",
+                None
+            )
+            .await
+            .0,
+            404
+        );
+        assert_eq!(
+            as_(&r, "acme", Method::GET, "/api/geofences/ops-zone", None)
+                .await
+                .0,
+            404
+        );
+        let over = json!({"name": "mine now", "area": circle, "devices": [ACME_DEV]});
+        assert_eq!(
+            as_(
+                &r,
+                "acme",
+                Method::PUT,
+                "/api/geofences/ops-zone",
+                Some(over)
+            )
+            .await
+            .0,
+            409
+        );
+
+        // The vehicle drives in: acme hears its geofence's enter, globex nothing.
+        // 1.1 km north (outside), then twice at the centre.
+        for (s, lat) in [(0, LAT + 0.01), (10, LAT), (20, LAT)] {
+            osmand(&r, t0, s, lat).await;
+        }
+        let enter = eventually(
+            std::time::Duration::from_secs(10),
+            "acme's geofence_enter",
+            async || {
+                let (_, b) = as_(
+                    &r,
+                    "acme",
+                    Method::GET,
+                    "/api/events?type=geofence_enter",
+                    None,
+                )
+                .await;
+                let list = b["events"].as_array().cloned().unwrap_or_default();
+                list.into_iter()
+                    .find(|e| e["geofence"] == "acme-yard")
+                    .ok_or(format!("{b}"))
+            },
+        )
+        .await;
+        assert_eq!(enter["customer"], "acme");
+        assert_eq!(enter["device"], ACME_DEV);
+        let (_, b) = as_(
+            &r,
+            "globex",
+            Method::GET,
+            "/api/events?type=geofence_enter",
+            None,
+        )
+        .await;
+        assert_eq!(b["events"], json!([]), "globex hears nothing");
+        // ops hears both geofences' enters (ops-zone applies to every device).
+        let (_, b) = as_(
+            &r,
+            "ops",
+            Method::GET,
+            "/api/events?type=geofence_enter",
+            None,
+        )
+        .await;
+        let mut fences: Vec<&str> = b["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["geofence"].as_str())
+            .collect();
+        fences.sort();
+        assert_eq!(fences, ["acme-yard", "ops-zone"]);
+        r.shutdown().await;
+    }
+}

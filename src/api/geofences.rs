@@ -36,6 +36,9 @@ pub const GEOFENCES_PAGE: usize = 1000;
 /// Largest page of `GET /api/geofences`.
 pub const MAX_GEOFENCES_PAGE: usize = 10_000;
 
+/// A refusal on the way to an answer (boxed: a `Response` is large).
+type Refused = Box<Response>;
+
 fn unavailable() -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -62,44 +65,44 @@ fn failure(e: RequestError) -> Response {
 }
 
 /// The body, or a 400 naming what serde found wrong (`area: ...`, `unknown field ...`).
-fn body(b: Result<Json<Geofence>, JsonRejection>) -> Result<Geofence, Response> {
+fn body(b: Result<Json<Geofence>, JsonRejection>) -> Result<Geofence, Refused> {
     b.map(|Json(g)| g)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e.body_text())))
 }
 
 /// Applies the caller's tenancy to a geofence it wants to store: fills in its customer,
 /// refuses another customer's, and requires a device list it can see.
-fn own(s: &ApiState, who: &Principal, g: &mut Geofence) -> Result<(), Response> {
+fn own(s: &ApiState, who: &Principal, g: &mut Geofence) -> Result<(), Refused> {
     let Some(mine) = &who.customer else {
         return Ok(());
     };
     match &g.customer {
         Some(c) if c != mine => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::FORBIDDEN,
                 format!("customer: a token of customer {mine:?} creates only {mine:?}'s geofences"),
-            ))
+            )))
         }
         _ => g.customer = Some(mine.clone()),
     }
     if g.devices.is_empty() {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "devices: a customer's geofence lists the devices it applies to",
-        ));
+        )));
     }
     let visible = super::tenant::Visible::of(who, s.tracking.as_deref());
     if let Some(d) = g.devices.iter().find(|d| !visible.device(d.as_str())) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             format!("devices: no device {:?}", d.as_str()),
-        ));
+        )));
     }
     Ok(())
 }
 
-fn fleet(s: &ApiState) -> Result<Arc<FleetHandle>, Response> {
-    s.fleet.clone().ok_or_else(unavailable)
+fn fleet(s: &ApiState) -> Result<Arc<FleetHandle>, Refused> {
+    s.fleet.clone().ok_or_else(|| Box::new(unavailable()))
 }
 
 /// `POST /api/geofences`: 201 with the stored geofence; an id is made when none is given;
@@ -109,17 +112,17 @@ async fn create(
     Caller(who): Caller,
     b: Result<Json<Geofence>, JsonRejection>,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, Refused> {
         let f = fleet(&s)?;
         let mut g = body(b)?;
         if g.id.is_empty() {
             g.id = format!("gf_{:016x}", rand::random::<u64>());
         }
         own(&s, &who, &mut g)?;
-        let g = f.create(g).map_err(failure)?;
+        let g = f.create(g).map_err(|e| Box::new(failure(e)))?;
         Ok((StatusCode::CREATED, Json(g)).into_response())
     };
-    run().unwrap_or_else(|r| r)
+    run().unwrap_or_else(|r| *r)
 }
 
 /// `PUT /api/geofences/{id}`: 201 when created, 200 when replaced. A body `id`, if given,
@@ -130,34 +133,34 @@ async fn replace(
     Path(id): Path<String>,
     b: Result<Json<Geofence>, JsonRejection>,
 ) -> Response {
-    let run = || -> Result<Response, Response> {
+    let run = || -> Result<Response, Refused> {
         let f = fleet(&s)?;
         let mut g = body(b)?;
         if !g.id.is_empty() && g.id != id {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 format!("id: the body's {:?} is not the path's {id:?}", g.id),
-            ));
+            )));
         }
         g.id = id;
         if let Some(old) = f.get(&g.id) {
             if !who.sees(old.customer.as_deref()) {
                 // Another customer's: the id is taken, and nothing more is said about it.
-                return Err(error(
+                return Err(Box::new(error(
                     StatusCode::CONFLICT,
                     format!("geofence id {:?} is in use", g.id),
-                ));
+                )));
             }
         }
         own(&s, &who, &mut g)?;
-        let (g, how) = f.put(g).map_err(failure)?;
+        let (g, how) = f.put(g).map_err(|e| Box::new(failure(e)))?;
         let status = match how {
             Put::Created => StatusCode::CREATED,
             Put::Replaced => StatusCode::OK,
         };
         Ok((status, Json(g)).into_response())
     };
-    run().unwrap_or_else(|r| r)
+    run().unwrap_or_else(|r| *r)
 }
 
 /// `GET /api/geofences?limit=&after=`: sorted by id, paged like `/api/devices`; a
@@ -165,7 +168,7 @@ async fn replace(
 async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Page>) -> Response {
     let f = match fleet(&s) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limit = p.size(GEOFENCES_PAGE, MAX_GEOFENCES_PAGE);
     let mine = f.list(|g| {
@@ -181,7 +184,7 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
 async fn show(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Response {
     let f = match fleet(&s) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match f.get(&id) {
         Some(g) if who.sees(g.customer.as_deref()) => Json(g).into_response(),
@@ -197,7 +200,7 @@ async fn remove(
 ) -> Response {
     let f = match fleet(&s) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !f.get(&id).is_some_and(|g| who.sees(g.customer.as_deref())) {
         return not_found(&id);

@@ -105,8 +105,10 @@ mod tests {
     use super::*;
     use figment::providers::{Format, Toml};
 
-    fn read(toml: &str) -> Result<EventsConfig, figment::Error> {
-        figment::Figment::from(Toml::string(toml)).extract()
+    fn read(toml: &str) -> Result<EventsConfig, String> {
+        figment::Figment::from(Toml::string(toml))
+            .extract()
+            .map_err(|e| e.to_string())
     }
 
     #[test]
