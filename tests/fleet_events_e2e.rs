@@ -146,6 +146,28 @@ async fn a_device_driving_through_a_geofence_gives_enter_and_exit_once() {
         body["error"].as_str().unwrap().contains("radius_m"),
         "{body}"
     );
+    for (raw, want) in [
+        ("{\"name\": \"x\", \"area\": ", "EOF while parsing"),
+        (
+            "{\"name\": 5, \"area\": {\"circle\": {\"lat\": 1, \"lon\": 2, \"radius_m\": 3}}}",
+            "name: invalid type",
+        ),
+        ("[]", "expected struct Geofence"),
+    ] {
+        let resp = reqwest::Client::new()
+            .post(format!("http://{}/api/geofences", r.http_addr))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status().as_u16(), 400, "{raw}");
+        let body: Value = resp.json().await.expect("json error");
+        assert!(
+            body["error"].as_str().unwrap().contains(want),
+            "{raw}: {body}"
+        );
+    }
     let far = json!({"name": "Elsewhere", "area": {"type": "Polygon", "coordinates": [[[10.0, 50.0], [10.01, 50.0], [10.01, 50.01], [10.0, 50.0]]]}, "speed_limit_kmh": 30});
     let (st, made) = call(&r, Method::POST, "/api/geofences", Some(far)).await;
     assert_eq!(st, 201, "{made}");
@@ -186,6 +208,9 @@ async fn a_device_driving_through_a_geofence_gives_enter_and_exit_once() {
         ("ignition_off".to_string(), at(24), None),
     ];
     assert_eq!(events(&r, want.len()).await, want);
+    let enters = gateway::metric(&r, "trackgate_fleet_events_total{type=\"geofence_enter\"}");
+    assert_eq!(enters, Some(1.0));
+    assert_eq!(gateway::metric(&r, "trackgate_fleet_geofences"), Some(2.0));
     send(&r, &fixes, &mut serial).await;
     let mut last = fixes.last().unwrap().clone();
     last.time += Duration::seconds(10);

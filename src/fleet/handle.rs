@@ -5,6 +5,7 @@ use super::config::EventsConfig;
 use super::detect::Detector;
 use super::geofence::{Geofence, GeofenceError};
 use super::index::Index;
+use super::metrics::{FleetMetrics, TypeLabel};
 use super::store::{Store, StoreError};
 use crate::model::Record;
 use crate::pipeline::{AckMode, Pipeline};
@@ -42,6 +43,8 @@ pub struct FleetHandle {
     store: Mutex<Store>,
     pipeline: Pipeline,
     shutdown: CancellationToken,
+    /// Events by type, geofences held.
+    pub metrics: FleetMetrics,
 }
 
 impl FleetHandle {
@@ -55,12 +58,15 @@ impl FleetHandle {
         let store = Store::open(dir)?;
         let index = Index::of(store.geofences()?);
         let detector = Detector::new(cfg, store.device_states()?);
+        let metrics = FleetMetrics::default();
+        metrics.geofences.set(index.len() as i64);
         Ok(Arc::new(FleetHandle {
             index: RwLock::new(index),
             detector: Mutex::new(detector),
             store: Mutex::new(store),
             pipeline,
             shutdown,
+            metrics,
         }))
     }
 
@@ -123,6 +129,7 @@ impl FleetHandle {
         }
         self.store().put(&g)?;
         index.upsert(g.clone());
+        self.metrics.geofences.set(index.len() as i64);
         Ok((g, if exists { Put::Replaced } else { Put::Created }))
     }
 
@@ -134,6 +141,7 @@ impl FleetHandle {
         }
         self.store().delete(id)?;
         index.remove(id);
+        self.metrics.geofences.set(index.len() as i64);
         Ok(())
     }
 
@@ -153,6 +161,14 @@ impl FleetHandle {
                 .map(Record::Alert)
                 .collect()
         };
+        for r in &out {
+            if let Record::Alert(a) = r {
+                let label = TypeLabel {
+                    r#type: a.kind.clone(),
+                };
+                self.metrics.events.get_or_create(&label).inc();
+            }
+        }
         let mut backoff = Duration::from_millis(100);
         if !out.is_empty() {
             while let Err(e) = self.pipeline.submit(out.clone(), AckMode::Durable).await {
@@ -185,5 +201,113 @@ impl FleetHandle {
         }
         *backoff = (*backoff * 2).min(Duration::from_secs(5));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::geofence::{Area, Circle};
+    use crate::fleet::shape::M_PER_DEG;
+    use crate::model::{DeviceId, Position};
+    use crate::pipeline::{DurableStage, Refused};
+    use chrono::{TimeZone, Utc};
+    use futures::future::BoxFuture;
+
+    /// A durable stage that keeps what it is given (the fleet's events).
+    #[derive(Default)]
+    struct Keep(Mutex<Vec<Record>>);
+
+    impl DurableStage for Keep {
+        fn append(&self, r: Vec<Record>, _: AckMode) -> BoxFuture<'static, Result<(), Refused>> {
+            self.0.lock().unwrap().extend(r);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn fix(s: i64, north_m: f64) -> Record {
+        let t = Utc.timestamp_opt(1_796_000_000 + s, 0).unwrap();
+        let dev = DeviceId::new("356307042441013").unwrap();
+        Record::Position(Position::new(
+            dev,
+            "test",
+            t,
+            t,
+            52.0 + north_m / M_PER_DEG,
+            13.0,
+            true,
+        ))
+    }
+
+    fn kinds(keep: &Keep) -> Vec<String> {
+        keep.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Alert(a) => {
+                    Some(format!("{}@{}", a.kind, a.time.timestamp() - 1_796_000_000))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn geofences_and_device_state_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = Arc::new(Keep::default());
+        let open = || {
+            FleetHandle::open(
+                EventsConfig::default(),
+                dir.path(),
+                Pipeline::new(keep.clone()),
+                CancellationToken::new(),
+            )
+            .unwrap()
+        };
+        let h = open();
+        let yard = Geofence {
+            id: "yard".into(),
+            name: "Yard".into(),
+            area: Area::Circle(Circle {
+                lat: 52.0,
+                lon: 13.0,
+                radius_m: 200.0,
+            }),
+            devices: vec![],
+            customer: None,
+            speed_limit_kmh: None,
+        };
+        h.create(yard.clone()).unwrap();
+        assert!(matches!(
+            h.create(yard.clone()),
+            Err(RequestError::Duplicate(_))
+        ));
+        h.process(&[fix(0, 1_000.0), fix(10, 0.0), fix(20, 0.0)])
+            .await
+            .unwrap();
+        assert_eq!(kinds(&keep), ["geofence_enter@20"]);
+        drop(h);
+
+        // After a restart the geofence is back and the device is known to be inside: more
+        // fixes inside give nothing, the fixes already seen (a replay) give nothing, and
+        // leaving gives the exit.
+        let h = open();
+        assert_eq!(h.get("yard"), Some(yard.clone()));
+        h.process(&[fix(10, 0.0), fix(20, 0.0), fix(30, 0.0)])
+            .await
+            .unwrap();
+        assert_eq!(kinds(&keep), ["geofence_enter@20"]);
+        h.process(&[fix(40, 1_000.0), fix(50, 1_000.0)])
+            .await
+            .unwrap();
+        assert_eq!(kinds(&keep), ["geofence_enter@20", "geofence_exit@50"]);
+        let (_, how) = h.put(yard.clone()).unwrap();
+        assert_eq!(how, Put::Replaced);
+        h.delete("yard").unwrap();
+        assert!(matches!(h.delete("yard"), Err(RequestError::NotFound(_))));
+        drop(h);
+        assert!(open().get("yard").is_none());
     }
 }

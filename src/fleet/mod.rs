@@ -13,6 +13,7 @@
 //! index.rs     R-tree of boxes (rstar)       detect.rs    per-device state machines
 //! config.rs    [events]                      store.rs     SQLite (fleet.sqlite)
 //! handle.rs    index + detector + store      consumer.rs  log consumer
+//! metrics.rs   events by type, geofences
 //! ```
 
 pub mod config;
@@ -21,6 +22,7 @@ pub mod detect;
 pub mod geofence;
 pub mod handle;
 pub mod index;
+pub mod metrics;
 pub mod shape;
 pub mod store;
 

@@ -194,6 +194,9 @@ async fn start_fleet(
         base.shutdown.clone(),
     )
     .map_err(|e| StartError::Sink(format!("fleet: {e}")))?;
+    let fm = h.metrics.clone();
+    base.metrics
+        .register(|r| fm.register(r.sub_registry_with_prefix("trackgate")));
     if cfg.events.enabled {
         consumers.spawn(Arc::new(FleetConsumer(h.clone()))).await?;
     } else {
