@@ -121,8 +121,13 @@ impl Detector {
         if !spatial {
             return out;
         }
-        if cfg.geofence {
-            geofences(cfg, st, p, index, &mut out);
+        // Memberships are kept for geofence speed limits too; enter / exit only when enabled.
+        if cfg.geofence || cfg.overspeed {
+            let mut moves = Vec::new();
+            geofences(cfg, st, p, index, &mut moves);
+            if cfg.geofence {
+                out.extend(moves);
+            }
         }
         if cfg.overspeed {
             overspeed(cfg, st, p, index, &mut out);

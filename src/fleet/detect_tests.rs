@@ -201,6 +201,19 @@ fn overspeed_fires_after_the_debounce_and_clears_below_limit_minus_margin() {
 }
 
 #[test]
+fn geofence_speed_limits_apply_with_enter_and_exit_events_off() {
+    let ix = Index::of(vec![fence("school", 1_000.0, Some(30.0))]);
+    let cfg = only(|c| {
+        c.overspeed = true;
+        c.overspeed_secs = 0;
+    });
+    let mut d = Detector::new(cfg, HashMap::new());
+    let got = run(&mut d, &ix, &[fix(0, 0.0, 40.0), fix(5, 0.0, 40.0)]);
+    assert_eq!(kinds(&got), [("overspeed+".into(), t(5))]);
+    assert_eq!(got[0].geofence.as_deref(), Some("school"));
+}
+
+#[test]
 fn ignition_changes_are_events_and_the_first_value_is_the_start_state() {
     let mut d = Detector::new(only(|c| c.ignition = true), HashMap::new());
     let ix = Index::default();
