@@ -422,9 +422,9 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.console.validate().map_err(ConfigError::Invalid)?;
+        self.events.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
-        self.events.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
