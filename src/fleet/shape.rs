@@ -106,14 +106,16 @@ impl Shape {
     }
 }
 
-/// The box of everything within `m` metres of `(lat, lon)`; all longitudes near a pole or
-/// across the antimeridian.
+/// The box of everything within `m` metres of `(lat, lon)` on the sphere; all longitudes
+/// near a pole or across the antimeridian. The longitude half-width is
+/// `asin(sin(d) / cos(lat))` for the angular distance `d`: a circle is widest in longitude
+/// poleward of its centre, so `d / cos(lat)` would cut off the edges of a large one.
 pub fn around(lat: f64, lon: f64, m: f64) -> BBox {
     let dlat = m / M_PER_DEG;
-    let cos = lat.to_radians().cos();
     let (lat0, lat1) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
-    let dlon = if cos > 1e-6 {
-        m / (M_PER_DEG * cos)
+    let ratio = dlat.to_radians().sin() / lat.to_radians().cos();
+    let dlon = if dlat < 90.0 && ratio.is_finite() && ratio < 1.0 {
+        ratio.asin().to_degrees()
     } else {
         360.0
     };
@@ -141,6 +143,7 @@ fn origin_to_segment(a: (f64, f64), b: (f64, f64)) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::Destination;
 
     /// A 1 km square with its south-west corner at (52, 13), with a 200 m hole in the middle.
     fn square_with_hole() -> Shape {
@@ -194,5 +197,25 @@ mod tests {
         assert!(lo[0] < east(-99.9) && hi[0] > east(99.9) && hi[0] < east(101.0));
         // Across the antimeridian: every longitude.
         assert_eq!(around(0.0, 179.9999, 100.0).0[0], -180.0);
+        // A 1000 km circle at 60° N: every point on its edge is inside its box (the edge is
+        // widest in longitude north of the centre).
+        let big = Shape::of(&Area::Circle(Circle {
+            lat: 60.0,
+            lon: 10.0,
+            radius_m: 1_000_000.0,
+        }));
+        let (lo, hi) = big.bbox();
+        for k in 0..3600 {
+            let b = (k as f64 / 10.0).to_radians();
+            let p = geo::Haversine.destination(Point::new(10.0, 60.0), b.to_degrees(), 1_000_000.0);
+            assert!(
+                p.x() <= hi[0] + 1e-9 && p.x() >= lo[0] - 1e-9,
+                "bearing {b}: {p:?}"
+            );
+            assert!(
+                p.y() <= hi[1] + 1e-9 && p.y() >= lo[1] - 1e-9,
+                "bearing {b}: {p:?}"
+            );
+        }
     }
 }
