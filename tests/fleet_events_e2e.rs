@@ -175,9 +175,17 @@ async fn a_device_driving_through_a_geofence_gives_enter_and_exit_once() {
     assert!(made_id.starts_with("gf_"), "{made_id}");
     let (st, body) = call(&r, Method::GET, "/api/geofences/yard", None).await;
     assert_eq!((st, &body), (200, &yard));
-    let (st, body) = call(&r, Method::GET, "/api/geofences?limit=1", None).await;
-    assert_eq!(st, 200);
+    // Paged by id: `gf_…` sorts before `yard`; the next page is named in the headers.
+    let resp = reqwest::get(format!("http://{}/api/geofences?limit=1", r.http_addr))
+        .await
+        .expect("list");
+    assert_eq!(resp.headers()["x-next-after"], made_id.as_str());
+    let body: Value = resp.json().await.expect("json");
     assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["id"], made_id.as_str());
+    let path = format!("/api/geofences?limit=1&after={made_id}");
+    let (st, body) = call(&r, Method::GET, &path, None).await;
+    assert_eq!((st, body), (200, json!([yard])));
 
     // The drive, over TCP; then the same frames again (a device re-sending what it thinks
     // was lost) and one fix more, which turns the ignition on again.

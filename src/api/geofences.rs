@@ -171,10 +171,9 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
         Err(r) => return *r,
     };
     let limit = p.size(GEOFENCES_PAGE, MAX_GEOFENCES_PAGE);
-    let mine = f.list(|g| {
-        who.sees(g.customer.as_deref()) && p.after.as_deref().is_none_or(|a| g.id.as_str() > a)
+    let (page, more) = f.page(p.after.as_deref(), limit, |g| {
+        who.sees(g.customer.as_deref())
     });
-    let (page, more) = p.of(mine, limit, |g| &g.id);
     let next = page.last().filter(|_| more).map(|g| g.id.clone());
     let mut resp = Json(page).into_response();
     link_next(&mut resp, "/api/geofences", next.as_deref(), limit);

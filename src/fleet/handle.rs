@@ -92,14 +92,25 @@ impl FleetHandle {
         self.index().get(id).map(|f| f.spec.clone())
     }
 
-    /// Every geofence `keep` accepts, by id.
-    pub fn list(&self, keep: impl Fn(&Geofence) -> bool) -> Vec<Geofence> {
-        self.index()
-            .all()
+    /// Up to `limit` geofences `keep` accepts with an id after `after`, by id, and whether
+    /// more follow.
+    pub fn page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&Geofence) -> bool,
+    ) -> (Vec<Geofence>, bool) {
+        let index = self.index();
+        let mut page: Vec<Geofence> = index
+            .after(after)
             .map(|f| &f.spec)
             .filter(|g| keep(g))
+            .take(limit.saturating_add(1))
             .cloned()
-            .collect()
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        (page, more)
     }
 
     /// Creates a geofence (its id must be new).

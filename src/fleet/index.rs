@@ -74,6 +74,17 @@ impl Index {
         self.fences.values()
     }
 
+    /// The geofences with an id after `after` (all without a cursor), by id: a page is read
+    /// without walking the ones before it.
+    pub fn after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a Arc<Fence>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = match after {
+            Some(a) => Excluded(a.to_string()),
+            None => Unbounded,
+        };
+        self.fences.range((from, Unbounded)).map(|(_, f)| f)
+    }
+
     /// How many there are.
     pub fn len(&self) -> usize {
         self.fences.len()
@@ -169,5 +180,11 @@ mod tests {
         assert_eq!(ids(ix.near(lat, lon, 25.0)), ["new"]);
         assert_eq!(ids(ix.near(0.0, 0.0, 1.0)), ["c5-5"]);
         assert_eq!(ix.len(), 400);
+        let page = |after: Option<&str>| -> Vec<String> {
+            ix.after(after).take(2).map(|f| f.spec.id.clone()).collect()
+        };
+        assert_eq!(page(Some("c19-18")), ["c19-19", "c19-2"]);
+        assert_eq!(page(Some("c9-9")), ["new"]);
+        assert_eq!(page(None), ["c0-1", "c0-10"]);
     }
 }
