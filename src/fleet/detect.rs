@@ -71,6 +71,10 @@ pub struct DeviceState {
 #[derive(Default)]
 pub struct Detector {
     pub cfg: EventsConfig,
+    /// Fixes received before this only update the state, without events: when the fleet
+    /// store is new on a gateway with a retained log, the first run reads days of old fixes,
+    /// and telling receivers now about last week's trips would be noise.
+    pub quiet_before: Option<DateTime<Utc>>,
     devices: HashMap<DeviceId, DeviceState>,
     dirty: BTreeSet<DeviceId>,
 }
@@ -80,6 +84,7 @@ impl Detector {
     pub fn new(cfg: EventsConfig, state: HashMap<DeviceId, DeviceState>) -> Self {
         Detector {
             cfg,
+            quiet_before: None,
             devices: state,
             dirty: BTreeSet::new(),
         }
@@ -104,7 +109,7 @@ impl Detector {
     }
 
     /// The events one fix causes, in a fixed order: ignition, geofence exits and entries (by
-    /// geofence id), overspeed, motion.
+    /// geofence id), overspeed, motion. None for a fix received before `quiet_before`.
     pub fn process(&mut self, p: &Position, index: &Index) -> Vec<Alert> {
         let st = self.devices.entry(p.device.clone()).or_default();
         if st.last_fix.is_some_and(|l| p.fix_time <= l) {
@@ -112,31 +117,39 @@ impl Detector {
         }
         st.last_fix = Some(p.fix_time);
         self.dirty.insert(p.device.clone());
-        let mut out = Vec::new();
-        let cfg = &self.cfg;
-        if cfg.ignition {
-            ignition(st, p, &mut out);
-        }
-        let spatial = p.valid && p.lat.is_finite() && p.lon.is_finite() && p.speed_kmh.is_finite();
-        if !spatial {
-            return out;
-        }
-        // Memberships are kept for geofence speed limits too; enter / exit only when enabled.
-        if cfg.geofence || cfg.overspeed {
-            let mut moves = Vec::new();
-            geofences(cfg, st, p, index, &mut moves);
-            if cfg.geofence {
-                out.extend(moves);
-            }
-        }
-        if cfg.overspeed {
-            overspeed(cfg, st, p, index, &mut out);
-        }
-        if cfg.motion {
-            motion(cfg, st, p, &mut out);
+        let out = derive(&self.cfg, st, p, index);
+        if self.quiet_before.is_some_and(|q| p.received < q) {
+            return Vec::new();
         }
         out
     }
+}
+
+/// Runs every enabled rule on one (new) fix.
+fn derive(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, index: &Index) -> Vec<Alert> {
+    let mut out = Vec::new();
+    if cfg.ignition {
+        ignition(st, p, &mut out);
+    }
+    let spatial = p.valid && p.lat.is_finite() && p.lon.is_finite() && p.speed_kmh.is_finite();
+    if !spatial {
+        return out;
+    }
+    // Memberships are kept for geofence speed limits too; enter / exit only when enabled.
+    if cfg.geofence || cfg.overspeed {
+        let mut moves = Vec::new();
+        geofences(cfg, st, p, index, &mut moves);
+        if cfg.geofence {
+            out.extend(moves);
+        }
+    }
+    if cfg.overspeed {
+        overspeed(cfg, st, p, index, &mut out);
+    }
+    if cfg.motion {
+        motion(cfg, st, p, &mut out);
+    }
+    out
 }
 
 /// Builds one event.

@@ -57,7 +57,8 @@ impl FleetHandle {
     ) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(dir)?;
         let index = Index::of(store.geofences()?);
-        let detector = Detector::new(cfg, store.device_states()?);
+        let mut detector = Detector::new(cfg, store.device_states()?);
+        detector.quiet_before = Some(store.created()?);
         let metrics = FleetMetrics::default();
         metrics.geofences.set(index.len() as i64);
         Ok(Arc::new(FleetHandle {
@@ -236,8 +237,11 @@ mod tests {
         }
     }
 
+    /// Fixes received after the store was made (2030): earlier ones only warm the state up.
+    const T0: i64 = 1_900_000_000;
+
     fn fix(s: i64, north_m: f64) -> Record {
-        let t = Utc.timestamp_opt(1_796_000_000 + s, 0).unwrap();
+        let t = Utc.timestamp_opt(T0 + s, 0).unwrap();
         let dev = DeviceId::new("356307042441013").unwrap();
         Record::Position(Position::new(
             dev,
@@ -256,9 +260,7 @@ mod tests {
             .unwrap()
             .iter()
             .filter_map(|r| match r {
-                Record::Alert(a) => {
-                    Some(format!("{}@{}", a.kind, a.time.timestamp() - 1_796_000_000))
-                }
+                Record::Alert(a) => Some(format!("{}@{}", a.kind, a.time.timestamp() - T0)),
                 _ => None,
             })
             .collect()
@@ -320,5 +322,58 @@ mod tests {
         assert!(matches!(h.delete("yard"), Err(RequestError::NotFound(_))));
         drop(h);
         assert!(open().get("yard").is_none());
+    }
+
+    #[tokio::test]
+    async fn fixes_received_before_the_store_existed_warm_the_state_without_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = Arc::new(Keep::default());
+        let h = FleetHandle::open(
+            EventsConfig::default(),
+            dir.path(),
+            Pipeline::new(keep.clone()),
+            CancellationToken::new(),
+        )
+        .unwrap();
+        h.create(Geofence {
+            id: "yard".into(),
+            name: "Yard".into(),
+            area: Area::Circle(Circle {
+                lat: 52.0,
+                lon: 13.0,
+                radius_m: 200.0,
+            }),
+            devices: vec![],
+            customer: None,
+            speed_limit_kmh: None,
+        })
+        .unwrap();
+        let dev = DeviceId::new("1").unwrap();
+        let at = |t: i64, lat: f64| {
+            let t = Utc.timestamp_opt(t, 0).unwrap();
+            Record::Position(Position::new(dev.clone(), "test", t, t, lat, 13.0, true))
+        };
+        // Received in 2020 (a retained log read on the first start): inside, silently.
+        let old = 1_600_000_000;
+        h.process(&[at(old, 52.1), at(old + 10, 52.0), at(old + 20, 52.0)])
+            .await
+            .unwrap();
+        assert!(keep.0.lock().unwrap().is_empty());
+        // New fixes leaving: the exit is told (the device was known to be inside).
+        let now = Utc::now().timestamp() + 60;
+        h.process(&[at(now, 52.1), at(now + 10, 52.1)])
+            .await
+            .unwrap();
+        let kinds: Vec<String> = keep
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Alert(a) => Some(a.kind.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["geofence_exit"]);
     }
 }

@@ -46,6 +46,7 @@ pub struct Store {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS geofences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 impl Store {
@@ -64,7 +65,28 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(wrap)?;
         conn.execute_batch(SCHEMA).map_err(wrap)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_ms', ?1)",
+            params![chrono::Utc::now().timestamp_millis().to_string()],
+        )
+        .map_err(wrap)?;
         Ok(Store { conn, path })
+    }
+
+    /// When the store was first created: fixes received before it only warm the device
+    /// states up (see [`super::detect::Detector::quiet_before`]).
+    pub fn created(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        let ms: String = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'created_ms'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.sql(e))?;
+        Ok(ms
+            .parse::<i64>()
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .unwrap_or_default())
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
@@ -199,6 +221,9 @@ mod tests {
             s.save_states(&[(dev.clone(), st.clone())]).unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
+        let created = s.created().unwrap();
+        assert!((chrono::Utc::now() - created).num_seconds() < 60);
+        assert_eq!(Store::open(dir.path()).unwrap().created().unwrap(), created);
         assert_eq!(s.geofences().unwrap(), vec![g]);
         assert_eq!(s.device_states().unwrap().get(&dev), Some(&st));
     }
