@@ -5,8 +5,8 @@
 //!   geofence (capped at a quarter of the geofence's smaller extent, so a small one can be
 //!   entered), "out" when at least that far beyond it, and not at all in between (which
 //!   also breaks a run of votes). `geofence_confirm_fixes` consecutive votes for the other
-//!   side flip the state and emit
-//!   `geofence_enter` / `geofence_exit`. Noise along a boundary therefore never flaps.
+//!   side flip the state and emit `geofence_enter` / `geofence_exit`. Noise along a
+//!   boundary therefore never flaps.
 //! - **Overspeed**: above the limit (the lowest `speed_limit_kmh` of the geofences the device
 //!   is in, else `overspeed_limit_kmh`) for `overspeed_secs` fires; below `limit − margin`
 //!   resolves.
