@@ -51,6 +51,8 @@ pub struct Config {
     pub tracking: crate::tracking::TrackingConfig,
     /// The ops console and customer tracking links (`[console]`).
     pub console: crate::console::ConsoleConfig,
+    /// Fleet events from positions: geofences, overspeed, ignition, motion (`[events]`).
+    pub events: crate::fleet::EventsConfig,
 }
 
 /// `[storage]`
@@ -422,6 +424,7 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.console.validate().map_err(ConfigError::Invalid)?;
+        self.events.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
         self.log.validate().map_err(ConfigError::Invalid)?;
@@ -576,6 +579,10 @@ mod tests {
                 "storage.group_commit_wait_ms",
             ),
             ("[pipeline]\ndrain_secs = 0\n", "pipeline.drain_secs"),
+            (
+                "[events]\ngeofence_confirm_fixes = 0\n",
+                "events.geofence_confirm_fixes",
+            ),
             ("[mqtt]\nkeep_alive_secs = 1\n", "mqtt.keep_alive_secs"),
             (
                 "[http]\ncors_origins = [\"not an origin\"]\n",

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod console;
 pub mod events;
 pub mod exceptions;
+pub mod geofences;
 pub mod history;
 pub mod paging;
 pub mod share;
@@ -48,6 +49,8 @@ pub struct ApiState {
     pub auth: Arc<Registry>,
     /// The ops console: its pages, settings, ETA history and notices.
     pub console: Arc<crate::console::Console>,
+    /// Geofences and fleet events (`None`: `/api/geofences` answers 503).
+    pub fleet: Option<Arc<crate::fleet::FleetHandle>>,
 }
 
 /// One route: method, path, the access it needs, its handler.
@@ -99,6 +102,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(exceptions::routes());
     v.extend(history::routes());
     v.extend(share::routes());
+    v.extend(geofences::routes());
     v
 }
 

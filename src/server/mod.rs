@@ -228,6 +228,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracking: started.tracking,
             console: started.console,
             auth,
+            fleet: started.fleet,
         },
     )
     .await?;
