@@ -38,6 +38,8 @@
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
 //! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
+//! registry/   device registry (name, plate, group, customer, ...) and groups: SQLite +
+//!             memory copy; CSV import/export; read by admission and the API
 //! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
@@ -70,6 +72,7 @@ pub mod mqtt;
 pub mod outputs;
 pub mod pipeline;
 pub mod protocol;
+pub mod registry;
 pub mod secret;
 pub mod server;
 pub mod session;
