@@ -105,8 +105,10 @@ impl StorageConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DevicesConfig {
-    /// `"all"` (default) or a list of device ids. A device that is not allowed gets its
-    /// protocol's refusal, is counted in `trackgate_devices_refused_total` and logged once.
+    /// `"all"` (default), `"registered"` (only ids in the device registry, see
+    /// `crate::registry`; changes apply without a restart) or a list of device ids. A
+    /// device that is not allowed gets its protocol's refusal, is counted in
+    /// `trackgate_devices_refused_total` and logged once.
     pub allow: Allow,
     /// A device with no open connection and nothing received for this long is offline.
     /// Default 600 s.

@@ -134,6 +134,12 @@ impl Index {
     }
 }
 
+impl crate::session::KnownDevices for Registry {
+    fn is_registered(&self, id: &DeviceId) -> bool {
+        self.contains(id)
+    }
+}
+
 /// Filters of the device list (`GET /api/devices?group=&customer=&q=`).
 #[derive(Clone, Debug, Default)]
 pub struct DeviceQuery {
