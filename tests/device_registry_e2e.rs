@@ -632,3 +632,95 @@ async fn csv_import_is_all_or_nothing_reaches_a_running_server_and_exports_round
     );
     r.shutdown().await;
 }
+
+/// The next SSE `data:` of an open stream (10 s limit), as JSON.
+async fn next_data(resp: &mut reqwest::Response, buf: &mut String) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if let Some(d) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                return serde_json::from_str(d.trim()).expect("JSON data");
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream read")
+            .expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn names_reach_the_event_history_and_the_stream() {
+    use support::records::{alert, append, dev, position, DEVICE};
+    use trackgate::model::{Alert, Record};
+    let r = gateway("").await;
+    let (st, _) = put(
+        &r,
+        &format!("/api/devices/{DEVICE}"),
+        "ops",
+        json!({"name": "Truck 9"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    let mut resp = reqwest::Client::new()
+        .get(format!(
+            "http://{}/api/stream?types=position,alert",
+            r.http_addr
+        ))
+        .bearer_auth("secret-ops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let other = Alert {
+        device: dev("999"),
+        ..alert("a2", "sos")
+    };
+    append(
+        &r,
+        &[
+            Record::Position(position(DEVICE, 0, 52.5, 13.4)),
+            Record::Alert(alert("a1", "sos")),
+            Record::Alert(other),
+        ],
+    )
+    .await;
+    let p = next_data(&mut resp, &mut buf).await;
+    assert_eq!(
+        (p["id"].clone(), p["device_name"].clone()),
+        (json!(DEVICE), json!("Truck 9"))
+    );
+    let a = next_data(&mut resp, &mut buf).await;
+    assert_eq!(
+        (a["id"].clone(), a["device_name"].clone()),
+        (json!("a1"), json!("Truck 9"))
+    );
+    let b = next_data(&mut resp, &mut buf).await;
+    assert_eq!(b["id"], "a2");
+    assert!(
+        b.get("device_name").is_none(),
+        "an unnamed device keeps the shape: {b}"
+    );
+
+    let events = eventually(
+        Duration::from_secs(5),
+        "both events in the history",
+        async || {
+            let (st, v) = get(&r, "/api/events", "ops").await;
+            match v["events"].as_array() {
+                Some(e) if st == StatusCode::OK && e.len() == 2 => Ok(e.clone()),
+                _ => Err(format!("{st} {v}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(events[0]["device_name"], "Truck 9");
+    assert!(events[1].get("device_name").is_none(), "{}", events[1]);
+    r.shutdown().await;
+}

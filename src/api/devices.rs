@@ -162,6 +162,20 @@ fn view(s: &ApiState, v: &Visible, id: &str, now: DateTime<Utc>) -> Option<Devic
     Some(DeviceOut::new(live, reg, &shown))
 }
 
+/// Adds `device_name` to a payload people read (an alert, a position) whose device, named
+/// by its field `device_key`, has a name in the registry. Unnamed devices keep the shape.
+pub fn with_name(
+    mut v: serde_json::Value,
+    registry: &Registry,
+    device_key: &str,
+) -> serde_json::Value {
+    let name = v[device_key].as_str().and_then(|id| registry.name_of(id));
+    if let (Some(name), Some(obj)) = (name, v.as_object_mut()) {
+        obj.insert("device_name".into(), serde_json::Value::String(name));
+    }
+    v
+}
+
 fn no_device(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no device {id:?}"))
 }
