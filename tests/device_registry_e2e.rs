@@ -474,6 +474,32 @@ async fn a_customer_token_sees_and_edits_only_its_customers_devices() {
         "Globex 1"
     );
 
+    // A shipment cannot borrow another customer's registered vehicle.
+    let planned = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let ship = |id: &str, device: &str| {
+        json!({"id": id, "device": device,
+               "route": {"type": "LineString", "coordinates": [[13.4, 52.5], [13.5, 52.5]]},
+               "stops": [{"id": "s1", "lat": 52.5, "lon": 13.5, "planned_arrival": planned}]})
+    };
+    let (st, e, _) = call(
+        &r,
+        Method::POST,
+        "/api/shipments",
+        "acme",
+        Some(ship("sh1", "222")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
+    let (st, e, _) = call(
+        &r,
+        Method::POST,
+        "/api/shipments",
+        "acme",
+        Some(ship("sh2", "111")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+
     // Groups are shared: customers cannot change them, and read only those they use.
     let (st, _, _) = call(
         &r,
