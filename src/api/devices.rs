@@ -187,7 +187,9 @@ pub(super) fn failure(e: RegistryError) -> Response {
             error(StatusCode::BAD_REQUEST, e.to_string())
         }
         RegistryError::NotFound { .. } => error(StatusCode::NOT_FOUND, e.to_string()),
-        RegistryError::InUse { .. } => error(StatusCode::CONFLICT, e.to_string()),
+        RegistryError::InUse { .. } | RegistryError::KeyTaken { .. } => {
+            error(StatusCode::CONFLICT, e.to_string())
+        }
         RegistryError::Sqlite { .. } | RegistryError::Task(_) => {
             tracing::error!(error = %e, "device registry request failed");
             error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())

@@ -19,7 +19,7 @@ pub mod csv;
 pub mod model;
 pub mod store;
 
-pub use model::{Device, DeviceFields, DevicePatch, Group, Invalid};
+pub use model::{Device, DeviceFields, DevicePatch, Driver, Group, Invalid};
 
 use crate::model::device_id::canonical_str;
 use crate::model::DeviceId;
@@ -48,6 +48,8 @@ pub enum RegistryError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("key: {key:?} is already driver {driver:?}'s")]
+    KeyTaken { key: String, driver: String },
     #[error("line {line}: {source}")]
     Line { line: usize, source: Invalid },
     #[error("device registry: {0}")]
@@ -77,16 +79,35 @@ struct Index {
     /// Canonical id → registered id (`012076463279` and `12076463279` are one device).
     canonical: HashMap<String, String>,
     groups: BTreeMap<String, Group>,
+    drivers: BTreeMap<String, Driver>,
+    /// Driver key ([`model::key_form`]) → driver id.
+    driver_keys: HashMap<String, String>,
 }
 
 impl Index {
-    fn from_rows(devices: Vec<Device>, groups: Vec<Group>) -> Index {
+    fn from_rows(devices: Vec<Device>, groups: Vec<Group>, drivers: Vec<Driver>) -> Index {
         let mut ix = Index::default();
         for d in devices {
             ix.insert(d);
         }
         ix.groups = groups.into_iter().map(|g| (g.id.clone(), g)).collect();
+        for d in drivers {
+            ix.insert_driver(d);
+        }
         ix
+    }
+
+    fn insert_driver(&mut self, d: Driver) {
+        self.remove_driver(&d.id);
+        self.driver_keys
+            .insert(model::key_form(&d.key), d.id.clone());
+        self.drivers.insert(d.id.clone(), d);
+    }
+
+    fn remove_driver(&mut self, id: &str) {
+        if let Some(old) = self.drivers.remove(id) {
+            self.driver_keys.remove(&model::key_form(&old.key));
+        }
     }
 
     fn get(&self, id: &str) -> Option<&Device> {
@@ -175,11 +196,12 @@ impl Registry {
         };
         let conn = store::open(&path).map_err(err)?;
         let (devices, groups) = store::load(&conn).map_err(err)?;
+        let drivers = store::load_drivers(&conn).map_err(err)?;
         let version = store::data_version(&conn).map_err(err)?;
         Ok(Registry {
             path: path.clone(),
             conn: Mutex::new(conn),
-            index: RwLock::new(Index::from_rows(devices, groups)),
+            index: RwLock::new(Index::from_rows(devices, groups, drivers)),
             version: Mutex::new(version),
         })
     }
@@ -212,7 +234,8 @@ impl Registry {
             return Ok(false);
         }
         let (devices, groups) = store::load(c).map_err(|e| self.sqlite(e))?;
-        *self.write_index() = Index::from_rows(devices, groups);
+        let drivers = store::load_drivers(c).map_err(|e| self.sqlite(e))?;
+        *self.write_index() = Index::from_rows(devices, groups, drivers);
         *seen = v;
         Ok(true)
     }
@@ -250,6 +273,8 @@ impl Registry {
                 Change::GroupGone(id) => {
                     ix.groups.remove(&id);
                 }
+                Change::Driver(d) => ix.insert_driver(d),
+                Change::DriverGone(id) => ix.remove_driver(&id),
             }
         }
         Ok(out)
@@ -405,6 +430,59 @@ impl Registry {
         self.read().groups.get(id).cloned()
     }
 
+    /// Creates or replaces a driver; its key may belong to no other driver.
+    pub fn put_driver(&self, d: Driver) -> Result<Written, RegistryError> {
+        self.write(|tx, ix| {
+            if let Some(other) = ix.driver_keys.get(&model::key_form(&d.key)) {
+                if *other != d.id {
+                    return Err(RegistryError::KeyTaken {
+                        key: d.key.clone(),
+                        driver: other.clone(),
+                    });
+                }
+            }
+            let w = if ix.drivers.contains_key(&d.id) {
+                Written::Replaced
+            } else {
+                Written::Created
+            };
+            store::put_driver(tx, &d).map_err(|e| self.sqlite(e))?;
+            Ok((w, vec![Change::Driver(d)]))
+        })
+    }
+
+    /// Deletes a driver.
+    pub fn delete_driver(&self, id: &str) -> Result<(), RegistryError> {
+        self.write(|tx, _| {
+            if !store::delete_driver(tx, id).map_err(|e| self.sqlite(e))? {
+                return Err(RegistryError::NotFound {
+                    what: "driver",
+                    id: id.to_string(),
+                });
+            }
+            Ok(((), vec![Change::DriverGone(id.to_string())]))
+        })
+    }
+
+    /// Every driver, in id order.
+    pub fn drivers(&self) -> Vec<Driver> {
+        self.read().drivers.values().cloned().collect()
+    }
+
+    /// One driver.
+    pub fn driver(&self, id: &str) -> Option<Driver> {
+        self.read().drivers.get(id).cloned()
+    }
+
+    /// The driver whose key a tracker reported (case ignored).
+    pub fn driver_by_key(&self, key: &str) -> Option<Driver> {
+        let ix = self.read();
+        ix.driver_keys
+            .get(&model::key_form(key))
+            .and_then(|id| ix.drivers.get(id))
+            .cloned()
+    }
+
     /// Number of registered devices.
     pub fn len(&self) -> usize {
         self.read().devices.len()
@@ -444,6 +522,8 @@ enum Change {
     DeviceGone(String),
     Group(Group),
     GroupGone(String),
+    Driver(Driver),
+    DriverGone(String),
 }
 
 fn now_ms() -> i64 {

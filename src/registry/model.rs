@@ -107,6 +107,55 @@ pub struct Group {
     pub parent: Option<String>,
 }
 
+/// A driver: who is at the wheel, known by the `key` the trackers report (iButton, RFID or
+/// driver card id; `driver_id` in a position's attributes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Driver {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub key: String,
+}
+
+/// Longest driver `key` (an iButton is 16 hex digits; card ids are longer).
+pub const MAX_DRIVER_KEY: usize = 64;
+
+impl Driver {
+    /// Checks the driver's fields with `id` from the path (or the body, for a POST).
+    pub fn checked(self, id: &str) -> Result<Driver, Invalid> {
+        check_key("id", id)?;
+        if !self.id.is_empty() && self.id != id {
+            return Err(field(
+                "id",
+                format!("{:?} is not the driver of the path ({id:?})", self.id),
+            ));
+        }
+        let key = self.key.trim().to_string();
+        if key.is_empty() || key.chars().count() > MAX_DRIVER_KEY {
+            return Err(field(
+                "key",
+                format!("{key:?}: 1 to {MAX_DRIVER_KEY} characters (the id the trackers report)"),
+            ));
+        }
+        if let Some(c) = key.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(field("key", format!("{key:?} contains {c:?}")));
+        }
+        Ok(Driver {
+            id: id.to_string(),
+            name: text("name", self.name, MAX_NAME, false)?,
+            key,
+        })
+    }
+}
+
+/// How driver keys compare: ignoring case (hex ids arrive in either).
+pub fn key_form(key: &str) -> String {
+    key.trim().to_ascii_lowercase()
+}
+
 /// Why a value cannot be stored; the message names the field and the value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Invalid {
@@ -429,6 +478,30 @@ mod tests {
         };
         assert!(own.checked("x").is_err());
         assert!(Group::default().checked("a b").is_err());
+    }
+
+    #[test]
+    fn drivers_need_a_key_without_spaces() {
+        let d: Driver =
+            serde_json::from_str(r#"{"name":"Ann","key":" 01A2B3C4D5E6F708 "}"#).unwrap();
+        let d = d.checked("ann").unwrap();
+        assert_eq!(d.key, "01A2B3C4D5E6F708");
+        assert_eq!(key_form(&d.key), "01a2b3c4d5e6f708");
+        assert!(Driver::default().checked("ann").is_err(), "no key");
+        let spaced = Driver {
+            key: "a b".into(),
+            ..Default::default()
+        };
+        assert!(spaced.checked("x").is_err());
+        let other = Driver {
+            id: "bob".into(),
+            key: "k".into(),
+            ..Default::default()
+        };
+        assert!(
+            other.checked("ann").is_err(),
+            "body id differs from the path"
+        );
     }
 
     #[test]

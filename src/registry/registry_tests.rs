@@ -139,6 +139,42 @@ fn another_process_s_changes_are_picked_up_by_refresh() {
 }
 
 #[test]
+fn driver_keys_are_unique_ignoring_case_and_found_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::open(dir.path()).unwrap();
+    let ann = Driver {
+        id: "ann".into(),
+        name: Some("Ann".into()),
+        key: "01A2B3C4D5E6F708".into(),
+    };
+    assert_eq!(reg.put_driver(ann.clone()).unwrap(), Written::Created);
+    let bob = Driver {
+        id: "bob".into(),
+        name: None,
+        key: "01a2b3c4d5e6f708".into(),
+    };
+    let e = reg.put_driver(bob).unwrap_err();
+    assert!(matches!(e, RegistryError::KeyTaken { .. }), "{e}");
+    assert_eq!(reg.driver_by_key("01a2b3c4d5e6f708").unwrap().id, "ann");
+    // A new key for Ann frees the old one.
+    let ann2 = Driver {
+        key: "card-7".into(),
+        ..ann
+    };
+    assert_eq!(reg.put_driver(ann2).unwrap(), Written::Replaced);
+    assert!(reg.driver_by_key("01A2B3C4D5E6F708").is_none());
+    drop(reg);
+    let reg = Registry::open(dir.path()).unwrap();
+    assert_eq!(reg.driver_by_key("CARD-7").unwrap().id, "ann");
+    reg.delete_driver("ann").unwrap();
+    assert!(matches!(
+        reg.delete_driver("ann"),
+        Err(RegistryError::NotFound { .. })
+    ));
+    assert!(reg.drivers().is_empty());
+}
+
+#[test]
 fn search_and_filters_combine() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::open(dir.path()).unwrap();

@@ -5,7 +5,7 @@
 //! The schema only grows, like `outputs/store.rs`: tables are created if missing at every
 //! open; a column added later goes into [`ADDED_COLUMNS`] and is added with `ALTER TABLE`.
 
-use super::model::{Device, Group};
+use super::model::{key_form, Device, Driver, Group};
 use rusqlite::{params, Connection, Transaction};
 use std::path::Path;
 
@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS groups (
   id TEXT PRIMARY KEY,
   name TEXT,
   parent TEXT
+);
+CREATE TABLE IF NOT EXISTS drivers (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  key TEXT NOT NULL,
+  key_form TEXT NOT NULL UNIQUE
 );";
 
 /// Columns added after their table's first release: (table, column, declaration).
@@ -60,6 +66,35 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// committed to the file since this connection last looked.
 pub fn data_version(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+/// Every driver.
+pub fn load_drivers(c: &Connection) -> rusqlite::Result<Vec<Driver>> {
+    c.prepare("SELECT id, name, key FROM drivers")?
+        .query_map([], |r| {
+            Ok(Driver {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                key: r.get(2)?,
+            })
+        })?
+        .collect()
+}
+
+/// Inserts or replaces a driver.
+pub fn put_driver(tx: &Transaction<'_>, d: &Driver) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO drivers (id, name, key, key_form) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, key = excluded.key,
+           key_form = excluded.key_form",
+        params![d.id, d.name, d.key, key_form(&d.key)],
+    )?;
+    Ok(())
+}
+
+/// Deletes a driver; whether it was there.
+pub fn delete_driver(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM drivers WHERE id = ?1", [id])? > 0)
 }
 
 /// Every device and group.
