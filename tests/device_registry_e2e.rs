@@ -750,3 +750,57 @@ async fn names_reach_the_event_history_and_the_stream() {
     assert!(events[1].get("device_name").is_none(), "{}", events[1]);
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn drivers_are_registered_and_the_current_one_shows_on_the_device_view() {
+    let r = gateway("").await;
+    let ann = json!({"id": "ann", "name": "Ann Driver", "key": "01a2b3c4d5e6f708"});
+    let (st, d, _) = call(&r, Method::POST, "/api/drivers", "ops", Some(ann.clone())).await;
+    assert_eq!(
+        (st, d["key"].clone()),
+        (StatusCode::CREATED, json!("01a2b3c4d5e6f708"))
+    );
+    let (st, _, _) = call(&r, Method::POST, "/api/drivers", "ops", Some(ann)).await;
+    assert_eq!(st, StatusCode::CONFLICT, "same id");
+    let (st, e) = put(
+        &r,
+        "/api/drivers/bob",
+        "ops",
+        json!({"key": "01A2B3C4D5E6F708"}),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "another driver's key, case ignored: {e}"
+    );
+    let (st, e) = put(&r, "/api/drivers/bob", "ops", json!({"name": "Bob"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "no key: {e}");
+    assert_eq!(
+        get(&r, "/api/drivers", "acme").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(ids(&get(&r, "/api/drivers", "ops").await.1), ["ann"]);
+
+    // A Wialon IPS 1.1 tracker reports Ann's iButton (upper case) with its fix.
+    let imei = "861230043907626";
+    let mut s = connect(&r, "wialon").await;
+    support::gateway::send_expect(&mut s, format!("#L#{imei};NA\r\n").as_bytes(), b"#AL#1\r\n")
+        .await;
+    let data =
+        "#D#271126;040007;5544.6025;N;03739.6834;E;60;90;150;9;0.9;0;0;;01A2B3C4D5E6F708;NA\r\n";
+    support::gateway::send_expect(&mut s, data.as_bytes(), b"#AD#1\r\n").await;
+    let d = wait_fix(&r, imei).await;
+    assert_eq!(d["driver_key"], "01A2B3C4D5E6F708");
+    assert_eq!(d["driver"], json!({"id": "ann", "name": "Ann Driver"}));
+
+    // Forgotten driver: the key stays, no driver.
+    let (st, _, _) = call(&r, Method::DELETE, "/api/drivers/ann", "ops", None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, d) = get(&r, &format!("/api/devices/{imei}"), "ops").await;
+    assert_eq!(
+        (d["driver_key"].clone(), d["driver"].clone()),
+        (json!("01A2B3C4D5E6F708"), Value::Null)
+    );
+    r.shutdown().await;
+}

@@ -71,6 +71,27 @@ pub struct DeviceOut {
     phone: Option<String>,
     notes: Option<String>,
     speed_limit_kmh: Option<f64>,
+    /// The driver key (`driver_id`) of the latest position, when the tracker reports one.
+    driver_key: Option<String>,
+    /// The registered driver with that key (`/api/drivers`).
+    driver: Option<DriverRef>,
+}
+
+/// The current driver on a device view.
+#[derive(Serialize)]
+struct DriverRef {
+    id: String,
+    name: Option<String>,
+}
+
+/// The driver key a position carries (`driver_id`: text, or a non-zero number).
+fn driver_key(v: &DeviceView) -> Option<String> {
+    use crate::model::IoValue;
+    match v.position.as_ref()?.io.get("driver_id")? {
+        IoValue::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        IoValue::Int(i) if *i != 0 => Some(i.to_string()),
+        _ => None,
+    }
 }
 
 #[derive(Serialize)]
@@ -99,8 +120,17 @@ struct NeverSeen {
 }
 
 impl DeviceOut {
-    /// The view of one device from what live state and the registry hold (at least one).
-    fn new(live: Option<DeviceView>, reg: Option<Device>, id: &str) -> DeviceOut {
+    /// The view of one device from what live state and the registry hold (at least one);
+    /// `names` finds the current driver.
+    fn new(live: Option<DeviceView>, reg: Option<Device>, id: &str, names: &Registry) -> DeviceOut {
+        let driver_key = live.as_ref().and_then(driver_key);
+        let driver = driver_key
+            .as_deref()
+            .and_then(|k| names.driver_by_key(k))
+            .map(|d| DriverRef {
+                id: d.id,
+                name: d.name,
+            });
         let live = match live {
             Some(v) => LivePart::Seen(Box::new(v)),
             None => LivePart::Never(NeverSeen {
@@ -132,6 +162,8 @@ impl DeviceOut {
             phone: d.phone,
             notes: d.notes,
             speed_limit_kmh: d.speed_limit_kmh,
+            driver_key,
+            driver,
         }
     }
 
@@ -159,7 +191,7 @@ fn view(s: &ApiState, v: &Visible, id: &str, now: DateTime<Utc>) -> Option<Devic
     if !(v.device(&shown) || v.device(id)) {
         return None;
     }
-    Some(DeviceOut::new(live, reg, &shown))
+    Some(DeviceOut::new(live, reg, &shown, &s.registry))
 }
 
 /// Adds `device_name` to a payload people read (an alert, a position) whose device, named
@@ -259,7 +291,7 @@ fn everything(
         .into_iter()
         .map(|l| {
             let reg = s.registry.device(&l.id);
-            (l.id.clone(), DeviceOut::new(Some(l), reg, ""))
+            (l.id.clone(), DeviceOut::new(Some(l), reg, "", &s.registry))
         })
         .collect();
     // Registered devices not in live state, in id order, until limit + 1 of them.
@@ -274,7 +306,7 @@ fn everything(
             if s.live.get(&d.id).is_some() {
                 continue;
             }
-            merged.insert(d.id.clone(), DeviceOut::new(None, Some(d), ""));
+            merged.insert(d.id.clone(), DeviceOut::new(None, Some(d), "", &s.registry));
             unseen += 1;
             if unseen > limit {
                 break 'scan;
@@ -296,7 +328,7 @@ fn filtered(s: &ApiState, v: &Visible, q: &DeviceQuery, now: DateTime<Utc>) -> V
     for d in s.registry.devices(q, |d| v.device(&d.id)) {
         let live = s.live.view(&d.id, now);
         let id = live.as_ref().map_or(d.id.clone(), |l| l.id.clone());
-        out.insert(id.clone(), DeviceOut::new(live, Some(d), &id));
+        out.insert(id.clone(), DeviceOut::new(live, Some(d), &id, &s.registry));
     }
     // Unregistered devices match no group or customer filter, only a search by id.
     if q.group.is_none() && q.customer.is_none() {
@@ -317,7 +349,10 @@ fn filtered(s: &ApiState, v: &Visible, q: &DeviceQuery, now: DateTime<Utc>) -> V
                 continue;
             }
             if let Some(l) = s.live.view(&id, now) {
-                out.insert(l.id.clone(), DeviceOut::new(Some(l), None, &id));
+                out.insert(
+                    l.id.clone(),
+                    DeviceOut::new(Some(l), None, &id, &s.registry),
+                );
             }
         }
     }
@@ -389,7 +424,7 @@ async fn replace(
     };
     let live = s.live.view(&id, Utc::now());
     let reg = s.registry.device(&id);
-    (status, Json(DeviceOut::new(live, reg, &id))).into_response()
+    (status, Json(DeviceOut::new(live, reg, &id, &s.registry))).into_response()
 }
 
 /// `PATCH /api/devices/{id}`: merge-patch a registered device.
@@ -427,7 +462,7 @@ async fn change(
         Err(e) => return failure(e),
     };
     let live = s.live.view(&id, Utc::now());
-    Json(DeviceOut::new(live, Some(d), &id)).into_response()
+    Json(DeviceOut::new(live, Some(d), &id, &s.registry)).into_response()
 }
 
 /// `DELETE /api/devices/{id}`: forget the registry entry and the live state.

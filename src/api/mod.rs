@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod console;
 pub mod devices;
+pub mod drivers;
 pub mod events;
 pub mod exceptions;
 pub mod groups;
@@ -92,6 +93,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     ];
     v.extend(devices::routes());
     v.extend(groups::routes());
+    v.extend(drivers::routes());
     v.extend(shipments::routes());
     v.extend(events::routes());
     v.extend(stream::routes());
