@@ -84,6 +84,11 @@ async fn search(r: &Running, query: &str) -> Vec<String> {
     ids(&get(r, &format!("/api/devices?{query}"), "ops").await.1)
 }
 
+/// The ids `/api/devices?{query}` lists for `who`.
+async fn search_as(r: &Running, query: &str, who: &str) -> Vec<String> {
+    ids(&get(r, &format!("/api/devices?{query}"), who).await.1)
+}
+
 /// PATCH as acme; the status.
 async fn acme_patch(r: &Running, id: &str, body: Value) -> StatusCode {
     let path = format!("/api/devices/{id}");
@@ -499,6 +504,81 @@ async fn a_customer_token_sees_and_edits_only_its_customers_devices() {
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{e}");
+
+    // Another customer's vehicle on acme's shipment: acme sees where it is, not globex's
+    // registry entry (name, notes), and cannot find it by that name.
+    let (st, e, _) = call(
+        &r,
+        Method::POST,
+        "/api/shipments",
+        "acme",
+        Some(ship("sh3", "555")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+    let secret =
+        json!({"name": "Globex secret", "customer": "globex", "notes": "spare key in the cab"});
+    assert_eq!(
+        put(&r, "/api/devices/555", "ops", secret).await.0,
+        StatusCode::CREATED
+    );
+    support::records::append(
+        &r,
+        &[trackgate::model::Record::Position(
+            support::records::position("555", 0, 52.5, 13.4),
+        )],
+    )
+    .await;
+    let d = eventually(
+        Duration::from_secs(5),
+        "acme seeing vehicle 555",
+        async || match get(&r, "/api/devices/555", "acme").await {
+            (StatusCode::OK, d) if !d["lat"].is_null() => Ok(d),
+            (st, d) => Err(format!("{st} {d}")),
+        },
+    )
+    .await;
+    assert_eq!(
+        (
+            d["registered"].clone(),
+            d["name"].clone(),
+            d["notes"].clone()
+        ),
+        (json!(false), Value::Null, Value::Null),
+        "{d}"
+    );
+    assert!(search_as(&r, "q=secret", "acme").await.is_empty());
+    assert_eq!(search_as(&r, "q=555", "acme").await, ["555"]);
+    assert_eq!(
+        get(&r, "/api/devices/555", "globex").await.1["notes"],
+        "spare key in the cab"
+    );
+    // The same on the stream: acme gets the position without globex's name, globex with it.
+    let mut streams = Vec::new();
+    for who in ["acme", "globex"] {
+        let resp = reqwest::Client::new()
+            .get(format!("http://{}/api/stream?types=position", r.http_addr))
+            .bearer_auth(format!("secret-{who}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        streams.push(resp);
+    }
+    support::records::append(
+        &r,
+        &[trackgate::model::Record::Position(
+            support::records::position("555", 10, 52.6, 13.4),
+        )],
+    )
+    .await;
+    let mut buf = String::new();
+    let p = next_data(&mut streams[0], &mut buf).await;
+    assert_eq!(p["id"], "555");
+    assert!(p.get("device_name").is_none(), "{p}");
+    let mut buf = String::new();
+    let p = next_data(&mut streams[1], &mut buf).await;
+    assert_eq!(p["device_name"], "Globex secret");
 
     // Groups are shared: customers cannot change them, and read only those they use.
     let (st, _, _) = call(

@@ -180,6 +180,16 @@ fn visible(s: &ApiState, who: &Principal) -> Visible {
     Visible::of(who, s.tracking.as_deref()).with_registered(&s.registry)
 }
 
+/// Whether `v` may read the registry entry `d`: an untenanted token always; a customer's
+/// token when the entry is its customer's or nobody's. (A customer sees another customer's
+/// vehicle while it is on one of its shipments, but not that customer's notes about it.)
+fn reads_entry(v: &Visible, d: &Device) -> bool {
+    match v {
+        Visible::All => true,
+        Visible::Customer { name, .. } => d.customer.as_ref().is_none_or(|c| c == name),
+    }
+}
+
 /// The view of device `id` if it exists (live or registered) and `v` may see it.
 fn view(s: &ApiState, v: &Visible, id: &str, now: DateTime<Utc>) -> Option<DeviceOut> {
     let live = s.live.view(id, now);
@@ -191,17 +201,27 @@ fn view(s: &ApiState, v: &Visible, id: &str, now: DateTime<Utc>) -> Option<Devic
     if !(v.device(&shown) || v.device(id)) {
         return None;
     }
+    let reg = reg.filter(|d| reads_entry(v, d));
+    if live.is_none() && reg.is_none() {
+        return None;
+    }
     Some(DeviceOut::new(live, reg, &shown, &s.registry))
 }
 
 /// Adds `device_name` to a payload people read (an alert, a position) whose device, named
-/// by its field `device_key`, has a name in the registry. Unnamed devices keep the shape.
+/// by its field `device_key`, has a name in the registry. Unnamed devices keep the shape; a
+/// customer's token (`reader`) gets names of its own and unowned devices only.
 pub fn with_name(
     mut v: serde_json::Value,
     registry: &Registry,
     device_key: &str,
+    reader: Option<&str>,
 ) -> serde_json::Value {
-    let name = v[device_key].as_str().and_then(|id| registry.name_of(id));
+    let name = v[device_key]
+        .as_str()
+        .and_then(|id| registry.device(id))
+        .filter(|d| reader.is_none() || d.customer.is_none() || d.customer.as_deref() == reader)
+        .and_then(|d| d.name);
     if let (Some(name), Some(obj)) = (name, v.as_object_mut()) {
         obj.insert("device_name".into(), serde_json::Value::String(name));
     }
@@ -325,7 +345,10 @@ fn everything(
 /// Every device `v` may see that passes `q`, sorted by id.
 fn filtered(s: &ApiState, v: &Visible, q: &DeviceQuery, now: DateTime<Utc>) -> Vec<DeviceOut> {
     let mut out: BTreeMap<String, DeviceOut> = BTreeMap::new();
-    for d in s.registry.devices(q, |d| v.device(&d.id)) {
+    for d in s
+        .registry
+        .devices(q, |d| v.device(&d.id) && reads_entry(v, d))
+    {
         let live = s.live.view(&d.id, now);
         let id = live.as_ref().map_or(d.id.clone(), |l| l.id.clone());
         out.insert(id.clone(), DeviceOut::new(live, Some(d), &id, &s.registry));
@@ -345,7 +368,7 @@ fn filtered(s: &ApiState, v: &Visible, q: &DeviceQuery, now: DateTime<Utc>) -> V
                 .collect(),
         };
         for id in ids {
-            if s.registry.device(&id).is_some() {
+            if s.registry.device(&id).is_some_and(|d| reads_entry(v, &d)) {
                 continue;
             }
             if let Some(l) = s.live.view(&id, now) {

@@ -71,6 +71,7 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
         after: p.after,
         limit,
     };
+    let reader = q.customer.clone();
     match o.store.events(q).await {
         Ok(rows) => {
             let next = (rows.len() == limit)
@@ -79,7 +80,7 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
             let events: Vec<serde_json::Value> = rows
                 .iter()
                 .filter_map(|r| serde_json::from_str(&r.body).ok())
-                .map(|v| super::devices::with_name(v, &s.registry, "device"))
+                .map(|v| super::devices::with_name(v, &s.registry, "device", reader.as_deref()))
                 .collect();
             Json(serde_json::json!({ "events": events, "next": next })).into_response()
         }

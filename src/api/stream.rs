@@ -98,16 +98,22 @@ fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
 
 /// The SSE event for a record, if the client wants it.
 /// Positions and alerts of a device named in the registry carry `device_name`.
-fn to_event(cursor: Cursor, r: &Record, k: Kinds, names: &Registry) -> Option<Event> {
+fn to_event(
+    cursor: Cursor,
+    r: &Record,
+    k: Kinds,
+    names: &Registry,
+    reader: Option<&str>,
+) -> Option<Event> {
     let (name, data) = match r {
         Record::Position(p) if k.position => {
             let v = serde_json::to_value(p.view()).ok()?;
-            ("position", with_name(v, names, "id").to_string())
+            ("position", with_name(v, names, "id", reader).to_string())
         }
         Record::Eta(e) if k.eta => ("eta", serde_json::to_string(e).ok()?),
         Record::Alert(a) if k.alert => (
             "alert",
-            with_name(alert_json(a), names, "device").to_string(),
+            with_name(alert_json(a), names, "device", reader).to_string(),
         ),
         _ => return None,
     };
@@ -167,10 +173,13 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
                 continue;
             }
             match e.decode() {
-                Ok(rec) if visible.record(&rec) => {
-                    c.queue
-                        .extend(to_event(e.cursor, &rec, c.kinds, &c.registry))
-                }
+                Ok(rec) if visible.record(&rec) => c.queue.extend(to_event(
+                    e.cursor,
+                    &rec,
+                    c.kinds,
+                    &c.registry,
+                    c.who.customer.as_deref(),
+                )),
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(cursor = %e.cursor, error = %err, "event stream: undecodable record skipped")
