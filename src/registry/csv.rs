@@ -53,7 +53,8 @@ pub fn parse(input: impl Read) -> Result<Vec<(usize, Device)>, CsvError> {
         .clone();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
-        let h = h.trim();
+        // Spreadsheets save UTF-8 CSV with a byte order mark before the first column.
+        let h = h.trim_start_matches('\u{feff}').trim();
         let Some(known) = COLUMNS.iter().find(|c| **c == h) else {
             return Err(at(
                 1,
@@ -203,6 +204,12 @@ mod tests {
         );
         let e = parse("id,name\n1,a,extra\n".as_bytes()).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn a_spreadsheet_s_byte_order_mark_is_not_part_of_the_header() {
+        let rows = parse("\u{feff}id,name\n1,a\n".as_bytes()).unwrap();
+        assert_eq!(rows[0].1.name.as_deref(), Some("a"));
     }
 
     #[test]
