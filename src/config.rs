@@ -131,6 +131,10 @@ pub struct DevicesConfig {
     /// `[[devices.keys]]`: ids accepted only from the listed source ranges (`id`,
     /// `peer_cidrs`). Default none.
     pub keys: Vec<DeviceKey>,
+    /// Most devices one customer's token may register in the device registry (a `PUT` of a
+    /// new device beyond it answers 409); ops tokens and `trackgate devices import` are not
+    /// limited. Default 100 000.
+    pub max_registered_per_customer: usize,
 }
 
 impl Default for DevicesConfig {
@@ -142,6 +146,7 @@ impl Default for DevicesConfig {
             takeover: Takeover::Replace,
             max_future_secs: 300,
             keys: Vec::new(),
+            max_registered_per_customer: 100_000,
         }
     }
 }

@@ -884,3 +884,41 @@ async fn drivers_are_registered_and_the_current_one_shows_on_the_device_view() {
     );
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_customer_registers_at_most_its_quota_of_devices() {
+    let r = gateway("[devices]\nmax_registered_per_customer = 1\n").await;
+    assert_eq!(
+        put(&r, "/api/devices/1", "acme", json!({})).await.0,
+        StatusCode::CREATED
+    );
+    let (st, e) = put(&r, "/api/devices/2", "acme", json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("devices.max_registered_per_customer"),
+        "{e}"
+    );
+    assert_eq!(
+        put(&r, "/api/devices/1", "acme", json!({"name": "a"}))
+            .await
+            .0,
+        StatusCode::OK,
+        "replacing is not a new device"
+    );
+    assert_eq!(
+        put(&r, "/api/devices/2", "globex", json!({})).await.0,
+        StatusCode::CREATED,
+        "per customer"
+    );
+    assert_eq!(
+        put(&r, "/api/devices/3", "ops", json!({"customer": "acme"}))
+            .await
+            .0,
+        StatusCode::CREATED,
+        "ops are not limited"
+    );
+    r.shutdown().await;
+}

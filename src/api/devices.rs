@@ -436,6 +436,13 @@ async fn replace(
             Some(c) if c != mine => return other_customer(mine),
             _ => d.customer = Some(mine.clone()),
         }
+        let quota = s.registry.customer_quota();
+        if s.registry.device(&id).is_none() && s.registry.count_of(mine) >= quota {
+            return error(
+                StatusCode::CONFLICT,
+                format!("customer {mine:?} has {quota} registered devices, the most devices.max_registered_per_customer allows"),
+            );
+        }
     }
     let written = match blocking(&s.registry, move |r| r.put_device(d)).await {
         Ok(w) => w,

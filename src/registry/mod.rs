@@ -184,6 +184,8 @@ pub struct Registry {
     conn: Mutex<Connection>,
     index: RwLock<Index>,
     version: Mutex<i64>,
+    /// `devices.max_registered_per_customer`, checked by the API for customers' tokens.
+    customer_quota: std::sync::atomic::AtomicUsize,
 }
 
 impl Registry {
@@ -203,6 +205,7 @@ impl Registry {
             conn: Mutex::new(conn),
             index: RwLock::new(Index::from_rows(devices, groups, drivers)),
             version: Mutex::new(version),
+            customer_quota: std::sync::atomic::AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -481,6 +484,27 @@ impl Registry {
             .get(&model::key_form(key))
             .and_then(|id| ix.drivers.get(id))
             .cloned()
+    }
+
+    /// Sets how many devices one customer's token may register.
+    pub fn set_customer_quota(&self, n: usize) {
+        self.customer_quota
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many devices one customer's token may register.
+    pub fn customer_quota(&self) -> usize {
+        self.customer_quota
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Devices registered to `customer`.
+    pub fn count_of(&self, customer: &str) -> usize {
+        self.read()
+            .devices
+            .values()
+            .filter(|d| d.customer.as_deref() == Some(customer))
+            .count()
     }
 
     /// Number of registered devices.

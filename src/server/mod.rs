@@ -290,6 +290,7 @@ fn open_gate(
 fn open_registry(cfg: &Config, base: &Base) -> Result<Arc<DeviceRegistry>, StartError> {
     let reg =
         DeviceRegistry::open(&cfg.storage.dir).map_err(|e| StartError::Devices(e.to_string()))?;
+    reg.set_customer_quota(cfg.devices.max_registered_per_customer);
     let reg = Arc::new(reg);
     base.tracker.spawn(crate::registry::watch(
         reg.clone(),
