@@ -33,6 +33,8 @@ pub struct Config {
     pub devices: DevicesConfig,
     /// The durable stage between decoding and the device ACK.
     pub pipeline: PipelineConfig,
+    /// Which durable log: the embedded one (default) or NATS JetStream (`[log]`).
+    pub log: crate::pipeline::backend::LogConfig,
     /// One table per protocol, keyed by registry name. Protocols not listed run with their
     /// defaults (enabled, Traccar's port).
     pub protocols: BTreeMap<String, ProtocolConfig>,
@@ -429,6 +431,7 @@ impl Config {
         self.console.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
+        self.log.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
