@@ -92,6 +92,7 @@ pub mod suntech;
 pub mod t55;
 pub mod teltonika;
 pub mod tk103;
+pub mod totem;
 pub mod watch;
 pub mod wialon;
 pub mod wire;
@@ -135,6 +136,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &t55::T55,
     &laipac::Laipac,
     &xexun::Xexun,
+    &totem::Totem,
 ];
 
 /// Looks a protocol up by its registry name.
