@@ -82,6 +82,7 @@ pub mod gt06;
 pub mod h02;
 pub mod jt808;
 pub mod laipac;
+pub mod megastek;
 pub mod meiligao;
 pub mod meitrack;
 mod options;
@@ -137,6 +138,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &laipac::Laipac,
     &xexun::Xexun,
     &totem::Totem,
+    &megastek::Megastek,
 ];
 
 /// Looks a protocol up by its registry name.
