@@ -78,6 +78,7 @@ pub mod fix;
 pub mod galileo;
 pub mod gl200;
 pub mod gps103;
+pub mod gt02;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
@@ -139,6 +140,7 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &xexun::Xexun,
     &totem::Totem,
     &megastek::Megastek,
+    &gt02::Gt02,
 ];
 
 /// Looks a protocol up by its registry name.
