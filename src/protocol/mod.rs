@@ -78,10 +78,12 @@ pub mod fix;
 pub mod galileo;
 pub mod gl200;
 pub mod gps103;
+pub mod gt02;
 pub mod gt06;
 pub mod h02;
 pub mod jt808;
 pub mod laipac;
+pub mod megastek;
 pub mod meiligao;
 pub mod meitrack;
 mod options;
@@ -92,6 +94,7 @@ pub mod suntech;
 pub mod t55;
 pub mod teltonika;
 pub mod tk103;
+pub mod totem;
 pub mod watch;
 pub mod wialon;
 pub mod wire;
@@ -135,6 +138,9 @@ pub static REGISTRY: &[&dyn Protocol] = &[
     &t55::T55,
     &laipac::Laipac,
     &xexun::Xexun,
+    &totem::Totem,
+    &megastek::Megastek,
+    &gt02::Gt02,
 ];
 
 /// Looks a protocol up by its registry name.
