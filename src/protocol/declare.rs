@@ -9,6 +9,7 @@
 //! directly, so the only dynamic dispatch per frame is the one the ingest shell already pays
 //! through `Box<dyn Decoder>`.
 
+use super::command::CommandCodec;
 use super::wire::Cut;
 use super::{
     ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions,
@@ -34,6 +35,10 @@ pub trait ProtocolSpec: Send + Sync + 'static {
     type Decoder: Decoder + 'static;
     /// A decoder for one connection or peer; fails on bad `[protocols.<name>.options]`.
     fn decoder(opts: &DecoderOptions) -> Result<Self::Decoder, OptionsError>;
+    /// The downlink command codec (see [`Protocol::commands`]); none by default.
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        None
+    }
 }
 
 impl<T: ProtocolSpec> Protocol for T {
@@ -51,6 +56,9 @@ impl<T: ProtocolSpec> Protocol for T {
     }
     fn http(&self) -> bool {
         T::HTTP
+    }
+    fn commands(&self) -> Option<&'static dyn CommandCodec> {
+        T::commands()
     }
 }
 
@@ -116,6 +124,11 @@ pub trait StreamProtocol: Send + Sync + Sized + 'static {
     ) -> Result<Decoded, DecodeError> {
         Self::decode(d, datagram, ctx)
     }
+
+    /// The downlink command codec (see [`Protocol::commands`]); none by default.
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        None
+    }
 }
 
 impl<P: StreamProtocol> ProtocolSpec for P {
@@ -125,6 +138,9 @@ impl<P: StreamProtocol> ProtocolSpec for P {
     type Decoder = StreamDecoder<P>;
     fn decoder(opts: &DecoderOptions) -> Result<StreamDecoder<P>, OptionsError> {
         StreamDecoder::new(opts)
+    }
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        <P as StreamProtocol>::commands()
     }
 }
 

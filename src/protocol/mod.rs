@@ -72,6 +72,7 @@
 pub mod atrack;
 pub mod calamp;
 pub mod castel;
+pub mod command;
 pub mod declare;
 pub mod eelink;
 pub mod fix;
@@ -188,6 +189,10 @@ pub trait Protocol: Send + Sync {
     /// `listen` address. Stream protocols keep the default `false`.
     fn http(&self) -> bool {
         false
+    }
+    /// The protocol's downlink command codec, when trackgate can send it commands.
+    fn commands(&self) -> Option<&'static dyn command::CommandCodec> {
+        None
     }
 }
 
