@@ -38,6 +38,8 @@
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
 //! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
+//! commands/   downlink commands: durable queue (commands.sqlite3), request check, and the
+//!             courier a device connection uses to send them and match the answers
 //! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
@@ -59,6 +61,7 @@
 
 pub mod api;
 pub mod backoff;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod duration_text;

@@ -48,6 +48,8 @@ pub struct ApiState {
     pub auth: Arc<Registry>,
     /// The ops console: its pages, settings, ETA history and notices.
     pub console: Arc<crate::console::Console>,
+    /// The downlink command queue (`None`: the command routes answer 503).
+    pub commands: Option<crate::commands::Commands>,
 }
 
 /// One route: method, path, the access it needs, its handler.

@@ -64,6 +64,11 @@ pub enum StartError {
     },
     #[error("{0}")]
     Devices(String),
+    #[error("command queue in {dir}: {source}")]
+    Commands {
+        dir: std::path::PathBuf,
+        source: crate::commands::StoreError,
+    },
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -207,12 +212,14 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     );
     let started = consumers::start(&cfg, &base, &consumers, &live).await?;
     let stage: Arc<dyn DurableStage> = log.clone();
+    let commands = open_commands(&cfg).await?;
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
         gate: Arc::new(open_gate(&cfg, &base, &live)?),
         metrics: base.metrics.clone(),
         shutdown: base.shutdown.clone(),
+        commands: Some(commands.clone()),
     });
     let listeners = listeners::start(&cfg, &base, ingest).await?;
     let auth = open_auth(&cfg)?;
@@ -226,6 +233,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracking: started.tracking,
             console: started.console,
             auth,
+            commands: Some(commands),
         },
     )
     .await?;
@@ -275,6 +283,17 @@ fn open_gate(cfg: &Config, base: &Base, live: &Arc<LiveState>) -> Result<Gate, S
         FixTimes::new(Duration::from_secs(d.max_future_secs), base.metrics.clone()),
         base.metrics.clone(),
     ))
+}
+
+/// The downlink command queue, `<storage.dir>/commands.sqlite3` (queued commands survive a
+/// restart).
+async fn open_commands(cfg: &Config) -> Result<crate::commands::Commands, StartError> {
+    crate::commands::Commands::open(&cfg.storage.dir)
+        .await
+        .map_err(|source| StartError::Commands {
+            dir: cfg.storage.dir.clone(),
+            source,
+        })
 }
 
 /// The API's tokens, and the safe default: without any token the API is open to whoever
