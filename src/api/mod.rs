@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod commands;
 pub mod console;
 pub mod events;
 pub mod exceptions;
@@ -101,6 +102,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(exceptions::routes());
     v.extend(history::routes());
     v.extend(share::routes());
+    v.extend(commands::routes());
     v
 }
 

@@ -297,14 +297,14 @@ impl CommandStore {
     pub async fn cancel(&self, seq: i64, now_ms: i64) -> Result<Cancel, StoreError> {
         self.run(move |c| {
             expire(c, now_ms)?;
-            c.execute(
+            let changed = c.execute(
                 "UPDATE commands SET status = 'cancelled', done_ms = ?2 \
                  WHERE seq = ?1 AND status = 'queued'",
                 params![seq, now_ms],
             )?;
             Ok(match get(c, seq)? {
                 None => Cancel::NotFound,
-                Some(r) if r.status == Status::Cancelled => Cancel::Cancelled(r),
+                Some(r) if changed == 1 => Cancel::Cancelled(r),
                 Some(r) => Cancel::NotQueued(r),
             })
         })
@@ -530,6 +530,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.cancel(999, 11).await.unwrap(), Cancel::NotFound);
+        // Cancelling twice: the second finds it no longer queued.
+        match s.cancel(a.seq, 12).await.unwrap() {
+            Cancel::NotQueued(r) => assert_eq!(r.status, Status::Cancelled),
+            other => panic!("{other:?}"),
+        }
         // Past expires_ms (created + 1000) a sent command without an answer expires.
         let r = s.get(b.seq, 1000).await.unwrap().unwrap();
         assert_eq!((r.status, r.done_ms), (Status::Expired, Some(1000)));

@@ -1,0 +1,400 @@
+//! Downlink commands end to end over real sockets: a command queued through the API while
+//! its device is offline reaches the device when it logs in, byte for byte as built here
+//! independently (CRCs from the `crc` crate's catalogue, not trackgate's encoders); the
+//! device's answer moves it to `acknowledged` with the answer's text. GT06, Teltonika and
+//! JT/T 808; a command queued while the device is connected goes out after its next frame;
+//! a queued command survives a restart; cancel, confirm and the 4xx answers.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::gateway::{
+    connect, expect_silence, gt06_login, jt808_auth, jt808_register, read_jt808, read_n,
+    send_expect, test_config,
+};
+use support::wire::{arc, gt06_ack, gt06_frame, jt808_frame, GT06_IMEI};
+use support::{eventually, gateway};
+use tokio::io::AsyncWriteExt;
+use trackgate::server::{self, Running};
+
+/// A GT06 command reply 0x15 takes a loaded CI machine this long at most.
+const LIMIT: Duration = Duration::from_secs(5);
+
+async fn post(r: &Running, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}{}", r.http_addr, path))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn delete(r: &Running, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .delete(format!("http://{}{}", r.http_addr, path))
+        .send()
+        .await
+        .expect("DELETE");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Queues a command and returns its id, checking the 202 body.
+async fn queue(r: &Running, device: &str, body: Value) -> u64 {
+    let (status, v) = post(r, &format!("/api/devices/{device}/commands"), body.clone()).await;
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["status"], "queued", "{v}");
+    assert_eq!(v["device"], device);
+    assert_eq!(v["type"], body["type"]);
+    assert!(v["created"].is_string(), "{v}");
+    v["id"].as_u64().expect("numeric id")
+}
+
+/// Waits until command `id` has `status`; returns its view.
+async fn wait_status(r: &Running, id: u64, status: &str) -> Value {
+    eventually(LIMIT, &format!("command {id} {status}"), async || {
+        let (code, v) = gateway::get_json(r, &format!("/api/commands/{id}")).await;
+        if code == 200 && v["status"] == status {
+            Ok(v)
+        } else {
+            Err(format!("{code} {v}"))
+        }
+    })
+    .await
+}
+
+/// The GT06 0x80 frame the device must receive: CMDLEN, server flag = command id, ASCII,
+/// language 0x0002 (English), frame serial = low 16 bits of the id.
+fn gt06_command(id: u64, text: &str) -> Vec<u8> {
+    let mut c = vec![(4 + text.len()) as u8];
+    c.extend_from_slice(&(id as u32).to_be_bytes());
+    c.extend_from_slice(text.as_bytes());
+    c.extend_from_slice(&[0x00, 0x02]);
+    gt06_frame(0x80, &c, id as u16)
+}
+
+/// The device's 0x15 answer echoing server flag `flag`.
+fn gt06_answer(flag: u64, text: &str, serial: u16) -> Vec<u8> {
+    let mut c = vec![(4 + text.len()) as u8];
+    c.extend_from_slice(&(flag as u32).to_be_bytes());
+    c.extend_from_slice(text.as_bytes());
+    c.extend_from_slice(&[0x00, 0x02]);
+    gt06_frame(0x15, &c, serial)
+}
+
+#[tokio::test]
+async fn gt06_command_queued_offline_is_delivered_at_login_and_acknowledged() {
+    let r = gateway::start("").await;
+    let id = queue(
+        &r,
+        GT06_IMEI,
+        json!({"type": "engine_stop", "confirm": true, "protocol": "gt06"}),
+    )
+    .await;
+    let (_, v) = gateway::get_json(&r, &format!("/api/commands/{id}")).await;
+    assert_eq!(v["status"], "queued");
+    assert_eq!(v["requested_by"], "anonymous");
+
+    let mut s = connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
+    let want = gt06_command(id, "DYD,000000#");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
+    let v = wait_status(&r, id, "sent").await;
+    assert!(v["sent"].is_string(), "{v}");
+
+    // The device answers with 0x15; it gets its standard ACK and the command its answer.
+    send_expect(
+        &mut s,
+        &gt06_answer(id, "DYD=Success!", 2),
+        &gt06_ack(0x15, 2),
+    )
+    .await;
+    let v = wait_status(&r, id, "acknowledged").await;
+    assert_eq!(v["answer"], "DYD=Success!", "{v}");
+    assert_eq!(v["answer_hex"], hex::encode("DYD=Success!"));
+    // The answer was decoded like any frame (counted, not as a bad one).
+    let frames = gateway::metric(&r, "trackgate_frames_total{protocol=\"gt06\"}");
+    assert_eq!(frames, Some(2.0), "login and the answer");
+    let bad = gateway::metric(&r, "trackgate_decode_errors_total{protocol=\"gt06\"}");
+    assert!(bad.is_none_or(|b| b == 0.0), "{bad:?}");
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn gt06_command_queued_while_connected_goes_out_after_the_next_frame() {
+    let r = gateway::start("").await;
+    let mut s = connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
+    gateway::wait_device(&r, GT06_IMEI, |_| true).await;
+    // Known device: no protocol needed.
+    let id = queue(
+        &r,
+        GT06_IMEI,
+        json!({"type": "set_interval", "params": {"seconds": 30}}),
+    )
+    .await;
+    // Heartbeat 0x13 (terminal info, voltage, GSM, language): its ACK, then the command.
+    let hb = gt06_frame(0x13, &[0x40, 0x04, 0x04, 0x00, 0x02], 3);
+    send_expect(&mut s, &hb, &gt06_ack(0x13, 3)).await;
+    let want = gt06_command(id, "TIMER,30#");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
+    wait_status(&r, id, "sent").await;
+    // Nothing else is queued: the next heartbeat gets only its ACK.
+    send_expect(
+        &mut s,
+        &gt06_frame(0x13, &[0x40, 0x04, 0x04, 0x00, 0x02], 4),
+        &gt06_ack(0x13, 4),
+    )
+    .await;
+    expect_silence(&mut s, 300).await;
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_queued_command_survives_a_restart() {
+    let dir = gateway::temp_dir("commands-restart");
+    let mut cfg = test_config("");
+    cfg.storage.dir = dir.clone();
+    let r = server::start(cfg).await.expect("start");
+    let id = queue(
+        &r,
+        GT06_IMEI,
+        json!({"type": "reboot", "protocol": "gt06", "ttl": "1h"}),
+    )
+    .await;
+    r.shutdown().await;
+
+    let mut cfg = test_config("");
+    cfg.storage.dir = dir;
+    let r = server::start(cfg).await.expect("restart");
+    let (_, v) = gateway::get_json(&r, &format!("/api/commands/{id}")).await;
+    assert_eq!(v["status"], "queued", "{v}");
+    let mut s = connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
+    let want = gt06_command(id, "RESET#");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
+    wait_status(&r, id, "sent").await;
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_confirm_and_refusals() {
+    let r = gateway::start("").await;
+    let path = format!("/api/devices/{GT06_IMEI}/commands");
+    // engine_stop needs confirm.
+    let (st, v) = post(
+        &r,
+        &path,
+        json!({"type": "engine_stop", "protocol": "gt06"}),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("confirm"), "{v}");
+    // Never seen and no protocol: 404.
+    let (st, v) = post(&r, &path, json!({"type": "reboot"})).await;
+    assert_eq!(st, 404, "{v}");
+    // A type the protocol lacks: 400 naming the protocol and what it supports.
+    let (st, v) = post(
+        &r,
+        "/api/devices/356307042441013/commands",
+        json!({"type": "set_interval", "params": {"seconds": 60}, "protocol": "teltonika"}),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains("teltonika") && e.contains("engine_stop, engine_resume"),
+        "{e}"
+    );
+    // A protocol without commands, an unknown type, bad params, bad JSON.
+    let (st, v) = post(
+        &r,
+        "/api/devices/x1/commands",
+        json!({"type": "reboot", "protocol": "osmand"}),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    let (st, _) = post(
+        &r,
+        &path,
+        json!({"type": "self_destruct", "protocol": "gt06"}),
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, _) = post(
+        &r,
+        &path,
+        json!({"type": "set_interval", "params": {"seconds": -1}, "protocol": "gt06"}),
+    )
+    .await;
+    assert_eq!(st, 400);
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}{}", r.http_addr, path))
+        .header("content-type", "application/json")
+        .body("{\"type\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["error"].is_string(), "{v}");
+
+    // Cancel a queued one: it never reaches the device.
+    let id = queue(
+        &r,
+        GT06_IMEI,
+        json!({"type": "position_request", "protocol": "gt06"}),
+    )
+    .await;
+    let (st, v) = delete(&r, &format!("/api/commands/{id}")).await;
+    assert_eq!((st, v["status"].as_str()), (200, Some("cancelled")), "{v}");
+    let (st, _) = delete(&r, &format!("/api/commands/{id}")).await;
+    assert_eq!(st, 409);
+    let (st, _) = delete(&r, "/api/commands/999999").await;
+    assert_eq!(st, 404);
+    let mut s = connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
+    expect_silence(&mut s, 300).await;
+
+    // Sent ones cannot be cancelled.
+    let id2 = queue(
+        &r,
+        GT06_IMEI,
+        json!({"type": "custom", "params": {"text": "STATUS#"}}),
+    )
+    .await;
+    send_expect(
+        &mut s,
+        &gt06_frame(0x13, &[0x40, 0x04, 0x04, 0x00, 0x02], 5),
+        &gt06_ack(0x13, 5),
+    )
+    .await;
+    let want = gt06_command(id2, "STATUS#");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
+    wait_status(&r, id2, "sent").await;
+    let (st, v) = delete(&r, &format!("/api/commands/{id2}")).await;
+    assert_eq!(st, 409, "{v}");
+
+    // The device's list, in queue order, paged.
+    let (st, v) = gateway::get_json(&r, &format!("{path}?limit=1")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    assert_eq!(v[0]["id"].as_u64(), Some(id));
+    let (_, v) = gateway::get_json(&r, &format!("{path}?after={id}")).await;
+    assert_eq!(v[0]["id"].as_u64(), Some(id2), "{v}");
+    r.shutdown().await;
+}
+
+/// A Teltonika TCP packet (preamble, length, data, CRC-16/ARC in a u32).
+fn teltonika_packet(data: &[u8]) -> Vec<u8> {
+    let mut p = vec![0, 0, 0, 0];
+    p.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    p.extend_from_slice(data);
+    p.extend_from_slice(&u32::from(arc(data)).to_be_bytes());
+    p
+}
+
+/// Codec 12 data of `kind` (0x05 command, 0x06 response) carrying `payload`.
+fn codec12(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x0C, 0x01, kind];
+    d.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    d.extend_from_slice(payload);
+    d.push(0x01);
+    teltonika_packet(&d)
+}
+
+#[tokio::test]
+async fn teltonika_codec12_command_and_response() {
+    let r = gateway::start("").await;
+    let imei = "356307042441013";
+    let id = queue(
+        &r,
+        imei,
+        json!({"type": "engine_resume", "protocol": "teltonika"}),
+    )
+    .await;
+    let mut s = connect(&r, "teltonika").await;
+    let mut hs = vec![0x00, 0x0F];
+    hs.extend_from_slice(imei.as_bytes());
+    send_expect(&mut s, &hs, &[0x01]).await;
+    let want = codec12(0x05, b"setdigout 0");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
+    wait_status(&r, id, "sent").await;
+    s.write_all(&codec12(0x06, b"DOUT1:0 DOUT2:0"))
+        .await
+        .unwrap();
+    let v = wait_status(&r, id, "acknowledged").await;
+    assert_eq!(v["answer"], "DOUT1:0 DOUT2:0", "{v}");
+    // Codec 12 responses get no answer.
+    expect_silence(&mut s, 300).await;
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn jt808_terminal_control_after_authentication_and_general_response() {
+    let r = gateway::start("").await;
+    let phone = "013912345678";
+    let id = queue(
+        &r,
+        phone,
+        json!({"type": "engine_stop", "confirm": true, "protocol": "jt808"}),
+    )
+    .await;
+    let mut s = connect(&r, "jt808").await;
+    let code = jt808_register(&mut s, phone, 1, 0).await;
+    // Nothing goes out before the terminal authenticated: the next frame is the 0x8001.
+    jt808_auth(&mut s, phone, &code, 2, 1).await;
+    let want = jt808_frame(0x8105, phone, id as u16, &[0xF0]);
+    assert_eq!(hex::encode(read_jt808(&mut s).await), hex::encode(&want));
+    wait_status(&r, id, "sent").await;
+    // 0x0001 {reply serial = the command's, reply id 0x8105, result 0}.
+    let mut body = (id as u16).to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x81, 0x05, 0x00]);
+    s.write_all(&jt808_frame(0x0001, phone, 3, &body))
+        .await
+        .unwrap();
+    let v = wait_status(&r, id, "acknowledged").await;
+    assert_eq!(v["answer"], "0x8105 result 0 (ok)", "{v}");
+
+    // A refused one ends `failed` with the device's word.
+    let id2 = queue(
+        &r,
+        phone,
+        json!({"type": "set_interval", "params": {"seconds": 10}}),
+    )
+    .await;
+    let hb = jt808_frame(0x0002, phone, 4, &[]);
+    s.write_all(&hb).await.unwrap();
+    let ack = read_jt808(&mut s).await;
+    assert_eq!(ack[1..3], [0x80, 0x01], "heartbeat answered first");
+    let mut params = vec![1, 0, 0, 0, 0x29, 4];
+    params.extend_from_slice(&10u32.to_be_bytes());
+    let want = jt808_frame(0x8103, phone, id2 as u16, &params);
+    assert_eq!(hex::encode(read_jt808(&mut s).await), hex::encode(&want));
+    let mut body = (id2 as u16).to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x81, 0x03, 0x03]);
+    s.write_all(&jt808_frame(0x0001, phone, 5, &body))
+        .await
+        .unwrap();
+    let v = wait_status(&r, id2, "failed").await;
+    assert!(v["error"].as_str().unwrap().contains("unsupported"), "{v}");
+    r.shutdown().await;
+}
