@@ -89,40 +89,111 @@ fn visible(who: &Principal, r: &CommandRow) -> bool {
     who.sees(r.customer.as_deref())
 }
 
+/// A refused request: its status and message.
+struct Refusal(StatusCode, String);
+
+impl Refusal {
+    fn bad(msg: impl Into<String>) -> Self {
+        Refusal(StatusCode::BAD_REQUEST, msg.into())
+    }
+    fn answer(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
 /// The protocol a command for `device` is encoded in, or the refusal.
 fn protocol_of(
     s: &ApiState,
     device: &str,
     asked: Option<&str>,
     seen: &tenant::Visible,
-) -> Result<&'static dyn crate::protocol::Protocol, Response> {
+) -> Result<&'static dyn crate::protocol::Protocol, Refusal> {
     let live = s
         .live
         .view(device, Utc::now())
         .filter(|_| seen.device(device));
     let name = match (live.as_ref().map(|v| v.protocol.as_str()), asked) {
         (Some(l), Some(a)) if l != a => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                format!("protocol: device {device:?} speaks {l}, not {a}"),
-            ))
+            return Err(Refusal::bad(format!(
+                "protocol: device {device:?} speaks {l}, not {a}"
+            )))
         }
         (Some(l), _) => l.to_string(),
         (None, Some(a)) if seen.customer().is_none() => a.to_string(),
-        (None, _) => {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                format!(
+        (None, _) => return Err(Refusal(
+            StatusCode::NOT_FOUND,
+            format!(
                 "no device {device:?} (never seen; name its \"protocol\" to queue for it anyway)"
             ),
-            ))
-        }
+        )),
     };
-    crate::protocol::find(&name).ok_or_else(|| {
-        error(
-            StatusCode::BAD_REQUEST,
-            format!("protocol: no protocol {name:?}"),
-        )
+    crate::protocol::find(&name)
+        .ok_or_else(|| Refusal::bad(format!("protocol: no protocol {name:?}")))
+}
+
+/// An optional field of the body: absent or null → `None`, else `read` it.
+fn field<'a, T>(
+    body: &'a Value,
+    key: &str,
+    read: impl Fn(&'a Value) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>, Refusal> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => read(v)
+            .map(Some)
+            .ok_or_else(|| Refusal::bad(format!("{key} must be {expected}"))),
+    }
+}
+
+/// Checks a request body and builds the row to queue for `device`.
+fn check(s: &ApiState, who: &Principal, device: &str, body: &Value) -> Result<NewCommand, Refusal> {
+    let Some(obj) = body.as_object() else {
+        return Err(Refusal::bad("the body must be a JSON object"));
+    };
+    const FIELDS: [&str; 5] = ["type", "params", "ttl", "confirm", "protocol"];
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(Refusal::bad(format!("unknown field {k:?}")));
+    }
+    let kind = field(body, "type", Value::as_str, "a string")?
+        .ok_or_else(|| Refusal::bad("type: a string is required"))?;
+    let params = body.get("params").cloned().unwrap_or(Value::Null);
+    let cmd = request::command(kind, &params).map_err(|e| Refusal::bad(e.0))?;
+    let ttl = request::ttl(body.get("ttl")).map_err(|e| Refusal::bad(e.0))?;
+    let confirm = field(body, "confirm", Value::as_bool, "true or false")?.unwrap_or(false);
+    if cmd.kind() == CommandType::EngineStop && !confirm {
+        return Err(Refusal::bad(
+            "engine_stop immobilises the vehicle: send \"confirm\": true",
+        ));
+    }
+    let asked = field(body, "protocol", Value::as_str, "a string")?;
+    let seen = tenant::Visible::of(who, s.tracking.as_deref());
+    let protocol = protocol_of(s, device, asked, &seen)?;
+    let Some(codec) = protocol.commands() else {
+        return Err(Refusal::bad(format!(
+            "protocol {} has no downlink commands in trackgate",
+            protocol.name()
+        )));
+    };
+    if !codec.supported().contains(&cmd.kind()) {
+        let names: Vec<&str> = codec.supported().iter().map(|t| t.as_str()).collect();
+        return Err(Refusal::bad(format!(
+            "type: {} does not support {}; it supports {}",
+            protocol.name(),
+            cmd.kind(),
+            names.join(", ")
+        )));
+    }
+    let now = Utc::now().timestamp_millis();
+    Ok(NewCommand {
+        device: device.to_string(),
+        protocol: protocol.name().to_string(),
+        kind: cmd.kind().as_str().to_string(),
+        params: params.to_string(),
+        created_ms: now,
+        expires_ms: now.saturating_add(ttl.as_millis() as i64),
+        requested_by: who.name.clone(),
+        customer: who.customer.clone(),
     })
 }
 
@@ -138,86 +209,13 @@ async fn create(
         return unavailable();
     };
     let body = match body {
-        Ok(Json(v)) if v.is_object() => v,
-        Ok(_) => return error(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
+        Ok(Json(v)) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
     };
-    if let Some(k) = body.as_object().and_then(|o| {
-        o.keys().find(|k| {
-            !matches!(
-                k.as_str(),
-                "type" | "params" | "ttl" | "confirm" | "protocol"
-            )
-        })
-    }) {
-        return error(StatusCode::BAD_REQUEST, format!("unknown field {k:?}"));
+    match check(&s, &who, &device, &body) {
+        Ok(new) => queue(&q, new).await,
+        Err(r) => r.answer(),
     }
-    let Some(kind) = body.get("type").and_then(Value::as_str) else {
-        return error(StatusCode::BAD_REQUEST, "type: a string is required");
-    };
-    let params = body.get("params").cloned().unwrap_or(Value::Null);
-    let cmd = match request::command(kind, &params) {
-        Ok(c) => c,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.0),
-    };
-    let ttl = match request::ttl(body.get("ttl")) {
-        Ok(t) => t,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.0),
-    };
-    let confirm = match body.get("confirm") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return error(StatusCode::BAD_REQUEST, "confirm must be true or false"),
-    };
-    if cmd.kind() == CommandType::EngineStop && !confirm {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "engine_stop immobilises the vehicle: send \"confirm\": true",
-        );
-    }
-    let asked = match body.get("protocol") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(p)) => Some(p.as_str()),
-        Some(_) => return error(StatusCode::BAD_REQUEST, "protocol must be a string"),
-    };
-    let seen = tenant::Visible::of(&who, s.tracking.as_deref());
-    let protocol = match protocol_of(&s, &device, asked, &seen) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let Some(codec) = protocol.commands() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "protocol {} has no downlink commands in trackgate",
-                protocol.name()
-            ),
-        );
-    };
-    if !codec.supported().contains(&cmd.kind()) {
-        let names: Vec<&str> = codec.supported().iter().map(|t| t.as_str()).collect();
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "type: {} does not support {}; it supports {}",
-                protocol.name(),
-                cmd.kind(),
-                names.join(", ")
-            ),
-        );
-    }
-    let now = Utc::now().timestamp_millis();
-    let new = NewCommand {
-        device: device.clone(),
-        protocol: protocol.name().to_string(),
-        kind: cmd.kind().as_str().to_string(),
-        params: params.to_string(),
-        created_ms: now,
-        expires_ms: now.saturating_add(ttl.as_millis() as i64),
-        requested_by: who.name.clone(),
-        customer: who.customer.clone(),
-    };
-    queue(&q, new).await
 }
 
 async fn queue(q: &Commands, new: NewCommand) -> Response {
@@ -248,9 +246,13 @@ async fn queue(q: &Commands, new: NewCommand) -> Response {
     }
 }
 
-fn parse_id(id: &str) -> Result<i64, Response> {
-    id.parse::<i64>()
-        .map_err(|_| error(StatusCode::NOT_FOUND, format!("no command {id:?}")))
+/// The row number in `/api/commands/{id}`; anything else names no command.
+fn parse_id(id: &str) -> Option<i64> {
+    id.parse::<i64>().ok()
+}
+
+fn no_command(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no command {id:?}"))
 }
 
 /// `GET /api/commands/{id}`.
@@ -258,9 +260,8 @@ async fn show(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<Str
     let Some(q) = s.commands.clone() else {
         return unavailable();
     };
-    let seq = match parse_id(&id) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(seq) = parse_id(&id) else {
+        return no_command(&id);
     };
     match q.store.get(seq, Utc::now().timestamp_millis()).await {
         Ok(Some(r)) if visible(&who, &r) => Json(view(&r)).into_response(),
@@ -321,9 +322,8 @@ async fn cancel(
     let Some(q) = s.commands.clone() else {
         return unavailable();
     };
-    let seq = match parse_id(&id) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(seq) = parse_id(&id) else {
+        return no_command(&id);
     };
     let now = Utc::now().timestamp_millis();
     // Look first: a customer must not cancel (or learn about) another customer's command.
