@@ -47,7 +47,9 @@ async fn queue(r: &Running, device: &str, body: Value) -> u64 {
     let (status, v) = post(r, &format!("/api/devices/{device}/commands"), body.clone()).await;
     assert_eq!(status, 202, "{v}");
     assert_eq!(v["status"], "queued", "{v}");
-    assert_eq!(v["device"], device);
+    // The device as its connections name it (JT/T 808 ids keep their leading zeros).
+    let stored = v["device"].as_str().expect("device");
+    assert_eq!(stored.trim_start_matches('0'), device.trim_start_matches('0'));
     assert_eq!(v["type"], body["type"]);
     assert!(v["created"].is_string(), "{v}");
     v["id"].as_u64().expect("numeric id")
@@ -118,6 +120,24 @@ async fn gt06_command_queued_offline_is_delivered_at_login_and_acknowledged() {
     let v = wait_status(&r, id, "acknowledged").await;
     assert_eq!(v["answer"], "DYD=Success!", "{v}");
     assert_eq!(v["answer_hex"], hex::encode("DYD=Success!"));
+    // Both transitions are events, like every alert (here read back from /api/events).
+    let path = format!("/api/events?device={GT06_IMEI}");
+    eventually(LIMIT, "command events", async || {
+        let (_, v) = gateway::get_json(&r, &path).await;
+        let types: Vec<String> = v["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["value"].as_f64() == Some(id as f64))
+            .filter_map(|e| e["type"].as_str().map(String::from))
+            .collect();
+        if types == ["command_sent", "command_acknowledged"] {
+            Ok(())
+        } else {
+            Err(format!("{types:?} in {v}"))
+        }
+    })
+    .await;
     // The answer was decoded like any frame (counted, not as a bad one).
     let frames = gateway::metric(&r, "trackgate_frames_total{protocol=\"gt06\"}");
     assert_eq!(frames, Some(2.0), "login and the answer");
@@ -374,10 +394,11 @@ async fn jt808_terminal_control_after_authentication_and_general_response() {
     let v = wait_status(&r, id, "acknowledged").await;
     assert_eq!(v["answer"], "0x8105 result 0 (ok)", "{v}");
 
-    // A refused one ends `failed` with the device's word.
+    // A refused one ends `failed` with the device's word. Queued under the id without its
+    // leading zero (as /api/devices finds it): it still reaches the terminal.
     let id2 = queue(
         &r,
-        phone,
+        "13912345678",
         json!({"type": "set_interval", "params": {"seconds": 10}}),
     )
     .await;
@@ -396,5 +417,17 @@ async fn jt808_terminal_control_after_authentication_and_general_response() {
         .unwrap();
     let v = wait_status(&r, id2, "failed").await;
     assert!(v["error"].as_str().unwrap().contains("unsupported"), "{v}");
+    assert_eq!(v["device"], phone, "stored under the terminal's own id");
+    let path = format!("/api/events?device={phone}&type=command_failed");
+    eventually(LIMIT, "command_failed event", async || {
+        let (_, v) = gateway::get_json(&r, &path).await;
+        let n = v["events"].as_array().map_or(0, Vec::len);
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
     r.shutdown().await;
 }

@@ -101,17 +101,23 @@ impl Refusal {
     }
 }
 
-/// The protocol a command for `device` is encoded in, or the refusal.
+/// The device's id as its connections name it and the protocol a command for it is
+/// encoded in, or the refusal. The id is the live state's (`12076463279` finds JT/T 808
+/// terminal `012076463279`): the courier looks the queue up by the id the session holds.
 fn protocol_of(
     s: &ApiState,
     device: &str,
     asked: Option<&str>,
     seen: &tenant::Visible,
-) -> Result<&'static dyn crate::protocol::Protocol, Refusal> {
+) -> Result<(String, &'static dyn crate::protocol::Protocol), Refusal> {
+    if let Err(e) = crate::model::DeviceId::new(device) {
+        return Err(Refusal::bad(format!("device: {e}")));
+    }
     let live = s
         .live
         .view(device, Utc::now())
-        .filter(|_| seen.device(device));
+        .filter(|v| seen.device(&v.id));
+    let id = live.as_ref().map_or(device, |v| v.id.as_str()).to_string();
     let name = match (live.as_ref().map(|v| v.protocol.as_str()), asked) {
         (Some(l), Some(a)) if l != a => {
             return Err(Refusal::bad(format!(
@@ -120,15 +126,18 @@ fn protocol_of(
         }
         (Some(l), _) => l.to_string(),
         (None, Some(a)) if seen.customer().is_none() => a.to_string(),
-        (None, _) => return Err(Refusal(
-            StatusCode::NOT_FOUND,
-            format!(
+        (None, _) => {
+            return Err(Refusal(
+                StatusCode::NOT_FOUND,
+                format!(
                 "no device {device:?} (never seen; name its \"protocol\" to queue for it anyway)"
             ),
-        )),
+            ))
+        }
     };
-    crate::protocol::find(&name)
-        .ok_or_else(|| Refusal::bad(format!("protocol: no protocol {name:?}")))
+    let p = crate::protocol::find(&name)
+        .ok_or_else(|| Refusal::bad(format!("protocol: no protocol {name:?}")))?;
+    Ok((id, p))
 }
 
 /// An optional field of the body: absent or null → `None`, else `read` it.
@@ -168,7 +177,7 @@ fn check(s: &ApiState, who: &Principal, device: &str, body: &Value) -> Result<Ne
     }
     let asked = field(body, "protocol", Value::as_str, "a string")?;
     let seen = tenant::Visible::of(who, s.tracking.as_deref());
-    let protocol = protocol_of(s, device, asked, &seen)?;
+    let (device, protocol) = protocol_of(s, device, asked, &seen)?;
     let Some(codec) = protocol.commands() else {
         return Err(Refusal::bad(format!(
             "protocol {} has no downlink commands in trackgate",
@@ -186,7 +195,7 @@ fn check(s: &ApiState, who: &Principal, device: &str, body: &Value) -> Result<Ne
     }
     let now = Utc::now().timestamp_millis();
     Ok(NewCommand {
-        device: device.to_string(),
+        device,
         protocol: protocol.name().to_string(),
         kind: cmd.kind().as_str().to_string(),
         params: params.to_string(),

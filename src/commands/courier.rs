@@ -3,7 +3,7 @@
 //! commands to its connection. The connection loop calls [`Courier::after_frame`] and
 //! closes the connection when it fails (the socket would not take the bytes).
 
-use super::request;
+use super::{events, request};
 use super::{CommandRow, Commands};
 use crate::model::DeviceId;
 use crate::protocol::command::{CommandCodec, Link};
@@ -87,6 +87,12 @@ impl Courier {
         {
             Ok(Some(row)) => {
                 tracing::info!(protocol = self.protocol, device = %device, command = row.seq, status = row.status.as_str(), answer = row.answer.as_deref().unwrap_or(""), "command answered");
+                let kind = if row.status == super::Status::Acknowledged {
+                    events::ACKNOWLEDGED
+                } else {
+                    events::FAILED
+                };
+                self.commands.emit(&row, kind).await;
             }
             Ok(None) => {
                 tracing::debug!(protocol = self.protocol, device = %device, "answer with no command waiting for it");
@@ -125,11 +131,18 @@ impl Courier {
                 if let Err(e) = self
                     .commands
                     .store
-                    .mark_failed(row.seq, reason, now())
+                    .mark_failed(row.seq, reason.clone(), now())
                     .await
                 {
                     tracing::warn!(command = row.seq, error = %e, "command failure not stored");
+                    return Ok(());
                 }
+                let failed = CommandRow {
+                    status: super::Status::Failed,
+                    error: Some(reason),
+                    ..row.clone()
+                };
+                self.commands.emit(&failed, events::FAILED).await;
                 return Ok(());
             }
         };
@@ -145,6 +158,7 @@ impl Courier {
         match self.commands.store.mark_sent(row.seq, enc.tag, now()).await {
             Ok(true) => {
                 tracing::info!(protocol = self.protocol, device = %device, command = row.seq, kind = %row.kind, "command sent");
+                self.commands.emit(row, events::SENT).await;
             }
             Ok(false) => {
                 tracing::warn!(protocol = self.protocol, device = %device, command = row.seq, "command written but was cancelled meanwhile");

@@ -20,16 +20,19 @@
 //! with its answer. Answers carrying the command's number (GT06 server flag, JT/T 808 reply
 //! serial) find it exactly; Teltonika answers carry nothing, so they go to the device's
 //! oldest sent command. A connection lost after `sent` leaves the command `sent` until its
-//! answer comes on a later connection or it expires. Not done: UDP delivery (Teltonika over
-//! UDP), the other protocols, `command_*` events on the stream/MQTT/webhooks.
+//! answer comes on a later connection or it expires. Each transition to `sent`,
+//! `acknowledged` or `failed` is also an event in the log (`events.rs`). Not done: UDP
+//! delivery (Teltonika over UDP), the other protocols.
 
 pub mod courier;
+pub mod events;
 pub mod request;
 pub mod store;
 
 pub use courier::Courier;
 pub use store::{Cancel, CommandRow, CommandStore, NewCommand, Status, StoreError};
 
+use crate::pipeline::{AckMode, DurableStage};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +48,8 @@ pub const MAX_OPEN_PER_DEVICE: usize = 100;
 #[derive(Clone)]
 pub struct Commands {
     pub store: CommandStore,
+    /// Where transitions are written as events (the durable log); `None`: no events.
+    events: Option<Arc<dyn DurableStage>>,
     /// Device → the generation of its last enqueue (see [`Commands::settle`]).
     waiting: Arc<Mutex<HashMap<String, u64>>>,
     generation: Arc<AtomicU64>,
@@ -58,6 +63,7 @@ impl Commands {
         let devices = store.queued_devices().await?;
         let c = Commands {
             store,
+            events: None,
             waiting: Arc::default(),
             generation: Arc::new(AtomicU64::new(1)),
         };
@@ -65,6 +71,27 @@ impl Commands {
             c.notify(&d);
         }
         Ok(c)
+    }
+
+    /// Writes the transitions as events into `log` (see [`events`]).
+    pub fn with_events(mut self, log: Arc<dyn DurableStage>) -> Self {
+        self.events = Some(log);
+        self
+    }
+
+    /// Appends the event of `row` becoming `kind` (one of [`events`]' types) to the log,
+    /// durably. A failure is logged: the command's own status is already stored.
+    pub async fn emit(&self, row: &CommandRow, kind: &'static str) {
+        let Some(log) = &self.events else { return };
+        let Some(alert) = events::alert(row, kind, chrono::Utc::now()) else {
+            return;
+        };
+        if let Err(e) = log
+            .append(vec![crate::model::Record::Alert(alert)], AckMode::Durable)
+            .await
+        {
+            tracing::warn!(command = row.seq, event = kind, error = %e, "command event not stored");
+        }
     }
 
     /// Marks `device` as having queued commands (after an insert).

@@ -212,7 +212,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     );
     let started = consumers::start(&cfg, &base, &consumers, &live).await?;
     let stage: Arc<dyn DurableStage> = log.clone();
-    let commands = open_commands(&cfg).await?;
+    let commands = open_commands(&cfg).await?.with_events(stage.clone());
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
