@@ -49,7 +49,10 @@ async fn queue(r: &Running, device: &str, body: Value) -> u64 {
     assert_eq!(v["status"], "queued", "{v}");
     // The device as its connections name it (JT/T 808 ids keep their leading zeros).
     let stored = v["device"].as_str().expect("device");
-    assert_eq!(stored.trim_start_matches('0'), device.trim_start_matches('0'));
+    assert_eq!(
+        stored.trim_start_matches('0'),
+        device.trim_start_matches('0')
+    );
     assert_eq!(v["type"], body["type"]);
     assert!(v["created"].is_string(), "{v}");
     v["id"].as_u64().expect("numeric id")
@@ -429,5 +432,121 @@ async fn jt808_terminal_control_after_authentication_and_general_response() {
         }
     })
     .await;
+    r.shutdown().await;
+}
+
+/// A token named `name` (its secret is `secret-<name>`) with `scopes`, of `customer`.
+fn token(
+    name: &str,
+    scopes: &[trackgate::api::auth::Scope],
+    customer: Option<&str>,
+) -> trackgate::api::auth::config::TokenConfig {
+    trackgate::api::auth::config::TokenConfig {
+        name: name.into(),
+        token_sha256: Some(
+            trackgate::api::auth::tokens::sha256_hex(&format!("secret-{name}")).into(),
+        ),
+        scopes: scopes.to_vec(),
+        customer: customer.map(String::from),
+        ..Default::default()
+    }
+}
+
+async fn call(
+    r: &Running,
+    m: reqwest::Method,
+    path: &str,
+    who: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(m, format!("http://{}{path}", r.http_addr))
+        .bearer_auth(format!("secret-{who}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let st = resp.status().as_u16();
+    (st, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn customers_command_only_their_vehicles_and_see_only_their_commands() {
+    use reqwest::Method;
+    use trackgate::api::auth::Scope::{Commands, Read, Write};
+    let mut cfg = test_config("");
+    cfg.api.tokens = vec![
+        token("ops", &[Read, Write, Commands], None),
+        token("acme", &[Read, Write, Commands], Some("acme")),
+        token("globex", &[Read, Write, Commands], Some("globex")),
+        token("viewer", &[Read, Write], None),
+    ];
+    let r = server::start(cfg).await.expect("start");
+    let mut s = connect(&r, "gt06").await;
+    gt06_login(&mut s).await;
+    let dev = format!("/api/devices/{GT06_IMEI}");
+    eventually(LIMIT, "device known", async || {
+        call(&r, reqwest::Method::GET, &dev, "ops", None).await.0 == 200
+    })
+    .await;
+    // The vehicle is acme's while it is on acme's shipment.
+    let planned = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let sh = json!({
+        "id": "sh-1", "device": GT06_IMEI, "customer": "acme",
+        "route": {"type": "LineString", "coordinates": [[13.4, 52.5], [13.5, 52.5]]},
+        "stops": [{"id": "s1", "lat": 52.5, "lon": 13.5, "planned_arrival": planned}]
+    });
+    let (st, v) = call(&r, Method::POST, "/api/shipments", "ops", Some(sh)).await;
+    assert_eq!(st, 201, "{v}");
+
+    let path = format!("/api/devices/{GT06_IMEI}/commands");
+    let reboot = json!({"type": "reboot"});
+    // Without the commands scope: refused whatever the device.
+    let (st, _) = call(&r, Method::POST, &path, "viewer", Some(reboot.clone())).await;
+    assert_eq!(st, 403);
+    // Another customer: the vehicle does not exist for it.
+    let (st, v) = call(&r, Method::POST, &path, "globex", Some(reboot.clone())).await;
+    assert_eq!(st, 404, "{v}");
+    // Naming the protocol does not help a customer either.
+    let mut named = reboot.clone();
+    named["protocol"] = json!("gt06");
+    let (st, _) = call(&r, Method::POST, &path, "globex", Some(named.clone())).await;
+    assert_eq!(st, 404);
+    let (st, _) = call(
+        &r,
+        Method::POST,
+        "/api/devices/860000000000099/commands",
+        "acme",
+        Some(named),
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    let (st, v) = call(&r, Method::POST, &path, "acme", Some(reboot)).await;
+    assert_eq!(st, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    let one = format!("/api/commands/{id}");
+    let (st, v) = call(&r, Method::GET, &one, "acme", None).await;
+    assert_eq!((st, v["requested_by"].as_str()), (200, Some("acme")), "{v}");
+    let (st, _) = call(&r, Method::GET, &one, "globex", None).await;
+    assert_eq!(st, 404);
+    let (st, v) = call(&r, Method::GET, &path, "globex", None).await;
+    assert_eq!((st, v), (200, json!([])));
+    let (st, _) = call(&r, Method::DELETE, &one, "globex", None).await;
+    assert_eq!(st, 404);
+    let (st, v) = call(&r, Method::GET, &one, "ops", None).await;
+    assert_eq!((st, v["status"].as_str()), (200, Some("queued")), "{v}");
+    // Delivered to the device like any other.
+    send_expect(
+        &mut s,
+        &gt06_frame(0x13, &[0x40, 0x04, 0x04, 0x00, 0x02], 6),
+        &gt06_ack(0x13, 6),
+    )
+    .await;
+    let want = gt06_command(id, "RESET#");
+    assert_eq!(
+        hex::encode(read_n(&mut s, want.len()).await),
+        hex::encode(&want)
+    );
     r.shutdown().await;
 }
