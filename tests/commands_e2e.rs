@@ -550,3 +550,49 @@ async fn customers_command_only_their_vehicles_and_see_only_their_commands() {
     );
     r.shutdown().await;
 }
+
+/// Reads one H02 text line `*…#` (5 s limit per byte).
+async fn read_h02(s: &mut tokio::net::TcpStream) -> String {
+    let mut line = Vec::new();
+    loop {
+        let b = read_n(s, 1).await[0];
+        line.push(b);
+        if b == b'#' {
+            return String::from_utf8(line).expect("ASCII");
+        }
+    }
+}
+
+#[tokio::test]
+async fn h02_s20_command_and_v4_answer() {
+    let r = gateway::start("").await;
+    let id = "4210051415";
+    let cmd = queue(
+        &r,
+        id,
+        json!({"type": "engine_stop", "confirm": true, "protocol": "h02"}),
+    )
+    .await;
+    let mut s = connect(&r, "h02").await;
+    let v1 = format!("*HQ,{id},V1,130500,A,2230.0000,N,11400.0000,E,0.00,0,041226,FFFFFBFF#");
+    s.write_all(v1.as_bytes()).await.unwrap();
+    let ack = read_h02(&mut s).await;
+    assert!(ack.starts_with(&format!("*HQ,{id},V4,V1,")), "{ack}");
+    // The command line carries the time it was written (hhmmss UTC).
+    let line = read_h02(&mut s).await;
+    let rest = line
+        .strip_prefix(&format!("*HQ,{id},S20,"))
+        .and_then(|r| r.strip_suffix(",1,1#"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_digit()),
+        "{line}"
+    );
+    wait_status(&r, cmd, "sent").await;
+    let v4 =
+        format!("*HQ,{id},V4,S20,1,1,130510,A,2230.0000,N,11400.0000,E,0.00,0,041226,FFFFFBFF#");
+    s.write_all(v4.as_bytes()).await.unwrap();
+    let v = wait_status(&r, cmd, "acknowledged").await;
+    assert_eq!(v["answer"], "S20,1,1", "{v}");
+    r.shutdown().await;
+}

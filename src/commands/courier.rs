@@ -117,8 +117,10 @@ impl Courier {
         let params: serde_json::Value =
             serde_json::from_str(&row.params).unwrap_or(serde_json::Value::Null);
         let link = Link {
+            device: device.as_str(),
             frame,
             number: row.seq as u32,
+            now: chrono::Utc::now(),
         };
         let encoded = request::command(&row.kind, &params)
             .map_err(|e| e.to_string())

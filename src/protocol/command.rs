@@ -100,16 +100,21 @@ impl Command {
     }
 }
 
-/// What the encoder may use from the connection: the frame the device just sent (JT/T 808
-/// answers in the shape of the terminal's own header) and a number the shell chose for this
-/// command (unique per device while the command is outstanding), which becomes the server
-/// flag / serial the device echoes in its answer.
+/// What the encoder may use from the connection: the device's id, the frame the device just
+/// sent (JT/T 808 answers in the shape of the terminal's own header), a number the shell
+/// chose for this command (unique per device while the command is outstanding), which
+/// becomes the server flag / serial the device echoes in its answer, and the time.
 #[derive(Clone, Copy, Debug)]
 pub struct Link<'a> {
+    /// The device's id as its connection identified it (text protocols repeat it).
+    pub device: &'a str,
     /// The last frame received from the device, as cut by the framer.
     pub frame: &'a [u8],
     /// The command's number (the queue's row number).
     pub number: u32,
+    /// The time the command is written (protocols that stamp commands, H02); the codec
+    /// reads no clock.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// One command ready for the wire.

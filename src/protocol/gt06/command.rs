@@ -140,7 +140,12 @@ mod tests {
     use super::*;
 
     fn link(number: u32) -> Link<'static> {
-        Link { frame: &[], number }
+        Link {
+            device: "864717003283581",
+            frame: &[],
+            number,
+            now: chrono::DateTime::UNIX_EPOCH,
+        }
     }
 
     /// Every byte of the engine-stop frame, annotated. The CRC is CRC-16/X-25 over

@@ -160,7 +160,12 @@ mod tests {
     }
 
     fn link(frame: &[u8], number: u32) -> Link<'_> {
-        Link { frame, number }
+        Link {
+            device: "012345678901",
+            frame,
+            number,
+            now: chrono::DateTime::UNIX_EPOCH,
+        }
     }
 
     /// `7E | 8105 | 0001 | 012345678901 | 0005 | F0 | XOR | 7E`, XOR computed by hand:

@@ -96,8 +96,10 @@ mod tests {
 
     fn link() -> Link<'static> {
         Link {
+            device: "356307042441013",
             frame: &[],
             number: 1,
+            now: chrono::DateTime::UNIX_EPOCH,
         }
     }
 
