@@ -196,6 +196,78 @@ mod tests {
         assert_eq!(Command::CustomHex(vec![1]).kind(), CommandType::Custom);
     }
 
+    /// One command of every type (custom as text and as bytes).
+    fn one_of_each() -> Vec<Command> {
+        vec![
+            Command::EngineStop,
+            Command::EngineResume,
+            Command::SetInterval { seconds: 30 },
+            Command::Reboot,
+            Command::PositionRequest,
+            Command::CustomText("STATUS#".into()),
+            Command::CustomHex(vec![0x01, 0x02]),
+        ]
+    }
+
+    /// For every protocol with a codec: each supported type encodes on a connection whose
+    /// last frame is one of the protocol's identifying fixture frames, each unsupported type
+    /// is refused, and `reply` — which reads every accepted frame a device sends — returns
+    /// without panicking on every fixture frame and every prefix of it. Fails when a codec's
+    /// protocol has no identifying fixture, so it cannot pass empty.
+    #[test]
+    fn every_codec_encodes_its_types_and_reads_any_frame_safely() {
+        use super::super::{test_util, DecoderOptions, REGISTRY};
+        let ctx = test_util::ctx();
+        let mut codecs = 0;
+        for p in REGISTRY.iter() {
+            let Some(codec) = p.commands() else { continue };
+            codecs += 1;
+            let mut identified = 0;
+            for raw in test_util::fixtures(p.name(), "tcp") {
+                let mut d = p.new_decoder(&DecoderOptions::default()).expect("decoder");
+                for f in test_util::frames(d.as_mut(), &raw, raw.len()) {
+                    for n in 0..=f.len() {
+                        let _ = codec.reply(&f[..n]);
+                    }
+                    let Ok(out) = d.decode(&f, &ctx) else {
+                        continue;
+                    };
+                    let Some(id) = out.identity else { continue };
+                    identified += 1;
+                    for cmd in one_of_each() {
+                        let link = Link {
+                            device: id.as_str(),
+                            frame: &f,
+                            number: 7,
+                            now: ctx.now,
+                        };
+                        let r = codec.encode(&cmd, &link);
+                        if codec.supported().contains(&cmd.kind()) {
+                            let e = r.unwrap_or_else(|e| panic!("{}: {cmd:?}: {e}", p.name()));
+                            assert!(!e.bytes.is_empty(), "{}", p.name());
+                        } else {
+                            assert!(r.is_err(), "{}: {cmd:?} is not supported", p.name());
+                        }
+                    }
+                }
+            }
+            assert!(identified > 0, "{}: no identifying fixture", p.name());
+        }
+        assert!(codecs >= 4, "gt06, teltonika, jt808, h02");
+    }
+
+    proptest::proptest! {
+        /// `reply` never panics on arbitrary bytes, for every codec.
+        #[test]
+        fn reply_never_panics(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..64)) {
+            for p in super::super::REGISTRY.iter() {
+                if let Some(c) = p.commands() {
+                    let _ = c.reply(&bytes);
+                }
+            }
+        }
+    }
+
     #[test]
     fn reply_text_keeps_text_and_hexes_binary() {
         assert_eq!(reply_text(b"DYD=Success!\r\n"), "DYD=Success!");
