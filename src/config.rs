@@ -49,6 +49,8 @@ pub struct Config {
     pub tracking: crate::tracking::TrackingConfig,
     /// The ops console and customer tracking links (`[console]`).
     pub console: crate::console::ConsoleConfig,
+    /// Downlink command queue limits (`[commands]`).
+    pub commands: crate::commands::CommandsConfig,
 }
 
 /// `[storage]`
@@ -422,6 +424,7 @@ impl Config {
         self.console.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
+        self.commands.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

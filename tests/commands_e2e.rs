@@ -214,7 +214,9 @@ async fn a_queued_command_survives_a_restart() {
 
 #[tokio::test]
 async fn cancel_confirm_and_refusals() {
-    let r = gateway::start("").await;
+    let mut cfg = test_config("");
+    cfg.commands.max_open_per_device = 1;
+    let r = server::start(cfg).await.expect("start");
     let path = format!("/api/devices/{GT06_IMEI}/commands");
     // engine_stop needs confirm.
     let (st, v) = post(
@@ -312,6 +314,13 @@ async fn cancel_confirm_and_refusals() {
     wait_status(&r, id2, "sent").await;
     let (st, v) = delete(&r, &format!("/api/commands/{id2}")).await;
     assert_eq!(st, 409, "{v}");
+    // commands.max_open_per_device = 1: the sent, unanswered one fills the device's queue.
+    let (st, v) = post(&r, &path, json!({"type": "reboot"})).await;
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("max_open_per_device"),
+        "{v}"
+    );
 
     // The device's list, in queue order, paged.
     let (st, v) = gateway::get_json(&r, &format!("{path}?limit=1")).await;

@@ -12,7 +12,7 @@ use super::auth::{Access, Caller, Principal, Scope};
 use super::paging::{link_next, Page};
 use super::{error, tenant, ApiState, RouteSpec};
 use crate::commands::request;
-use crate::commands::{Cancel, CommandRow, Commands, NewCommand, MAX_OPEN_PER_DEVICE};
+use crate::commands::{Cancel, CommandRow, Commands, NewCommand};
 use crate::protocol::command::CommandType;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -156,7 +156,13 @@ fn field<'a, T>(
 }
 
 /// Checks a request body and builds the row to queue for `device`.
-fn check(s: &ApiState, who: &Principal, device: &str, body: &Value) -> Result<NewCommand, Refusal> {
+fn check(
+    s: &ApiState,
+    q: &Commands,
+    who: &Principal,
+    device: &str,
+    body: &Value,
+) -> Result<NewCommand, Refusal> {
     let Some(obj) = body.as_object() else {
         return Err(Refusal::bad("the body must be a JSON object"));
     };
@@ -168,7 +174,9 @@ fn check(s: &ApiState, who: &Principal, device: &str, body: &Value) -> Result<Ne
         .ok_or_else(|| Refusal::bad("type: a string is required"))?;
     let params = body.get("params").cloned().unwrap_or(Value::Null);
     let cmd = request::command(kind, &params).map_err(|e| Refusal::bad(e.0))?;
-    let ttl = request::ttl(body.get("ttl")).map_err(|e| Refusal::bad(e.0))?;
+    let c = &q.config;
+    let ttl =
+        request::ttl(body.get("ttl"), c.default_ttl, c.max_ttl).map_err(|e| Refusal::bad(e.0))?;
     let confirm = field(body, "confirm", Value::as_bool, "true or false")?.unwrap_or(false);
     if cmd.kind() == CommandType::EngineStop && !confirm {
         return Err(Refusal::bad(
@@ -221,7 +229,7 @@ async fn create(
         Ok(Json(v)) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
     };
-    match check(&s, &who, &device, &body) {
+    match check(&s, &q, &who, &device, &body) {
         Ok(new) => queue(&q, new).await,
         Err(r) => r.answer(),
     }
@@ -229,7 +237,8 @@ async fn create(
 
 async fn queue(q: &Commands, new: NewCommand) -> Response {
     let device = new.device.clone();
-    match q.store.insert(new, MAX_OPEN_PER_DEVICE).await {
+    let max = q.config.max_open_per_device;
+    match q.store.insert(new, max).await {
         Ok(Some(row)) => {
             q.notify(&device);
             tracing::info!(device = %device, command = row.seq, kind = %row.kind, who = %row.requested_by, "command queued");
@@ -248,7 +257,7 @@ async fn queue(q: &Commands, new: NewCommand) -> Response {
         Ok(None) => error(
             StatusCode::CONFLICT,
             format!(
-                "device {device:?} already has {MAX_OPEN_PER_DEVICE} commands queued or waiting for an answer"
+                "device {device:?} already has {max} commands queued or waiting for an answer (commands.max_open_per_device)"
             ),
         ),
         Err(e) => store_failed(e),

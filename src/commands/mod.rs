@@ -24,11 +24,13 @@
 //! `acknowledged` or `failed` is also an event in the log (`events.rs`). Not done: UDP
 //! delivery (Teltonika over UDP), the other protocols.
 
+pub mod config;
 pub mod courier;
 pub mod events;
 pub mod request;
 pub mod store;
 
+pub use config::CommandsConfig;
 pub use courier::Courier;
 pub use store::{Cancel, CommandRow, CommandStore, NewCommand, Status, StoreError};
 
@@ -40,14 +42,14 @@ use std::sync::{Arc, Mutex};
 
 /// File name of the queue under `storage.dir`.
 pub const FILE: &str = "commands.sqlite3";
-/// Most commands one device may have queued or sent (unanswered) at once.
-pub const MAX_OPEN_PER_DEVICE: usize = 100;
 
 /// The queue and the in-memory list of devices that have queued commands, so a frame from
 /// any other device costs a hash lookup, not a query. Cheap to clone.
 #[derive(Clone)]
 pub struct Commands {
     pub store: CommandStore,
+    /// The ceilings (`[commands]`).
+    pub config: CommandsConfig,
     /// Where transitions are written as events (the durable log); `None`: no events.
     events: Option<Arc<dyn DurableStage>>,
     /// Device → the generation of its last enqueue (see [`Commands::settle`]).
@@ -58,11 +60,12 @@ pub struct Commands {
 impl Commands {
     /// Opens (creating) `<dir>/commands.sqlite3` and loads which devices have queued
     /// commands (a restart keeps them).
-    pub async fn open(dir: &Path) -> Result<Commands, StoreError> {
+    pub async fn open(dir: &Path, config: CommandsConfig) -> Result<Commands, StoreError> {
         let store = CommandStore::open(&dir.join(FILE))?;
         let devices = store.queued_devices().await?;
         let c = Commands {
             store,
+            config,
             events: None,
             waiting: Arc::default(),
             generation: Arc::new(AtomicU64::new(1)),
@@ -129,7 +132,9 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let c = rt.block_on(Commands::open(dir.path())).unwrap();
+        let c = rt
+            .block_on(Commands::open(dir.path(), CommandsConfig::default()))
+            .unwrap();
         assert_eq!(c.waiting("a"), None);
         c.notify("a");
         let g = c.waiting("a").unwrap();

@@ -6,10 +6,6 @@ use crate::protocol::command::{Command, CommandType};
 use serde_json::Value;
 use std::time::Duration;
 
-/// How long a command waits for its device unless the request says otherwise.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
-/// The longest `ttl` accepted: a week.
-pub const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Longest `custom` text or byte string.
 pub const MAX_CUSTOM_BYTES: usize = 1000;
 /// Largest `set_interval` accepted, seconds (a day).
@@ -87,10 +83,11 @@ fn custom(params: &Value) -> Result<Command, Invalid> {
     Ok(cmd)
 }
 
-/// The `ttl` field: seconds (a number) or a duration text (`"2h"`); default [`DEFAULT_TTL`].
-pub fn ttl(v: Option<&Value>) -> Result<Duration, Invalid> {
+/// The `ttl` field: seconds (a number) or a duration text (`"2h"`); `default` when absent,
+/// at most `max` (`[commands]`).
+pub fn ttl(v: Option<&Value>, default: Duration, max: Duration) -> Result<Duration, Invalid> {
     let d = match v {
-        None | Some(Value::Null) => return Ok(DEFAULT_TTL),
+        None | Some(Value::Null) => return Ok(default),
         Some(Value::Number(n)) => n
             .as_u64()
             .map(Duration::from_secs)
@@ -100,10 +97,10 @@ pub fn ttl(v: Option<&Value>) -> Result<Duration, Invalid> {
         }
         Some(_) => return Err(invalid("ttl must be seconds or a duration like \"2h\"")),
     };
-    if d.is_zero() || d > MAX_TTL {
+    if d.is_zero() || d > max {
         return Err(invalid(format!(
             "ttl must be between 1 s and {} s",
-            MAX_TTL.as_secs()
+            max.as_secs()
         )));
     }
     Ok(d)
@@ -141,7 +138,9 @@ mod tests {
 
     #[test]
     fn ttl_forms_and_bounds() {
-        assert_eq!(ttl(None), Ok(DEFAULT_TTL));
+        let (day, week) = (Duration::from_secs(86_400), Duration::from_secs(7 * 86_400));
+        let ttl = |v: Option<&Value>| ttl(v, day, week);
+        assert_eq!(ttl(None), Ok(day));
         assert_eq!(ttl(Some(&json!(60))), Ok(Duration::from_secs(60)));
         assert_eq!(ttl(Some(&json!("2h"))), Ok(Duration::from_secs(7200)));
         assert!(ttl(Some(&json!(0))).is_err());

@@ -288,7 +288,7 @@ fn open_gate(cfg: &Config, base: &Base, live: &Arc<LiveState>) -> Result<Gate, S
 /// The downlink command queue, `<storage.dir>/commands.sqlite3` (queued commands survive a
 /// restart).
 async fn open_commands(cfg: &Config) -> Result<crate::commands::Commands, StartError> {
-    crate::commands::Commands::open(&cfg.storage.dir)
+    crate::commands::Commands::open(&cfg.storage.dir, cfg.commands.clone())
         .await
         .map_err(|source| StartError::Commands {
             dir: cfg.storage.dir.clone(),
