@@ -129,6 +129,29 @@ mod tests {
         );
     }
 
+    /// Traccar's encoder test vectors (`TeltonikaProtocolEncoderTest`): its custom text
+    /// ends in CR LF, its hex form is the raw payload — both reproduced byte for byte.
+    #[test]
+    fn custom_matches_traccars_vectors() {
+        let text = CODEC
+            .encode(&Command::CustomText("setdigout 11\r\n".into()), &link())
+            .unwrap();
+        assert_eq!(
+            hex::encode_upper(&text.bytes),
+            "00000000000000160C01050000000E7365746469676F75742031310D0A010000E258"
+        );
+        let raw = CODEC
+            .encode(
+                &Command::CustomHex(hex::decode("03030000000185E8").unwrap()),
+                &link(),
+            )
+            .unwrap();
+        assert_eq!(
+            hex::encode(&raw.bytes),
+            "00000000000000100c01050000000803030000000185e8010000da8b"
+        );
+    }
+
     #[test]
     fn texts_and_unsupported_interval() {
         let p = |c: Command| String::from_utf8(payload(&c).unwrap()).unwrap();
