@@ -247,4 +247,23 @@ mod tests {
         // A heartbeat answers nothing.
         assert_eq!(CODEC.reply(&heartbeat()), None);
     }
+
+    /// The answers are decoded, not counted as bad frames, and (being responses) get no
+    /// 0x8001 of their own.
+    #[test]
+    fn the_decoder_accepts_the_answers_without_answering_them() {
+        use crate::protocol::{test_util, DecoderOptions, Protocol};
+        let term = Terminal::v2013("012345678901").unwrap();
+        let opts = DecoderOptions::default();
+        for (id, body) in [
+            (0x0001, vec![0, 5, 0x81, 0x05, 0]),
+            (0x0104, vec![0, 5, 1, 0, 0, 0, 0x29, 4, 0, 0, 0, 30]),
+        ] {
+            let f = frame(id, &term, Serial::Word(9), &body).unwrap();
+            let mut d = super::super::Jt808.new_decoder(&opts).unwrap();
+            let out = d.decode(&f, &test_util::ctx()).unwrap();
+            assert_eq!(out.ack.accepted, None, "{id:#06x}: {}", out.kind);
+            assert!(CODEC.reply(&f).is_some());
+        }
+    }
 }
