@@ -141,6 +141,11 @@ async fn gt06_command_queued_offline_is_delivered_at_login_and_acknowledged() {
         }
     })
     .await;
+    // Each transition is counted.
+    for status in ["queued", "sent", "acknowledged"] {
+        let series = format!("trackgate_commands_total{{protocol=\"gt06\",status=\"{status}\"}}");
+        assert_eq!(gateway::metric(&r, &series), Some(1.0), "{series}");
+    }
     // The answer was decoded like any frame (counted, not as a bad one).
     let frames = gateway::metric(&r, "trackgate_frames_total{protocol=\"gt06\"}");
     assert_eq!(frames, Some(2.0), "login and the answer");

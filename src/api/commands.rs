@@ -241,6 +241,7 @@ async fn queue(q: &Commands, new: NewCommand) -> Response {
     match q.store.insert(new, max).await {
         Ok(Some(row)) => {
             q.notify(&device);
+            q.metrics.count(&row.protocol, "queued");
             tracing::info!(device = %device, command = row.seq, kind = %row.kind, who = %row.requested_by, "command queued");
             let v = view(&row);
             let body = json!({
@@ -351,7 +352,10 @@ async fn cancel(
         Err(e) => return store_failed(e),
     }
     match q.store.cancel(seq, now).await {
-        Ok(Cancel::Cancelled(r)) => Json(view(&r)).into_response(),
+        Ok(Cancel::Cancelled(r)) => {
+            q.metrics.count(&r.protocol, "cancelled");
+            Json(view(&r)).into_response()
+        }
         Ok(Cancel::NotQueued(r)) => error(
             StatusCode::CONFLICT,
             format!(

@@ -27,6 +27,7 @@
 pub mod config;
 pub mod courier;
 pub mod events;
+pub mod metrics;
 pub mod request;
 pub mod store;
 
@@ -50,6 +51,8 @@ pub struct Commands {
     pub store: CommandStore,
     /// The ceilings (`[commands]`).
     pub config: CommandsConfig,
+    /// `trackgate_commands_total` (registered by the server).
+    pub metrics: metrics::CommandMetrics,
     /// Where transitions are written as events (the durable log); `None`: no events.
     events: Option<Arc<dyn DurableStage>>,
     /// Device → the generation of its last enqueue (see [`Commands::settle`]).
@@ -66,6 +69,7 @@ impl Commands {
         let c = Commands {
             store,
             config,
+            metrics: metrics::CommandMetrics::default(),
             events: None,
             waiting: Arc::default(),
             generation: Arc::new(AtomicU64::new(1)),
@@ -85,6 +89,12 @@ impl Commands {
     /// Appends the event of `row` becoming `kind` (one of [`events`]' types) to the log,
     /// durably. A failure is logged: the command's own status is already stored.
     pub async fn emit(&self, row: &CommandRow, kind: &'static str) {
+        let status = match kind {
+            events::SENT => "sent",
+            events::ACKNOWLEDGED => "acknowledged",
+            _ => "failed",
+        };
+        self.metrics.count(&row.protocol, status);
         let Some(log) = &self.events else { return };
         let Some(alert) = events::alert(row, kind, chrono::Utc::now()) else {
             return;

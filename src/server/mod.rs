@@ -213,6 +213,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let started = consumers::start(&cfg, &base, &consumers, &live).await?;
     let stage: Arc<dyn DurableStage> = log.clone();
     let commands = open_commands(&cfg).await?.with_events(stage.clone());
+    base.metrics.register(|r| {
+        commands
+            .metrics
+            .register(r.sub_registry_with_prefix("trackgate"))
+    });
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
