@@ -610,3 +610,43 @@ async fn h02_s20_command_and_v4_answer() {
     assert_eq!(v["answer"], "S20,1,1", "{v}");
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn h02_over_udp_gets_its_command_after_its_next_datagram() {
+    let r = gateway::start("").await;
+    let id = "4210051416";
+    let cmd = queue(
+        &r,
+        id,
+        json!({"type": "set_interval", "params": {"seconds": 60}, "protocol": "h02"}),
+    )
+    .await;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sock.connect(r.addr("h02", "udp").expect("h02 udp"))
+        .await
+        .unwrap();
+    let recv = async || {
+        let mut b = vec![0u8; 512];
+        let n = tokio::time::timeout(LIMIT, sock.recv(&mut b))
+            .await
+            .expect("a datagram within 5 s")
+            .unwrap();
+        String::from_utf8(b[..n].to_vec()).unwrap()
+    };
+    let v1 = format!("*HQ,{id},V1,130500,A,2230.0000,N,11400.0000,E,0.00,0,041226,FFFFFBFF#");
+    sock.send(v1.as_bytes()).await.unwrap();
+    let ack = recv().await;
+    assert!(ack.starts_with(&format!("*HQ,{id},V4,V1,")), "{ack}");
+    let line = recv().await;
+    assert!(
+        line.starts_with(&format!("*HQ,{id},S71,")) && line.ends_with(",22,60#"),
+        "{line}"
+    );
+    wait_status(&r, cmd, "sent").await;
+    let v4 =
+        format!("*HQ,{id},V4,S71,22,60,130510,A,2230.0000,N,11400.0000,E,0.00,0,041226,FFFFFBFF#");
+    sock.send(v4.as_bytes()).await.unwrap();
+    let v = wait_status(&r, cmd, "acknowledged").await;
+    assert_eq!(v["answer"], "S71,22,60", "{v}");
+    r.shutdown().await;
+}

@@ -41,6 +41,16 @@ impl Courier {
         })
     }
 
+    /// A courier for a UDP peer of `protocol`: only for codecs whose commands work as
+    /// datagrams ([`CommandCodec::udp`]); a command then goes out after the device's next
+    /// datagram.
+    pub fn for_udp(
+        commands: Option<&Commands>,
+        protocol: &'static dyn Protocol,
+    ) -> Option<Courier> {
+        Self::new(commands, protocol).filter(|c| c.codec.udp())
+    }
+
     /// Runs after `frame` from `device` was accepted and its ACK written to `out`.
     pub async fn after_frame<W>(
         &self,

@@ -21,8 +21,10 @@
 //! serial) find it exactly; Teltonika answers carry nothing, so they go to the device's
 //! oldest sent command. A connection lost after `sent` leaves the command `sent` until its
 //! answer comes on a later connection or it expires. Each transition to `sent`,
-//! `acknowledged` or `failed` is also an event in the log (`events.rs`). Not done: UDP
-//! delivery (Teltonika over UDP), the other protocols.
+//! `acknowledged` or `failed` is also an event in the log (`events.rs`). Over UDP (one task per peer)
+//! only codecs whose commands are valid datagrams deliver (H02; not Teltonika, whose UDP
+//! wrapping of codec 12 is not implemented), after the device's next datagram. Not done:
+//! the other protocols.
 
 pub mod config;
 pub mod courier;

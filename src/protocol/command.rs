@@ -163,6 +163,12 @@ pub trait CommandCodec: Send + Sync {
     /// `Some` when `frame` (a frame the device sent, as cut by the framer, whose decode
     /// succeeded) answers a command.
     fn reply(&self, frame: &[u8]) -> Option<Reply>;
+    /// Whether the encoded commands are also right as UDP datagrams (and the answers arrive
+    /// in datagrams `reply` reads). False by default: the binary protocols wrap their UDP
+    /// messages differently.
+    fn udp(&self) -> bool {
+        false
+    }
 }
 
 /// Text for an answer's payload: printable ASCII (with CR/LF/TAB) trimmed, else hex.

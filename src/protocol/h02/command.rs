@@ -67,6 +67,11 @@ impl CommandCodec for H02Commands {
         })
     }
 
+    /// H02 datagrams are the same text lines as the stream's frames.
+    fn udp(&self) -> bool {
+        true
+    }
+
     fn reply(&self, frame: &[u8]) -> Option<Reply> {
         let s = std::str::from_utf8(frame).ok()?;
         let body = s
