@@ -435,6 +435,8 @@ async fn jt808_terminal_control_after_authentication_and_general_response() {
     let v = wait_status(&r, id2, "failed").await;
     assert!(v["error"].as_str().unwrap().contains("unsupported"), "{v}");
     assert_eq!(v["device"], phone, "stored under the terminal's own id");
+    let (_, list) = gateway::get_json(&r, "/api/devices/13912345678/commands").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
     let path = format!("/api/events?device={phone}&type=command_failed");
     eventually(LIMIT, "command_failed event", async || {
         let (_, v) = gateway::get_json(&r, &path).await;

@@ -300,6 +300,8 @@ async fn list(
         return unavailable();
     };
     let limit = p.size(PAGE, MAX_PAGE);
+    // The id its connections use (`12076463279` lists terminal `012076463279`'s).
+    let device = s.live.view(&device, Utc::now()).map_or(device, |v| v.id);
     let after = match p.after.as_deref().map(str::parse::<i64>) {
         None => 0,
         Some(Ok(n)) => n,
