@@ -41,13 +41,13 @@ use crate::pipeline::{AckMode, DurableStage};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 /// File name of the queue under `storage.dir`.
 pub const FILE: &str = "commands.sqlite3";
 
 /// The queue and the in-memory list of devices that have queued commands, so a frame from
-/// any other device costs a hash lookup, not a query. Cheap to clone.
+/// any other device costs a shared-lock hash lookup, not a query. Cheap to clone.
 #[derive(Clone)]
 pub struct Commands {
     pub store: CommandStore,
@@ -58,7 +58,7 @@ pub struct Commands {
     /// Where transitions are written as events (the durable log); `None`: no events.
     events: Option<Arc<dyn DurableStage>>,
     /// Device → the generation of its last enqueue (see [`Commands::settle`]).
-    waiting: Arc<Mutex<HashMap<String, u64>>>,
+    waiting: Arc<RwLock<HashMap<String, u64>>>,
     generation: Arc<AtomicU64>,
 }
 
@@ -112,20 +112,20 @@ impl Commands {
     /// Marks `device` as having queued commands (after an insert).
     pub fn notify(&self, device: &str) {
         let g = self.generation.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut w) = self.waiting.lock() {
+        if let Ok(mut w) = self.waiting.write() {
             w.insert(device.to_string(), g);
         }
     }
 
     /// The generation of `device`'s queued commands, if it may have some.
     pub fn waiting(&self, device: &str) -> Option<u64> {
-        self.waiting.lock().ok()?.get(device).copied()
+        self.waiting.read().ok()?.get(device).copied()
     }
 
     /// Forgets `device` after its queue was drained — unless something was queued for it
     /// since generation `seen` was read (that command goes out with the next frame).
     pub fn settle(&self, device: &str, seen: u64) {
-        if let Ok(mut w) = self.waiting.lock() {
+        if let Ok(mut w) = self.waiting.write() {
             if w.get(device) == Some(&seen) {
                 w.remove(device);
             }

@@ -94,6 +94,15 @@ impl CommandCodec for Gt06Commands {
     }
 
     fn reply(&self, frame: &[u8]) -> Option<Reply> {
+        // Called on every frame: look at the protocol number before checking the CRC again.
+        let answer = match frame.get(..2)? {
+            [0x78, 0x78] => *frame.get(3)? == PROTO_REPLY,
+            [0x79, 0x79] => *frame.get(4)? == PROTO_REPLY_EXT,
+            _ => false,
+        };
+        if !answer {
+            return None;
+        }
         let msg = envelope(frame, ChecksumPolicy::Verify).ok()?;
         let (flag, payload) = match (msg.extended, msg.proto) {
             (false, PROTO_REPLY) => {

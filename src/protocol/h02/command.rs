@@ -73,6 +73,10 @@ impl CommandCodec for H02Commands {
     }
 
     fn reply(&self, frame: &[u8]) -> Option<Reply> {
+        // Called on every frame: most are positions, passed over without parsing.
+        if !frame.windows(4).any(|w| w == b",V4,") {
+            return None;
+        }
         let s = std::str::from_utf8(frame).ok()?;
         let body = s
             .trim_end_matches(['\r', '\n'])
