@@ -4,7 +4,8 @@
 #
 #   .ci/services.sh install   install what is missing (idempotent, quiet):
 #                             - from the Debian archive: InfluxDB 1.x, VictoriaMetrics,
-#                               Mosquitto, docker-compose (validates docker-compose.yml; no
+#                               Mosquitto, nats-server (JetStream log backend tests),
+#                               docker-compose (validates docker-compose.yml; no
 #                               engine), systemd-analyze (verifies deploy/trackgate.service),
 #                               Chromium with its WebDriver (the console's browser tests)
 #                             - cargo-deb (crates.io, `cargo install`; builds the .deb the
@@ -14,11 +15,11 @@
 #   .ci/services.sh check     exit 1 and name what is missing
 set -eu
 
-BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub mosquitto_passwd docker-compose systemd-analyze chromium chromedriver"
+BINARIES="influxd influx victoria-metrics mosquitto mosquitto_sub mosquitto_passwd nats-server docker-compose systemd-analyze chromium chromedriver"
 # docker-compose (v1, Python) only validates docker-compose.yml (`config -q`): it needs no
 # Docker engine for that, and none runs here. chromium + chromium-driver: the console's
 # tests drive a headless browser over WebDriver (tests/console_browser.rs).
-PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients docker-compose systemd chromium chromium-driver"
+PACKAGES="influxdb influxdb-client victoria-metrics mosquitto mosquitto-clients nats-server docker-compose systemd chromium chromium-driver"
 CARGO_DEB_VERSION="3.8.0"
 K8S_VALIDATE_VERSION="1.37.0"
 K8S_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/trackgate-ci/k8s-venv"

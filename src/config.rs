@@ -33,6 +33,8 @@ pub struct Config {
     pub devices: DevicesConfig,
     /// The durable stage between decoding and the device ACK.
     pub pipeline: PipelineConfig,
+    /// Which durable log: the embedded one (default) or NATS JetStream (`[log]`).
+    pub log: crate::pipeline::backend::LogConfig,
     /// One table per protocol, keyed by registry name. Protocols not listed run with their
     /// defaults (enabled, Traccar's port).
     pub protocols: BTreeMap<String, ProtocolConfig>,
@@ -49,6 +51,8 @@ pub struct Config {
     pub tracking: crate::tracking::TrackingConfig,
     /// The ops console and customer tracking links (`[console]`).
     pub console: crate::console::ConsoleConfig,
+    /// Fleet events from positions: geofences, overspeed, ignition, motion (`[events]`).
+    pub events: crate::fleet::EventsConfig,
     /// Downlink command queue limits (`[commands]`).
     pub commands: crate::commands::CommandsConfig,
 }
@@ -422,8 +426,10 @@ impl Config {
         }
         self.webhooks.validate().map_err(ConfigError::Invalid)?;
         self.console.validate().map_err(ConfigError::Invalid)?;
+        self.events.validate().map_err(ConfigError::Invalid)?;
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
+        self.log.validate().map_err(ConfigError::Invalid)?;
         self.commands.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
@@ -576,6 +582,10 @@ mod tests {
                 "storage.group_commit_wait_ms",
             ),
             ("[pipeline]\ndrain_secs = 0\n", "pipeline.drain_secs"),
+            (
+                "[events]\ngeofence_confirm_fixes = 0\n",
+                "events.geofence_confirm_fixes",
+            ),
             ("[mqtt]\nkeep_alive_secs = 1\n", "mqtt.keep_alive_secs"),
             (
                 "[http]\ncors_origins = [\"not an origin\"]\n",

@@ -20,6 +20,8 @@
 //!             log consumers each reading from their own position (runner.rs)
 //! state/      live positions (read by the API), evicted after devices.forget_after
 //! tracking/   shipments, route progress, ETA, exceptions: a log consumer + SQLite store
+//! fleet/      geofences (R-tree + exact test) and fleet events (enter/exit, overspeed,
+//!             ignition, motion): a log consumer + SQLite store, like tracking
 //! outputs/    embedded store of live outputs (events, subscriptions, outbox, MQTT
 //!             last-published), its handle, and the alert JSON; filled by its log consumer
 //! sinks/      what pushes outward: influx/, mqtt/ (publisher), webhook/ (delivery, signing)
@@ -50,6 +52,7 @@
 //!
 //! log ─▶ live state (API)                 each consumer resumes from its own position
 //!     ─▶ tracking ─▶ Eta/Alert records appended back to the log
+//!     ─▶ fleet ─▶ Alert records (geofence, overspeed, ignition, motion) appended back
 //!     ─▶ InfluxDB · outputs store (events, webhook outbox ─▶ dispatcher) · MQTT publisher
 //!     ─▶ SSE readers
 //! ```
@@ -66,6 +69,7 @@ pub mod config;
 pub mod console;
 pub mod duration_text;
 pub mod egress;
+pub mod fleet;
 pub mod fuzzing;
 pub mod ingest;
 pub mod model;

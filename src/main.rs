@@ -55,6 +55,11 @@ enum Cmd {
     /// Backfill an InfluxDB from the write-ahead log (the embedded store). Stop `serve` on the
     /// same storage.dir first: the log is opened exclusively.
     Replay(ReplayArgs),
+    /// The log on NATS JetStream (`[log] backend = "jetstream"`).
+    Cluster {
+        #[command(subcommand)]
+        cmd: ClusterCmd,
+    },
     /// Score tracking's ETAs and late alerts on recorded trips (see docs/tracking.md).
     EvalEta {
         /// Shipment JSON (same shape as POST /api/shipments).
@@ -122,6 +127,20 @@ struct ReplayArgs {
 }
 
 #[derive(Subcommand)]
+enum ClusterCmd {
+    /// The stream's replicas (leader, current, lag) and every log consumer's position and
+    /// lag. Exit 2 when the config's log is not on JetStream, 1 when it cannot be read.
+    Status {
+        /// Config file with the [log.jetstream] section.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Print a fresh random token and the `[[api.tokens]]` block (with its SHA-256) to paste
     /// into the config. The token is shown only here; the config keeps only its hash.
@@ -167,6 +186,9 @@ fn main() -> ExitCode {
             config,
         ),
         Cmd::Token { cmd } => token_cmd(cmd),
+        Cmd::Cluster {
+            cmd: ClusterCmd::Status { config, json },
+        } => cluster_status_cmd(config, json),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
                 let t = p.transports();
@@ -180,6 +202,35 @@ fn main() -> ExitCode {
                 println!("{:<12} {:>5} {}", p.name(), p.default_port(), tr);
             }
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn cluster_status_cmd(config: Option<PathBuf>, json: bool) -> ExitCode {
+    let (cfg, rt) = match config_and_runtime(config.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(js) = cfg
+        .log
+        .jetstream
+        .filter(|_| cfg.log.backend == trackgate::pipeline::backend::LogBackend::Jetstream)
+    else {
+        eprintln!("trackgate: the log is local (one node): set [log] backend = \"jetstream\"");
+        return ExitCode::from(2);
+    };
+    match rt.block_on(trackgate::pipeline::jetstream::status::cluster_status(&js)) {
+        Ok(s) if json => {
+            println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(s) => {
+            print!("{}", s.render());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            ExitCode::FAILURE
         }
     }
 }

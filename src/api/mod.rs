@@ -15,6 +15,7 @@ pub mod commands;
 pub mod console;
 pub mod events;
 pub mod exceptions;
+pub mod geofences;
 pub mod history;
 pub mod paging;
 pub mod share;
@@ -49,6 +50,8 @@ pub struct ApiState {
     pub auth: Arc<Registry>,
     /// The ops console: its pages, settings, ETA history and notices.
     pub console: Arc<crate::console::Console>,
+    /// Geofences and fleet events (`None`: `/api/geofences` answers 503).
+    pub fleet: Option<Arc<crate::fleet::FleetHandle>>,
     /// The downlink command queue (`None`: the command routes answer 503).
     pub commands: Option<crate::commands::Commands>,
 }
@@ -102,6 +105,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(exceptions::routes());
     v.extend(history::routes());
     v.extend(share::routes());
+    v.extend(geofences::routes());
     v.extend(commands::routes());
     v
 }

@@ -47,5 +47,6 @@ pub fn alert(row: &CommandRow, kind: &'static str, now: DateTime<Utc>) -> Option
         value: Some(row.seq as f64),
         message,
         customer: row.customer.clone(),
+        geofence: None,
     })
 }

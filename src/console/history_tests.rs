@@ -117,6 +117,7 @@ fn trail_follows_the_shipment_window_and_least_recent_is_forgotten() {
         value: None,
         message: String::new(),
         customer: None,
+        geofence: None,
     })]);
     h.apply(&[fix(30, 52.3)]);
     assert_eq!(

@@ -112,4 +112,8 @@ pub struct Alert {
     /// webhooks created with that customer's token receive it, other customers' do not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// The geofence a fleet event is about (`geofence_enter` / `geofence_exit`, and an
+    /// `overspeed` whose limit came from a geofence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geofence: Option<String>,
 }

@@ -26,6 +26,7 @@ fn alert(
         value: None,
         message: kind.into(),
         customer: None,
+        geofence: None,
     };
     NewEvent {
         id: a.id.clone(),

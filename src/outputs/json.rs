@@ -30,6 +30,10 @@ pub fn alert_json(a: &Alert) -> serde_json::Value {
     if let Some(c) = &a.customer {
         v["customer"] = json!(c);
     }
+    // The geofence, only on fleet events about one (earlier alerts keep their shape).
+    if let Some(g) = &a.geofence {
+        v["geofence"] = json!(g);
+    }
     v
 }
 
@@ -67,6 +71,7 @@ mod tests {
             value: Some(17.0),
             message: "Shipment sh1 is 17 min late for stop s2".into(),
             customer: None,
+            geofence: None,
         };
         assert_eq!(
             alert_json(&a).to_string(),

@@ -8,6 +8,8 @@
 //! replicated log) changes no protocol, ingest or consumer code. [`runner`] feeds each
 //! [`runner::LogConsumer`] from its own committed position.
 
+pub mod backend;
+pub mod jetstream;
 pub mod local;
 pub mod log;
 pub mod records;

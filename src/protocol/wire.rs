@@ -64,6 +64,51 @@ impl Cut {
         }
     }
 
+    /// A frame whose header says it is `total` bytes long: the frame once all of it is
+    /// buffered, otherwise wait.
+    pub fn whole(buf: &[u8], total: usize) -> Cut {
+        if buf.len() < total {
+            Cut::NeedMore
+        } else {
+            Cut::Frame(total)
+        }
+    }
+
+    /// Like [`Cut::whole`], but a declared length shorter than the frame's fixed fields
+    /// (`min`) or longer than `max_frame` is a false start: the first byte is dropped and the
+    /// framer resyncs on the next marker.
+    pub fn declared(buf: &[u8], total: usize, min: usize, max_frame: usize) -> Cut {
+        if total < min || total > max_frame {
+            Cut::Skip(1)
+        } else {
+            Cut::whole(buf, total)
+        }
+    }
+
+    /// Garbage before a frame: drops everything up to the next byte (after the first) that
+    /// is one of `markers`, or the whole buffer when none is.
+    pub fn skip_to_marker(buf: &[u8], markers: &[u8]) -> Cut {
+        let n = buf
+            .iter()
+            .skip(1)
+            .position(|b| markers.contains(b))
+            .map_or(buf.len(), |i| i + 1);
+        Cut::Skip(n)
+    }
+
+    /// Line framers: CR and LF at the front are the ends of empty lines, skipped; `None`
+    /// when the buffer starts with something else.
+    pub fn skip_line_breaks(buf: &[u8]) -> Option<Cut> {
+        match buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count()
+        {
+            0 => None,
+            lead => Some(Cut::Skip(lead)),
+        }
+    }
+
     /// Everything buffered is garbage (message protocols reached through a stream listener):
     /// skip it all, or wait when nothing is buffered.
     pub fn skip_all(buf: &[u8]) -> Cut {
@@ -277,6 +322,27 @@ mod tests {
             }
         );
         assert!(e.to_string().contains("serial"));
+    }
+
+    #[test]
+    fn declared_lengths_wait_cut_or_resync() {
+        let buf = [0u8; 10];
+        assert_eq!(Cut::whole(&buf, 11), Cut::NeedMore);
+        assert_eq!(Cut::whole(&buf, 10), Cut::Frame(10));
+        assert_eq!(Cut::declared(&buf, 4, 5, 100), Cut::Skip(1));
+        assert_eq!(Cut::declared(&buf, 101, 5, 100), Cut::Skip(1));
+        assert_eq!(Cut::declared(&buf, 8, 5, 100), Cut::Frame(8));
+        assert_eq!(Cut::declared(&buf, 12, 5, 100), Cut::NeedMore);
+    }
+
+    #[test]
+    fn garbage_and_empty_lines_are_skipped() {
+        assert_eq!(Cut::skip_to_marker(b"xx$y@", b"@$"), Cut::Skip(2));
+        assert_eq!(Cut::skip_to_marker(b"@x@", b"@"), Cut::Skip(2));
+        assert_eq!(Cut::skip_to_marker(b"xyz", b"@"), Cut::Skip(3));
+        assert_eq!(Cut::skip_line_breaks(b"\r\n\nA"), Some(Cut::Skip(3)));
+        assert_eq!(Cut::skip_line_breaks(b"A\r\n"), None);
+        assert_eq!(Cut::skip_line_breaks(b""), None);
     }
 
     #[test]

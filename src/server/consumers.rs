@@ -21,6 +21,8 @@ pub(super) struct Started {
     pub outputs: Outputs,
     pub tracking: Option<Arc<TrackingHandle>>,
     pub console: Arc<crate::console::Console>,
+    /// Geofences and fleet events.
+    pub fleet: Option<Arc<crate::fleet::FleetHandle>>,
 }
 
 /// Live state as a nameless consumer: it keeps no position and rebuilds from the retained
@@ -69,6 +71,7 @@ pub(super) async fn start(
     start_webhooks(cfg, base, &outputs)?;
     start_mqtt(cfg, base, consumers, &outputs).await?;
     let tracking = start_tracking(cfg, base, consumers).await?;
+    let fleet = start_fleet(cfg, base, consumers).await?;
     let console = Arc::new(crate::console::Console::new(
         cfg.console.clone(),
         cfg.devices.offline_after_secs,
@@ -83,6 +86,7 @@ pub(super) async fn start(
         outputs,
         tracking,
         console,
+        fleet: Some(fleet),
     })
 }
 
@@ -172,4 +176,32 @@ async fn start_tracking(
         base.shutdown.clone(),
     ));
     Ok(Some(h))
+}
+
+/// Fleet events: the geofence store (always open, so the API can manage geofences) and,
+/// unless `[events] enabled = false`, the consumer that appends the events to the log.
+async fn start_fleet(
+    cfg: &Config,
+    base: &Base,
+    consumers: &Consumers,
+) -> Result<Arc<crate::fleet::FleetHandle>, StartError> {
+    use crate::fleet::consumer::{FleetConsumer, CONSUMER_NAME};
+    let stage: Arc<dyn DurableStage> = consumers.log().clone();
+    let h = crate::fleet::FleetHandle::open(
+        cfg.events.clone(),
+        &cfg.storage.dir,
+        Pipeline::new(stage),
+        base.shutdown.clone(),
+    )
+    .map_err(|e| StartError::Sink(format!("fleet: {e}")))?;
+    let fm = h.metrics.clone();
+    base.metrics
+        .register(|r| fm.register(r.sub_registry_with_prefix("trackgate")));
+    if cfg.events.enabled {
+        consumers.spawn(Arc::new(FleetConsumer(h.clone()))).await?;
+    } else {
+        // Nothing derives events: do not let a stale position hold the log.
+        consumers.unregister(CONSUMER_NAME).await;
+    }
+    Ok(h)
 }

@@ -14,6 +14,8 @@ use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::ingest::IngestCtx;
 use crate::model::Record;
+use crate::pipeline::backend::LogBackend;
+use crate::pipeline::jetstream::JetStreamLog;
 use crate::pipeline::local::LocalLog;
 use crate::pipeline::log::{DurableLog, LogError, SharedLog};
 use crate::pipeline::runner::{ConsumerMetrics, Consumers};
@@ -194,7 +196,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         tm.register(r);
         hm.register(r);
     });
-    let log = open_storage(&cfg, &base)?;
+    let log = open_storage(&cfg, &base).await?;
     let live = Arc::new(LiveState::new(cfg.offline_after()));
     base.tracker.spawn(crate::state::run_eviction(
         live.clone(),
@@ -238,6 +240,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracking: started.tracking,
             console: started.console,
             auth,
+            fleet: started.fleet,
             commands: Some(commands),
         },
     )
@@ -261,8 +264,15 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     })
 }
 
-/// Opens the durable log (the local write-ahead log) and registers its metrics.
-fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError> {
+/// Opens the durable log: the local write-ahead log (with its metrics) or, with
+/// `[log] backend = "jetstream"`, the JetStream stream.
+async fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError> {
+    if let (LogBackend::Jetstream, Some(js)) = (cfg.log.backend, &cfg.log.jetstream) {
+        let log = JetStreamLog::open(js, &cfg.storage, base.shutdown.clone())
+            .await
+            .map_err(StartError::Log)?;
+        return Ok(Arc::new(log));
+    }
     let dir = cfg.storage.wal_dir();
     let wal = Wal::open(&dir, cfg.storage.wal_options())
         .map_err(|source| StartError::Wal { dir, source })?;

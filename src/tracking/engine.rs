@@ -284,6 +284,7 @@ impl Engine {
                 value: None,
                 message: format!("device {device}: alarm {name} {verb}"),
                 customer: customer.clone(),
+                geofence: None,
             }));
         }
         self.learned_dirty = true;

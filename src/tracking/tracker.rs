@@ -269,6 +269,7 @@ impl Tracker {
             value,
             message,
             customer: self.spec.customer.clone(),
+            geofence: None,
         })
     }
 

@@ -47,6 +47,7 @@ pub fn alert(id: &str, kind: &str) -> Alert {
         value: None,
         message: kind.into(),
         customer: None,
+        geofence: None,
     }
 }
 

@@ -235,29 +235,69 @@ pub fn mosquitto_with_config(conf: &str, port: u16) -> Service {
     std::fs::write(&path, conf).expect("write mosquitto.conf");
     // Mosquitto block-buffers its log when stderr is a pipe, so readiness is the listener
     // accepting a connection (polled with a deadline), not a log line.
-    let child = Command::new(mosquitto)
-        .arg("-c")
-        .arg(&path)
+    let mut cmd = Command::new(mosquitto);
+    cmd.arg("-c").arg(&path);
+    listening(cmd, format!("mqtt://127.0.0.1:{port}"), port, dir, conf)
+}
+
+/// Starts `cmd` quietly as a [`Service`] at `url` and waits until `port` accepts a
+/// connection; panics (with `about`) when it exits first or misses the start deadline.
+fn listening(
+    mut cmd: Command,
+    url: String,
+    port: u16,
+    dir: tempfile::TempDir,
+    about: &str,
+) -> Service {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start mosquitto");
+        .unwrap_or_else(|e| panic!("start {url}: {e}"));
     let mut s = Service {
         child,
-        url: format!("mqtt://127.0.0.1:{port}"),
+        url,
         port,
         _dir: dir,
     };
-    eventually_blocking(
-        START_DEADLINE,
-        &format!("mosquitto listening on {port}"),
-        || {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("mosquitto exited before it was ready: {status}\n{conf}");
-            }
-            std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())
-        },
-    );
+    eventually_blocking(START_DEADLINE, &format!("{} listening", s.url), || {
+        if let Ok(Some(status)) = s.child.try_wait() {
+            panic!("{} exited before it was ready: {status}\n{about}", s.url);
+        }
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())
+    });
     s
+}
+
+/// A `nats-server` with JetStream on `127.0.0.1:<port>`, its store in `store` (kept by the
+/// caller, so a restart on the same port and store finds the stream again). `cluster`:
+/// `(name, own cluster port, every route port)` for a node of a JetStream cluster.
+/// Ready once the client port accepts a connection.
+pub fn nats_server(port: u16, store: &Path, cluster: Option<(&str, u16, &[u16])>) -> Service {
+    let nats = require("nats-server");
+    let mut cmd = Command::new(nats);
+    cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+        .arg("-sd")
+        .arg(store);
+    if let Some((name, own, routes)) = cluster {
+        let routes: Vec<String> = routes
+            .iter()
+            .filter(|p| **p != own)
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect();
+        cmd.args(["-n", name, "--cluster_name", "trackgate-test"])
+            .arg("--cluster")
+            .arg(format!("nats://127.0.0.1:{own}"))
+            .arg("--routes")
+            .arg(routes.join(","));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    listening(
+        cmd,
+        format!("nats://127.0.0.1:{port}"),
+        port,
+        dir,
+        "nats-server",
+    )
 }

@@ -40,20 +40,12 @@ pub fn is_text(f: &[u8]) -> bool {
 pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     match buf {
         [] | [_] => Cut::NeedMore,
-        [0xfe, 0x02, ..] => need(buf, KEEPALIVE_LEN),
+        [0xfe, 0x02, ..] => Cut::whole(buf, KEEPALIVE_LEN),
         [b'@', b'P', b',', ..] if buf.len() < 8 => Cut::NeedMore,
         [b'@', b'P', ..] if is_text(buf) => text(buf, max_frame),
         [b'@', b'P' | b'R', ..] => binary(buf, max_frame),
         [b'$', ..] => line(buf, max_frame),
         _ => resync(buf),
-    }
-}
-
-fn need(buf: &[u8], total: usize) -> Cut {
-    if buf.len() < total {
-        Cut::NeedMore
-    } else {
-        Cut::Frame(total)
     }
 }
 
@@ -68,7 +60,7 @@ fn binary(buf: &[u8], max_frame: usize) -> Cut {
     if BINARY_HEADER + len > max_frame {
         return Cut::Skip(1);
     }
-    need(buf, BINARY_HEADER + len)
+    Cut::whole(buf, BINARY_HEADER + len)
 }
 
 fn text(buf: &[u8], max_frame: usize) -> Cut {

@@ -12,27 +12,13 @@ pub const MIN_FRAME: usize = 2 + 2 + 20 + 2 + 2 + 2;
 pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     match buf {
         [] | [b'@'] | [b'$'] => Cut::NeedMore,
-        [b'@', b'@', ..] | [b'$', b'$', ..] => {
-            if buf.len() < 4 {
-                return Cut::NeedMore;
+        [b'@', b'@', ..] | [b'$', b'$', ..] => match buf.get(2..4) {
+            None => Cut::NeedMore,
+            Some(len) => {
+                let total = usize::from(u16::from_le_bytes([len[0], len[1]]));
+                Cut::declared(buf, total, MIN_FRAME, max_frame)
             }
-            let total = usize::from(u16::from_le_bytes([buf[2], buf[3]]));
-            if total < MIN_FRAME || total > max_frame {
-                return Cut::Skip(1);
-            }
-            if buf.len() < total {
-                Cut::NeedMore
-            } else {
-                Cut::Frame(total)
-            }
-        }
-        _ => {
-            let n = buf
-                .iter()
-                .skip(1)
-                .position(|&b| b == b'@' || b == b'$')
-                .map_or(buf.len(), |i| i + 1);
-            Cut::Skip(n)
-        }
+        },
+        _ => Cut::skip_to_marker(buf, b"@$"),
     }
 }

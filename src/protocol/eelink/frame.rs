@@ -31,12 +31,8 @@ pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     }
     let len = usize::from(u16::from_be_bytes([buf[at], buf[at + 1]]));
     let total = fixed + len;
-    if len < min_len || total > max_frame {
+    if len < min_len {
         return Cut::Skip(1);
     }
-    if buf.len() < total {
-        Cut::NeedMore
-    } else {
-        Cut::Frame(total)
-    }
+    Cut::declared(buf, total, 0, max_frame)
 }

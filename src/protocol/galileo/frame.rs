@@ -53,13 +53,7 @@ pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
         let len = u16::from_le_bytes([buf[1], buf[2]]) & !ARCHIVE_BIT;
         HEADER_LEN + len as usize + CRC_LEN
     };
-    if total > max_frame {
-        return Cut::Skip(1);
-    }
-    if buf.len() < total {
-        return Cut::NeedMore;
-    }
-    Cut::Frame(total)
+    Cut::declared(buf, total, 0, max_frame)
 }
 
 /// Drops bytes up to the next possible packet start after the first byte.

@@ -6,12 +6,8 @@ use super::super::wire::Cut;
 
 /// Decides where the next sentence in `buf` ends.
 pub(super) fn cut(buf: &[u8], max_frame: usize) -> Cut {
-    let lead = buf
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .count();
-    if lead > 0 {
-        return Cut::Skip(lead);
+    if let Some(skip) = Cut::skip_line_breaks(buf) {
+        return skip;
     }
     let limit = buf.len().min(max_frame.max(1));
     match buf[..limit].iter().position(|&b| b == b'\r' || b == b'\n') {

@@ -15,27 +15,13 @@ pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     match buf {
         [] => Cut::NeedMore,
         [b'$' | b'@'] => Cut::NeedMore,
-        [b'$', b'$', ..] | [b'@', b'@', ..] => {
-            if buf.len() < 4 {
-                return Cut::NeedMore;
+        [b'$', b'$', ..] | [b'@', b'@', ..] => match buf.get(2..4) {
+            None => Cut::NeedMore,
+            Some(len) => {
+                let total = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                Cut::declared(buf, total, HEADER_LEN + TRAILER_LEN, max_frame)
             }
-            let total = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
-            if total < HEADER_LEN + TRAILER_LEN || total > max_frame {
-                return Cut::Skip(1);
-            }
-            if buf.len() < total {
-                Cut::NeedMore
-            } else {
-                Cut::Frame(total)
-            }
-        }
-        _ => {
-            let n = buf
-                .iter()
-                .skip(1)
-                .position(|&b| b == b'$' || b == b'@')
-                .map_or(buf.len(), |i| i + 1);
-            Cut::Skip(n)
-        }
+        },
+        _ => Cut::skip_to_marker(buf, b"$@"),
     }
 }

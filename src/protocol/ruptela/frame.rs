@@ -22,11 +22,8 @@ pub fn cut(buf: &[u8], max_frame: usize) -> Cut {
     }
     let body = u16::from_be_bytes([buf[0], buf[1]]) as usize;
     let total = LEN_FIELD + body + CRC_LEN;
-    if body < MIN_BODY || total > max_frame {
+    if body < MIN_BODY {
         return Cut::Skip(1);
     }
-    if buf.len() < total {
-        return Cut::NeedMore;
-    }
-    Cut::Frame(total)
+    Cut::declared(buf, total, 0, max_frame)
 }

@@ -35,13 +35,7 @@ pub fn cut_frame(buf: &[u8], max_frame: usize) -> Cut {
             None => return Cut::NeedMore,
             Some([0, _]) => {
                 let total = usize::from(u16::from_be_bytes([buf[1], buf[2]])) + extra;
-                return if total > max_frame {
-                    Cut::Skip(1)
-                } else if buf.len() < total {
-                    Cut::NeedMore
-                } else {
-                    Cut::Frame(total)
-                };
+                return Cut::declared(buf, total, 0, max_frame);
             }
             Some(_) => return Cut::Skip(1),
         }

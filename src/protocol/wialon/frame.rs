@@ -20,12 +20,8 @@ pub(super) fn cut(buf: &[u8], max_frame: usize, binary_left: &mut usize) -> Cut 
         *binary_left -= n;
         return Cut::Skip(n);
     }
-    let lead = buf
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .count();
-    if lead > 0 {
-        return Cut::Skip(lead);
+    if let Some(skip) = Cut::skip_line_breaks(buf) {
+        return skip;
     }
     let limit = buf.len().min(max_frame.max(1));
     match buf[..limit].iter().position(|&b| b == b'\n') {

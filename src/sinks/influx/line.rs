@@ -299,6 +299,7 @@ impl LineBatch {
                 for alarm in &p.alarms {
                     let r = self.push_event_parts(EventParts {
                         device: p.device.as_str(),
+                        geofence: None,
                         kind: &alarm_type(*alarm),
                         shipment: None,
                         message: &alarm_name(*alarm),
@@ -424,6 +425,7 @@ impl LineBatch {
     pub fn push_alert(&mut self, a: &Alert) -> Result<(), LineError> {
         self.push_event_parts(EventParts {
             device: a.device.as_str(),
+            geofence: a.geofence.as_deref(),
             kind: &a.kind,
             shipment: a.shipment.as_deref(),
             message: &a.message,
@@ -451,6 +453,7 @@ impl LineBatch {
         };
         self.push_event_parts(EventParts {
             device: e.device.as_str(),
+            geofence: None,
             kind: &kind,
             shipment: None,
             message: &message,
@@ -469,12 +472,19 @@ impl LineBatch {
         if let Some(s) = e.shipment {
             tag_ok(M, "shipment", s)?;
         }
+        if let Some(g) = e.geofence {
+            tag_ok(M, "geofence", g)?;
+        }
         let ts = nanos(M, e.time)?;
         let start = self.buf.len();
         let mut dropped = 0;
         let mut b = LineProtocolBuilder::new_with(&mut self.buf)
             .measurement(M)
             .tag("device", e.device);
+        // Tags in key order (device, geofence, shipment, type), as InfluxDB sorts them.
+        if let Some(g) = e.geofence {
+            b = b.tag("geofence", g);
+        }
         if let Some(s) = e.shipment {
             b = b.tag("shipment", s);
         }
@@ -508,6 +518,8 @@ impl LineBatch {
 /// Borrowed view shared by device events, position alarms and tracking events.
 struct EventParts<'a> {
     device: &'a str,
+    /// The geofence of a fleet event (tag `geofence`).
+    geofence: Option<&'a str>,
     kind: &'a str,
     shipment: Option<&'a str>,
     message: &'a str,

@@ -158,6 +158,7 @@ fn line_breaks_never_reach_the_wire() {
         value: None,
         message: "m".into(),
         customer: None,
+        geofence: None,
     }));
     b.push_record(&Record::Position(good));
     assert_eq!((b.len(), b.bad_lines()), (2, 1));
@@ -263,4 +264,33 @@ fn line_ranges_slice_exact_lines() {
     assert_eq!(b.lines(2..3), all[2].as_bytes());
     assert_eq!(b.lines(0..0), b"");
     assert_eq!(b.lines(3..9), b"");
+}
+
+#[test]
+fn a_fleet_event_is_tagged_with_its_geofence() {
+    let mut b = LineBatch::new();
+    b.push_record(&Record::Alert(Alert {
+        id: "x".into(),
+        kind: "geofence_enter".into(),
+        state: AlertState::Info,
+        tier: None,
+        time: t(5),
+        device: dev("1"),
+        shipment: None,
+        stop: None,
+        alarm: None,
+        lat: Some(52.5),
+        lon: Some(13.4),
+        value: None,
+        message: "in".into(),
+        customer: None,
+        geofence: Some("yard".into()),
+    }));
+    assert_eq!(
+        text(&b),
+        format!(
+            "event,device=1,geofence=yard,type=geofence_enter message=\"in\",lat=52.5,lon=13.4 {}\n",
+            t(5).timestamp_nanos_opt().unwrap()
+        )
+    );
 }

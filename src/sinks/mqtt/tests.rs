@@ -108,6 +108,7 @@ fn alerts_go_to_event_topics_unretained() {
         value: None,
         message: "SOS".into(),
         customer: None,
+        geofence: None,
     };
     let mut skipped = 0;
     let (msgs, _, _) = plan(
