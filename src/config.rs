@@ -53,6 +53,8 @@ pub struct Config {
     pub console: crate::console::ConsoleConfig,
     /// Fleet events from positions: geofences, overspeed, ignition, motion (`[events]`).
     pub events: crate::fleet::EventsConfig,
+    /// Downlink command queue limits (`[commands]`).
+    pub commands: crate::commands::CommandsConfig,
 }
 
 /// `[storage]`
@@ -435,6 +437,7 @@ impl Config {
         self.api.validate().map_err(ConfigError::Invalid)?;
         self.tracking.validate().map_err(ConfigError::Invalid)?;
         self.log.validate().map_err(ConfigError::Invalid)?;
+        self.commands.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -67,15 +67,17 @@ pub fn stream(data: &[u8]) {
     let mut buf = BytesMut::new();
     for chunk in rest.chunks(piece) {
         buf.extend_from_slice(chunk);
-        if !drain(d.as_mut(), &mut buf, p.name()) {
+        if !drain(d.as_mut(), &mut buf, p) {
             return;
         }
     }
 }
 
 /// Frames and decodes everything `buf` holds; false after a fatal framing error (the
-/// connection would close).
-fn drain(d: &mut dyn Decoder, buf: &mut BytesMut, name: &str) -> bool {
+/// connection would close). A frame that decodes also goes through the protocol's command
+/// answer recogniser, as the connection's command courier does.
+fn drain(d: &mut dyn Decoder, buf: &mut BytesMut, p: &dyn Protocol) -> bool {
+    let name = p.name();
     loop {
         let before = buf.len();
         match d.frame(buf) {
@@ -88,8 +90,11 @@ fn drain(d: &mut dyn Decoder, buf: &mut BytesMut, name: &str) -> bool {
                     buf.len() < before,
                     "{name}: a frame took no bytes off the buffer"
                 );
-                let _ = d.decode(&f, &ctx());
+                let decoded = d.decode(&f, &ctx());
                 let _ = d.take_credential();
+                if let (Ok(_), Some(c)) = (decoded, p.commands()) {
+                    let _ = c.reply(&f);
+                }
             }
             FrameResult::Skipped(n) => {
                 assert!(n > 0, "{name}: skipped nothing");

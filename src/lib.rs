@@ -42,6 +42,8 @@
 //! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
 //! registry/   device registry (name, plate, group, customer, ...) and groups: SQLite +
 //!             memory copy; CSV import/export; read by admission and the API
+//! commands/   downlink commands: durable queue (commands.sqlite3), request check, and the
+//!             courier a device connection uses to send them and match the answers
 //! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
@@ -64,6 +66,7 @@
 
 pub mod api;
 pub mod backoff;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod duration_text;

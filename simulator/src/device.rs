@@ -173,7 +173,14 @@ async fn exchange(
                     attempt = 0;
                     continue 'send;
                 }
-                Ok(Answer::Unrelated) => continue,
+                Ok(Answer::Unrelated) => {
+                    // A command from the server: answer it as the firmware would, then keep
+                    // waiting for this frame's ACK.
+                    if let Some(answer) = p.answer_command(&reply) {
+                        conn.write(&answer).await?;
+                    }
+                    continue;
+                }
                 Ok(Answer::Retry(_)) => {
                     sh.stats.bad_acks.fetch_add(1, Relaxed);
                     continue 'send;

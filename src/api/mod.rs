@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod commands;
 pub mod console;
 pub mod devices;
 pub mod drivers;
@@ -56,6 +57,8 @@ pub struct ApiState {
     pub fleet: Option<Arc<crate::fleet::FleetHandle>>,
     /// The device registry (names, plates, groups, customers of devices).
     pub registry: Arc<crate::registry::Registry>,
+    /// The downlink command queue (`None`: the command routes answer 503).
+    pub commands: Option<crate::commands::Commands>,
 }
 
 /// One route: method, path, the access it needs, its handler.
@@ -108,6 +111,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(history::routes());
     v.extend(share::routes());
     v.extend(geofences::routes());
+    v.extend(commands::routes());
     v
 }
 

@@ -1,8 +1,9 @@
 //! One TCP device connection: read frames, decode, make durable, ACK — in order.
 
 use super::codec::{FrameCodec, StreamError};
-use super::frame_handler::handle;
+use super::frame_handler::{handle, Outcome};
 use super::{IngestCtx, ProtoRuntime, WRITE_TIMEOUT};
+use crate::commands::Courier;
 use crate::protocol::DecodeCtx;
 use crate::telemetry::{ConnLabel, ProtoLabel};
 use chrono::Utc;
@@ -55,6 +56,7 @@ where
     // Fixed at connect: bytes that do not complete an identifying frame never extend it.
     let identify_by = tokio::time::Instant::now() + rt.config.identify_timeout();
     framed.codec_mut().bad_budget = Some(rt.config.max_bad_frames);
+    let courier = Courier::new(ctx.commands.as_ref(), rt.protocol);
     loop {
         let unidentified = session.device().is_none();
         let next = tokio::select! {
@@ -126,6 +128,15 @@ where
         }
         if outcome.closes() {
             break;
+        }
+        // Downlink commands go out after the ACK, on accepted frames of an identified device.
+        if let (Some(c), Some(dev), Outcome::Accepted { .. }) =
+            (&courier, session.device(), &outcome)
+        {
+            if let Err(e) = c.after_frame(dev, &frame, &mut framed).await {
+                tracing::info!(protocol = rt.name(), peer = %peer_s, error = %e, "connection closed");
+                break;
+            }
         }
     }
     m.connections_active.get_or_create(&conn_label).dec();

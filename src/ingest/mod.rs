@@ -41,6 +41,8 @@ pub struct IngestCtx {
     pub gate: Arc<Gate>,
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
+    /// The downlink command queue; `None`: no commands are delivered.
+    pub commands: Option<crate::commands::Commands>,
 }
 
 impl IngestCtx {

@@ -1,8 +1,9 @@
 //! UDP listener: one task per peer so a peer's datagrams stay in order while a slow durable
 //! append for one device never delays another.
 
-use super::frame_handler::handle;
+use super::frame_handler::{handle, Outcome};
 use super::{IngestCtx, ProtoRuntime};
+use crate::commands::Courier;
 use crate::protocol::DecodeCtx;
 use crate::telemetry::{ConnLabel, ProtoLabel};
 use bytes::Bytes;
@@ -107,6 +108,7 @@ async fn serve_peer(
     // slot each), and as many bad datagrams.
     let identify_by = tokio::time::Instant::now() + rt.config.identify_timeout();
     let mut bad_left = rt.config.max_bad_frames;
+    let courier = Courier::for_udp(ctx.commands.as_ref(), rt.protocol);
     loop {
         let unidentified = session.device().is_none();
         let dgram = tokio::select! {
@@ -146,6 +148,19 @@ async fn serve_peer(
         }
         if outcome.closes() {
             break;
+        }
+        // Downlink commands go out after the answer to an accepted datagram.
+        if let (Some(c), Some(dev), Outcome::Accepted { .. }) =
+            (&courier, session.device(), &outcome)
+        {
+            let out = futures::sink::unfold((), |(), b: Bytes| {
+                let socket = socket.clone();
+                async move { socket.send_to(&b, peer).await.map(|_| ()) }
+            });
+            let mut out = std::pin::pin!(out);
+            if let Err(e) = c.after_frame(dev, &dgram, &mut out).await {
+                tracing::debug!(protocol = rt.name(), peer = %peer_s, error = %e, "command datagram not sent");
+            }
         }
     }
     peers

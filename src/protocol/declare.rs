@@ -9,6 +9,7 @@
 //! directly, so the only dynamic dispatch per frame is the one the ingest shell already pays
 //! through `Box<dyn Decoder>`.
 
+use super::command::CommandCodec;
 use super::wire::Cut;
 use super::{
     ChecksumPolicy, Credential, DecodeCtx, DecodeError, Decoded, Decoder, DecoderOptions,
@@ -34,6 +35,10 @@ pub trait ProtocolSpec: Send + Sync + 'static {
     type Decoder: Decoder + 'static;
     /// A decoder for one connection or peer; fails on bad `[protocols.<name>.options]`.
     fn decoder(opts: &DecoderOptions) -> Result<Self::Decoder, OptionsError>;
+    /// The downlink command codec (see [`Protocol::commands`]); none by default.
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        None
+    }
 }
 
 impl<T: ProtocolSpec> Protocol for T {
@@ -51,6 +56,9 @@ impl<T: ProtocolSpec> Protocol for T {
     }
     fn http(&self) -> bool {
         T::HTTP
+    }
+    fn commands(&self) -> Option<&'static dyn CommandCodec> {
+        T::commands()
     }
 }
 
@@ -116,6 +124,11 @@ pub trait StreamProtocol: Send + Sync + Sized + 'static {
     ) -> Result<Decoded, DecodeError> {
         Self::decode(d, datagram, ctx)
     }
+
+    /// The downlink command codec (see [`Protocol::commands`]); none by default.
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        None
+    }
 }
 
 impl<P: StreamProtocol> ProtocolSpec for P {
@@ -125,6 +138,9 @@ impl<P: StreamProtocol> ProtocolSpec for P {
     type Decoder = StreamDecoder<P>;
     fn decoder(opts: &DecoderOptions) -> Result<StreamDecoder<P>, OptionsError> {
         StreamDecoder::new(opts)
+    }
+    fn commands() -> Option<&'static dyn CommandCodec> {
+        <P as StreamProtocol>::commands()
     }
 }
 
@@ -234,25 +250,7 @@ mod tests {
     use super::super::{test_util, REGISTRY};
     use super::*;
 
-    /// Captured frames of protocol `name` for `transport` (`tests/fixtures/<p>/vectors.json`).
-    fn fixtures(name: &str, transport: &str) -> Vec<Vec<u8>> {
-        let path = format!(
-            "{}/tests/fixtures/{name}/vectors.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let vs: Vec<serde_json::Value> = serde_json::from_str(&text).expect("fixture JSON");
-        vs.iter()
-            .filter(|v| v["transport"] == transport)
-            .filter_map(|v| {
-                let f = v["frame"].as_str()?;
-                match v["encoding"].as_str()? {
-                    "hex" => hex::decode(f).ok(),
-                    _ => Some(f.chars().map(|c| c as u32 as u8).collect()),
-                }
-            })
-            .collect()
-    }
+    use test_util::fixtures;
 
     /// The contract of `StreamProtocol::decode`, for every stream protocol in the registry:
     /// after a frame that carries an identity, `device()` is that identity. Fails when a

@@ -64,6 +64,12 @@
 //! request or MQTT message = one frame: `osmand`, `owntracks`) implement [`ProtocolSpec`] and
 //! their own [`Decoder`].
 //!
+//! Downlink commands: a protocol that takes commands adds `command.rs` with a
+//! [`command::CommandCodec`] (the types it supports, a pure encoder given the device's last
+//! frame, a number and the time, and a recogniser of the device's answers) and returns it
+//! from `StreamProtocol::commands`; the queue and the connection's courier
+//! (`crate::commands`) do the rest. Its decoder must accept the answer frames like any other.
+//!
 //! Tests: `tests.rs` next to the code with exact replies and fields from captured frames,
 //! encode → decode round trips, and the garbage properties of `test_util`
 //! (`random_bytes_invariants`, `cut_invariants`); a `tests/<p>_vectors.rs` replay of the
@@ -72,6 +78,7 @@
 pub mod atrack;
 pub mod calamp;
 pub mod castel;
+pub mod command;
 pub mod declare;
 pub mod eelink;
 pub mod fix;
@@ -194,6 +201,10 @@ pub trait Protocol: Send + Sync {
     /// `listen` address. Stream protocols keep the default `false`.
     fn http(&self) -> bool {
         false
+    }
+    /// The protocol's downlink command codec, when trackgate can send it commands.
+    fn commands(&self) -> Option<&'static dyn command::CommandCodec> {
+        None
     }
 }
 

@@ -18,6 +18,26 @@ pub fn ctx() -> DecodeCtx {
     }
 }
 
+/// Captured frames of protocol `name` for `transport` (`tests/fixtures/<p>/vectors.json`).
+pub fn fixtures(name: &str, transport: &str) -> Vec<Vec<u8>> {
+    let path = format!(
+        "{}/tests/fixtures/{name}/vectors.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let vs: Vec<serde_json::Value> = serde_json::from_str(&text).expect("fixture JSON");
+    vs.iter()
+        .filter(|v| v["transport"] == transport)
+        .filter_map(|v| {
+            let f = v["frame"].as_str()?;
+            match v["encoding"].as_str()? {
+                "hex" => hex::decode(f).ok(),
+                _ => Some(f.chars().map(|c| c as u32 as u8).collect()),
+            }
+        })
+        .collect()
+}
+
 /// The first record of `d`, which must be a position.
 pub fn position(d: &Decoded) -> &Position {
     match d.records.first() {

@@ -67,6 +67,11 @@ pub enum StartError {
     },
     #[error("{0}")]
     Devices(String),
+    #[error("command queue in {dir}: {source}")]
+    Commands {
+        dir: std::path::PathBuf,
+        source: crate::commands::StoreError,
+    },
 }
 
 /// A started gateway: its bound addresses and the handles to stop it.
@@ -211,12 +216,19 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let started = consumers::start(&cfg, &base, &consumers, &live).await?;
     let stage: Arc<dyn DurableStage> = log.clone();
     let registry = open_registry(&cfg, &base)?;
+    let commands = open_commands(&cfg).await?.with_events(stage.clone());
+    base.metrics.register(|r| {
+        commands
+            .metrics
+            .register(r.sub_registry_with_prefix("trackgate"))
+    });
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
         gate: Arc::new(open_gate(&cfg, &base, &live, &registry)?),
         metrics: base.metrics.clone(),
         shutdown: base.shutdown.clone(),
+        commands: Some(commands.clone()),
     });
     let listeners = listeners::start(&cfg, &base, ingest).await?;
     let auth = open_auth(&cfg)?;
@@ -232,6 +244,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             auth,
             fleet: started.fleet,
             registry,
+            commands: Some(commands),
         },
     )
     .await?;
@@ -308,6 +321,17 @@ fn open_registry(cfg: &Config, base: &Base) -> Result<Arc<DeviceRegistry>, Start
         base.shutdown.clone(),
     ));
     Ok(reg)
+}
+
+/// The downlink command queue, `<storage.dir>/commands.sqlite3` (queued commands survive a
+/// restart).
+async fn open_commands(cfg: &Config) -> Result<crate::commands::Commands, StartError> {
+    crate::commands::Commands::open(&cfg.storage.dir, cfg.commands.clone())
+        .await
+        .map_err(|source| StartError::Commands {
+            dir: cfg.storage.dir.clone(),
+            source,
+        })
 }
 
 /// The API's tokens, and the safe default: without any token the API is open to whoever

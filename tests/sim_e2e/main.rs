@@ -9,6 +9,7 @@
 //! - `demo`: the demo (gateway + fleet with twisted plans) shows arrivals, late and
 //!   off-route exceptions.
 //! - `load`: the load harness against the gateway and its baseline servers.
+//! - `commands`: the fleet answers downlink commands queued through the API.
 //!
 //! Needs `influxd` and `mosquitto` on PATH: `.ci/services.sh install`.
 
@@ -21,6 +22,7 @@ mod support;
 #[allow(dead_code)]
 mod sim;
 
+mod commands;
 mod demo;
 mod kinds;
 mod load;

@@ -133,6 +133,29 @@ impl SimProtocol for Gt06Device {
         Ok(Some(buf.split_to(total).to_vec()))
     }
 
+    /// A 0x80 command `78 78 LEN 80 CMDLEN FLAG(4) TEXT LANGUAGE(2) SERIAL CRC 0D 0A` is
+    /// answered with 0x15 echoing the server flag and `<NAME>=Success!` (NAME = the text up
+    /// to its first `,` or `#`), the form Concox firmwares answer `DYD,000000#` with.
+    fn answer_command(&mut self, server: &[u8]) -> Option<Frame> {
+        if server.get(..2)? != [0x78, 0x78] || *server.get(3)? != 0x80 {
+            return None;
+        }
+        let content = server.get(4..server.len().checked_sub(6)?)?;
+        let cmdlen = usize::from(*content.first()?);
+        let flag = u32::from_be_bytes(content.get(1..5)?.try_into().ok()?);
+        let text = content.get(5..1 + cmdlen.max(4))?;
+        let name = text.split(|&b| b == b',' || b == b'#').next()?;
+        let answer = format!("{}=Success!", String::from_utf8_lossy(name));
+        let s = self.next_serial();
+        Some(frame(
+            enc::string_15(flag, &answer, s),
+            FrameKind::Heartbeat,
+            0,
+            0x15,
+            s,
+        ))
+    }
+
     fn check_reply(&mut self, sent: &Frame, reply: &[u8]) -> Result<Answer, SimError> {
         let (proto, serial) = parse_ack(reply)?;
         if u16::from(proto) == sent.msg && u32::from(serial) == sent.serial {

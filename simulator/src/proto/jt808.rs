@@ -119,6 +119,8 @@ fn enc_err(e: enc::EncodeError) -> SimError {
 pub(crate) struct Reply {
     pub id: u16,
     pub phone: Vec<u8>,
+    /// The platform's serial number of the message.
+    pub serial: u16,
     pub body: Vec<u8>,
 }
 
@@ -150,6 +152,7 @@ pub(crate) fn parse_reply(wire: &[u8]) -> Result<Reply, SimError> {
     Ok(Reply {
         id,
         phone: inner[phone_at..phone_at + phone_len].to_vec(),
+        serial: u16::from_be_bytes([inner[body_at - 2], inner[body_at - 1]]),
         body: inner[body_at..].to_vec(),
     })
 }
@@ -213,6 +216,29 @@ impl SimProtocol for Jt808Device {
                 FrameResult::Fatal(e) => return Err(SimError::BadReply(e.to_string())),
             }
         }
+    }
+
+    /// Terminal control 0x8105, set parameters 0x8103 and text 0x8300 are answered with the
+    /// terminal general response 0x0001 {their serial, their id, result 0}; a position query
+    /// 0x8201 is not answered (the simulator keeps no position between frames).
+    fn answer_command(&mut self, server: &[u8]) -> Option<Frame> {
+        const ANSWERED: [u16; 3] = [0x8105, 0x8103, 0x8300];
+        let r = parse_reply(server).ok()?;
+        if r.phone != self.term.phone || !ANSWERED.contains(&r.id) {
+            return None;
+        }
+        let mut body = r.serial.to_be_bytes().to_vec();
+        body.extend_from_slice(&r.id.to_be_bytes());
+        body.push(0);
+        let s = self.next_serial();
+        let bytes = enc::frame(
+            msg::TERMINAL_RESPONSE,
+            &self.term,
+            enc::Serial::Word(s),
+            &body,
+        )
+        .ok()?;
+        Some(self.frame(bytes, FrameKind::Heartbeat, 0, msg::TERMINAL_RESPONSE, s))
     }
 
     fn check_reply(&mut self, sent: &Frame, reply: &[u8]) -> Result<Answer, SimError> {

@@ -153,6 +153,12 @@ pub trait SimProtocol: Send + Sync {
     fn topic(&self) -> Option<String> {
         None
     }
+    /// The device's answer when `server` (a cut reply that was not for the frame in flight)
+    /// is a server command, built as the real firmware answers it; `None` for anything else
+    /// and for kinds that do not answer commands.
+    fn answer_command(&mut self, _server: &[u8]) -> Option<Frame> {
+        None
+    }
 }
 
 /// A protocol variant the fleet can mix in.
@@ -300,6 +306,45 @@ fn luhn(digits: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The simulated devices answer the gateway's own command frames (built by trackgate's
+    /// codecs) in a form trackgate's answer recognisers accept, naming the command answered
+    /// where the protocol can.
+    #[test]
+    fn devices_answer_the_gateways_commands() {
+        use trackgate::protocol::command::{Command, Link};
+        let id = Identity {
+            imei: "864717003283581".into(),
+            index: 0,
+        };
+        for (name, proto) in [
+            ("gt06", "gt06"),
+            ("teltonika", "teltonika"),
+            ("jt808_2013", "jt808"),
+            ("jt808_2019", "jt808"),
+        ] {
+            let mut dev = (kind(name).expect("kind").build)(&id).expect("device");
+            // The frame the gateway last saw: the login (JT/T 808: its header shape).
+            let login = dev.login().expect("login").expect("a login frame");
+            let device = dev.device_id();
+            let codec = trackgate::protocol::find(proto)
+                .and_then(|p| p.commands())
+                .expect("codec");
+            let link = Link {
+                device: &device,
+                frame: &login.bytes,
+                number: 42,
+                now: chrono::Utc::now(),
+            };
+            let cmd = codec.encode(&Command::Reboot, &link).expect("encode");
+            let answer = dev.answer_command(&cmd.bytes).expect(name);
+            let reply = codec.reply(&answer.bytes).expect(name);
+            assert!(reply.ok, "{name}: {reply:?}");
+            assert_eq!(reply.tag, cmd.tag, "{name}");
+            // Anything else is no command.
+            assert!(dev.answer_command(&login.bytes).is_none(), "{name}");
+        }
+    }
 
     #[test]
     fn imei_has_luhn_digit() {

@@ -143,12 +143,47 @@ impl SimProtocol for TeltonikaDevice {
     }
 
     fn cut_reply(&self, sent: &Frame, buf: &mut BytesMut) -> Result<Option<Vec<u8>>, SimError> {
+        // A codec 12 command (00000000 | len | 0C …) comes whole from one write of the
+        // server; a record count of 0 is those same first 4 bytes alone.
+        if sent.msg != MSG_HANDSHAKE && buf.len() >= 9 && buf[..4] == [0, 0, 0, 0] && buf[8] == 0x0C
+        {
+            let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
+            let total = len.saturating_add(12);
+            if total > 64 * 1024 {
+                return Err(SimError::BadReply(format!(
+                    "codec 12 packet of {total} bytes"
+                )));
+            }
+            if buf.len() < total {
+                return Ok(None);
+            }
+            return Ok(Some(buf.split_to(total).to_vec()));
+        }
         // The TCP answers carry no framing: their size follows from what was sent.
         let n = if sent.msg == MSG_HANDSHAKE { 1 } else { 4 };
         if buf.len() < n {
             return Ok(None);
         }
         Ok(Some(buf.split_to(n).to_vec()))
+    }
+
+    /// A codec 12 command (type 0x05) over TCP is answered with a codec 12 response (type
+    /// 0x06) `<command>: OK`; the device's real texts differ per command
+    /// (`DOUT1:1 Timeout:INFINITY` …) but carry nothing the server matches on.
+    fn answer_command(&mut self, server: &[u8]) -> Option<Frame> {
+        if self.udp || server.len() < 16 || server[8] != 0x0C || server[10] != 0x05 {
+            return None;
+        }
+        let size = u32::from_be_bytes(server.get(11..15)?.try_into().ok()?) as usize;
+        let command = server.get(15..15usize.checked_add(size)?)?;
+        let text = format!("{}: OK", String::from_utf8_lossy(command).trim());
+        Some(Frame {
+            bytes: trackgate::protocol::teltonika::encode::codec12_response(text.as_bytes()),
+            kind: FrameKind::Heartbeat,
+            records: 0,
+            serial: 0,
+            msg: 0x0C,
+        })
     }
 
     fn check_reply(&mut self, sent: &Frame, reply: &[u8]) -> Result<Answer, SimError> {
@@ -180,6 +215,10 @@ impl SimProtocol for TeltonikaDevice {
                         sent.records
                     )))
                 }
+            }
+            // A server command (cut whole by `cut_reply`): not this frame's ACK.
+            (false, _, r) if r.len() >= 12 && r[..4] == [0, 0, 0, 0] && r[8] == 0x0C => {
+                Ok(Answer::Unrelated)
             }
             _ => Err(SimError::BadReply(format!(
                 "teltonika reply {} to message {}",

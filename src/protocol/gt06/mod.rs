@@ -15,8 +15,10 @@
 //! dropped → 15-digit IMEI). Every other frame needs a logged-in connection. Protocol numbers
 //! are reused by different models with different layouts; the variants are told apart by
 //! (header, PROTO, LEN) exactly like Traccar's `decodeVariant`, see `decode::Variant`.
-//! Per-message layouts, ACKs and units are in `protocol-docs/gt06.md`.
+//! Per-message layouts, ACKs and units are in `protocol-docs/gt06.md`; downlink commands
+//! (0x80, answered by 0x15/0x21) in `command.rs`.
 
+pub mod command;
 mod decode;
 mod decode_ext;
 mod decode_gps;
@@ -65,5 +67,8 @@ impl StreamProtocol for Gt06 {
     #[inline]
     fn decode(d: &mut Gt06Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         decode::decode_frame(d, frame, ctx)
+    }
+    fn commands() -> Option<&'static dyn super::command::CommandCodec> {
+        Some(&command::CODEC)
     }
 }

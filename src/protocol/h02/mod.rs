@@ -18,6 +18,7 @@
 //! options and the framer's 32/45-byte rule: `protocol-docs/h02.md`.
 
 mod binary;
+pub mod command;
 mod decode;
 pub mod encode;
 mod frame;
@@ -67,6 +68,9 @@ impl StreamProtocol for H02 {
 
     fn decode(d: &mut H02Decoder, frame: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
         decode::decode_frame(d, frame, ctx)
+    }
+    fn commands() -> Option<&'static dyn super::command::CommandCodec> {
+        Some(&command::CODEC)
     }
 }
 

@@ -291,6 +291,8 @@ pub(super) fn decode_unescaped(
         msg::TIME_SYNC => ("time sync", Vec::new(), Reply::TimeSync),
         msg::ATTRIBUTES => ("attributes", attributes(&env, body)?, Reply::General),
         msg::TERMINAL_RESPONSE => ("terminal response", Vec::new(), Reply::None),
+        // The answer to a parameter query (0x8104): a response gets no response.
+        msg::PARAMETERS => ("parameters response", Vec::new(), Reply::None),
         // Unknown ids still identify the terminal; the standard wants a general response so
         // the device does not retransmit.
         _ => ("unknown", Vec::new(), Reply::General),

@@ -20,6 +20,7 @@
 //! session checks (the codes are the session's; see `protocol-docs/jt808.md`).
 
 mod auth;
+pub mod command;
 mod decode;
 pub mod encode;
 pub mod frame;
@@ -187,6 +188,10 @@ impl StreamProtocol for Jt808 {
 
     fn requires_credential(d: &Jt808Decoder) -> bool {
         d.state.require_auth
+    }
+
+    fn commands() -> Option<&'static dyn super::command::CommandCodec> {
+        Some(&command::CODEC)
     }
 }
 

@@ -182,6 +182,11 @@ pub fn codec12_command(text: &str) -> Vec<u8> {
     wrap_tcp(&codec12_data(TYPE_COMMAND, text.as_bytes()))
 }
 
+/// Server → device codec 12 command with a raw payload (text or vendor bytes).
+pub fn codec12_command_bytes(payload: &[u8]) -> Vec<u8> {
+    wrap_tcp(&codec12_data(TYPE_COMMAND, payload))
+}
+
 /// Device → server codec 12 response, a complete TCP packet.
 pub fn codec12_response(payload: &[u8]) -> Vec<u8> {
     wrap_tcp(&codec12_data(TYPE_RESPONSE, payload))

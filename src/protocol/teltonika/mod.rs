@@ -17,6 +17,7 @@
 //! Details, quirks and sample frames: `protocol-docs/teltonika.md`.
 
 mod codec;
+pub mod command;
 mod decode;
 pub mod encode;
 mod frame;
@@ -82,6 +83,9 @@ impl StreamProtocol for Teltonika {
         ctx: &DecodeCtx,
     ) -> Result<Decoded, DecodeError> {
         decode::decode_udp(datagram, ctx, d.max_frame, d.state).inspect(|out| d.remember(out))
+    }
+    fn commands() -> Option<&'static dyn super::command::CommandCodec> {
+        Some(&command::CODEC)
     }
 }
 
