@@ -23,8 +23,10 @@ pub mod geofence;
 pub mod handle;
 pub mod index;
 pub mod metrics;
+pub mod report_store;
 pub mod shape;
 pub mod store;
+pub mod trips;
 
 pub use config::EventsConfig;
 pub use handle::FleetHandle;
