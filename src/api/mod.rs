@@ -17,6 +17,7 @@ pub mod exceptions;
 pub mod geofences;
 pub mod history;
 pub mod paging;
+pub mod reports;
 pub mod share;
 pub mod shipments;
 pub mod stream;
@@ -103,6 +104,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(history::routes());
     v.extend(share::routes());
     v.extend(geofences::routes());
+    v.extend(reports::routes());
     v
 }
 
