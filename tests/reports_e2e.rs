@@ -2,7 +2,8 @@
 //! 400 s stop, north again, parked), then the three reports over HTTP, JSON and CSV. Trip
 //! distances are checked within 1 % of the geodesic (Karney) length of the fixes sent, the
 //! stop's duration within one report interval of the real one; a bad window answers 400 and
-//! a customer's token cannot read a device it does not see (404, as elsewhere).
+//! a customer's token cannot read a device it does not see (404, as elsewhere). Frames sent
+//! twice change no report.
 
 mod support;
 
@@ -247,6 +248,52 @@ async fn trips_stops_and_summary_of_a_drive_over_gt06() {
     );
     let (_, second) = json(&r, &q, "ops").await;
     assert_eq!(second[0]["start_time"], trips[1]["start_time"]);
+
+    // The device sends everything again (it thinks it was lost): the reports do not change.
+    // Then one more short drive, to know the consumer has read past the repeated frames.
+    send(&r, &fixes).await;
+    let last = fixes.last().unwrap().clone();
+    let more: Vec<Fix> = (1..=40)
+        .map(|i| Fix {
+            time: last.time + Duration::seconds(i * INTERVAL_S),
+            lat: last.lat + if i <= 20 { i as f64 } else { 20.0 } * 100.0 / 111_195.0,
+            speed_kmh: if i <= 20 { 36.0 } else { 0.0 },
+            ignition: i <= 20,
+            ..last.clone()
+        })
+        .collect();
+    send(&r, &more).await;
+    let again = eventually(
+        std::time::Duration::from_secs(15),
+        "three trips",
+        async || {
+            let (st, body) = json(&r, &format!("/api/reports/trips?{window}"), "ops").await;
+            match body.as_array() {
+                Some(a) if st == 200 && a.len() == 3 => Ok(a.clone()),
+                _ => Err(format!("{st}: {body}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(again[..2], trips[..]);
+    let (_, stops_again) = json(&r, &format!("/api/reports/stops?{window}"), "ops").await;
+    assert_eq!(
+        stops_again.as_array().map(Vec::len),
+        Some(2),
+        "{stops_again}"
+    );
+    let (_, days_again) = json(&r, &format!("/api/reports/summary?{window}"), "ops").await;
+    let driving_again: f64 = days_again
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["driving_s"].as_f64().unwrap())
+        .sum();
+    assert_eq!(
+        driving_again,
+        driving + 19.0 * INTERVAL_S as f64,
+        "{days_again}"
+    );
 
     // Bad windows: 400 with a JSON error.
     let reversed = format!(
