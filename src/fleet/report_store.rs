@@ -3,7 +3,8 @@
 //! (so a replay never duplicates them) and read by `/api/reports/*`.
 //!
 //! Trips and stops are keyed by (device, start); day figures are sums (distance, driving
-//! and idle seconds) and a maximum, added to as trips finish and idle time accrues.
+//! and idle seconds) and a maximum, added to as a trip's fixes are known to belong to it
+//! and as idle time accrues.
 
 use super::trips::{total, Row};
 use crate::model::DeviceId;
@@ -58,16 +59,6 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[(DeviceId, Row)]) -> rusqlite:
                     sum.driving_s,
                     sum.max_kmh
                 ])?;
-                for (day, f) in &t.days {
-                    add_day.execute(params![
-                        d,
-                        day.to_string(),
-                        f.distance_m,
-                        f.driving_s,
-                        0.0,
-                        f.max_kmh
-                    ])?;
-                }
             }
             Row::Stop(s) => {
                 tx.prepare_cached("INSERT OR REPLACE INTO stops VALUES (?1, ?2, ?3, ?4, ?5)")?
@@ -79,8 +70,17 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[(DeviceId, Row)]) -> rusqlite:
                         s.departure.timestamp_millis()
                     ])?;
             }
-            Row::Idle(day, secs) => {
-                add_day.execute(params![d, day.to_string(), 0.0, 0.0, secs, 0.0])?;
+            Row::Days(days) => {
+                for (day, f) in days {
+                    add_day.execute(params![
+                        d,
+                        day.to_string(),
+                        f.distance_m,
+                        f.driving_s,
+                        f.idle_s,
+                        f.max_kmh
+                    ])?;
+                }
             }
         }
     }

@@ -10,8 +10,9 @@
 //! `motion_stop_secs` stays inside its trip.
 //!
 //! Figures are kept per UTC day of the fix that ends each segment, so the daily summary
-//! splits a trip across midnight. Idle time (below the motion speed with the ignition on)
-//! is counted per segment directly. Everything lives in the device's saved state, and the
+//! splits a trip across midnight, and they go to the day figures as soon as they are known
+//! to belong to a trip (the trip going on counts today, up to a pending stop). Idle time
+//! (below the motion speed with the ignition on) is counted per segment directly. Everything lives in the device's saved state, and the
 //! finished rows are written in the same transaction as that state: a replay from the same
 //! state gives the same rows (keyed by device and start), and additive daily figures are
 //! never counted twice.
@@ -85,8 +86,8 @@ pub struct StopRow {
 pub enum Row {
     Trip(TripRow),
     Stop(StopRow),
-    /// Idle seconds on a day (additive).
-    Idle(NaiveDate, f64),
+    /// Figures to add to the days.
+    Days(Days),
 }
 
 /// What the motion state machine made of a fix.
@@ -141,7 +142,11 @@ impl TripState {
         let day = s.at.time.date_naive();
         if let Some(f) = &seg {
             if f.idle_s > 0.0 {
-                out.push(Row::Idle(day, f.idle_s));
+                let idle = Fig {
+                    idle_s: f.idle_s,
+                    ..Fig::default()
+                };
+                out.push(Row::Days(BTreeMap::from([(day, idle)])));
             }
         }
         let seg: Days = seg
@@ -151,16 +156,7 @@ impl TripState {
             })
             .unwrap_or_default();
         match m {
-            Motion::Steady => {
-                let run = std::mem::take(&mut self.run);
-                merge(&mut self.main, run);
-                merge(&mut self.main, seg);
-            }
-            Motion::Pending { new: true } => {
-                let run = std::mem::take(&mut self.run);
-                merge(&mut self.main, run);
-                merge(&mut self.main, seg);
-            }
+            Motion::Steady | Motion::Pending { new: true } => self.settle(seg, out),
             Motion::Pending { new: false } => merge(&mut self.run, seg),
             Motion::Confirmed {
                 moving,
@@ -169,9 +165,7 @@ impl TripState {
             } => {
                 // The segment into the run's first fix is before the run.
                 if start.time == s.at.time {
-                    let run = std::mem::take(&mut self.run);
-                    merge(&mut self.main, run);
-                    merge(&mut self.main, seg);
+                    self.settle(seg, out);
                 } else {
                     merge(&mut self.run, seg);
                 }
@@ -194,10 +188,22 @@ impl TripState {
                 self.since = Some(start);
                 self.moving = moving;
                 if moving {
+                    out.push(Row::Days(run.clone()));
                     self.main = run;
                 }
             }
         }
+    }
+
+    /// The pending run (broken) and `seg` belong to the confirmed state: to the trip going
+    /// on, whose day figures they then join.
+    fn settle(&mut self, seg: Days, out: &mut Vec<Row>) {
+        let mut add = std::mem::take(&mut self.run);
+        merge(&mut add, seg);
+        if self.moving && self.since.is_some() && !add.is_empty() {
+            out.push(Row::Days(add.clone()));
+        }
+        merge(&mut self.main, add);
     }
 }
 

@@ -8,7 +8,7 @@ use crate::fleet::report_store::{self, Query};
 use crate::fleet::store::Store;
 use crate::model::{DeviceId, Position};
 use chrono::{DateTime, TimeZone, Utc};
-use geo::{Distance, Geodesic, Point};
+use geo::{Distance, Geodesic, Haversine, Point};
 
 const T0: i64 = 1_796_000_000;
 
@@ -212,4 +212,34 @@ fn a_halt_shorter_than_the_stop_time_stays_inside_the_trip() {
         t.distance_m
     );
     assert_eq!(t.driving_s, 990.0);
+}
+
+#[test]
+fn the_day_counts_the_trip_going_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path()).unwrap();
+    let fixes = drive();
+    let upto: Vec<Fix> = fixes.iter().filter(|f| f.0 < 1600).copied().collect();
+    feed(&mut s, &upto, true);
+    let (trips, _, days) = dump(&s);
+    assert_eq!(trips.len(), 1, "the second trip is not over: {trips:?}");
+    // (Haversine here: the same formula, so the sum must match to the millimetre.)
+    let so_far: f64 = upto
+        .windows(2)
+        .filter(|w| w[0].0 >= 1400)
+        .map(|w| Haversine.distance(Point::new(w[0].2, w[0].1), Point::new(w[1].2, w[1].1)))
+        .sum();
+    let want = trips[0].distance_m + so_far;
+    assert!(
+        (days[0].distance_m - want).abs() < 1e-3,
+        "{days:?} vs {want}"
+    );
+    assert_eq!(days[0].driving_s, 590.0 + 190.0);
+    // Its end: the rest of the drive and the parking make the day what one run gives.
+    let rest: Vec<Fix> = fixes.iter().filter(|f| f.0 >= 1600).copied().collect();
+    feed(&mut s, &rest, true);
+    let whole = tempfile::tempdir().unwrap();
+    let mut w = Store::open(whole.path()).unwrap();
+    feed(&mut w, &fixes, true);
+    assert_eq!(dump(&s), dump(&w));
 }
