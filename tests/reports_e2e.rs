@@ -178,6 +178,11 @@ async fn trips_stops_and_summary_of_a_drive_over_gt06() {
         );
         let want = geodesic(&fixes, from, to);
         let got = t["distance_m"].as_f64().unwrap();
+        eprintln!(
+            "trip {}: {got} m reported, {want:.1} m geodesic ({:+.3} %)",
+            t["start_time"],
+            (got - want) / want * 100.0
+        );
         assert!((got - want).abs() / want < 0.01, "{got} vs {want}: {t}");
         assert!(want > 1_800.0, "{want}");
         assert_eq!(t["max_speed_kmh"], 36.0);

@@ -14,6 +14,7 @@
 //! config.rs    [events]                      store.rs     SQLite (fleet.sqlite)
 //! handle.rs    index + detector + store      consumer.rs  log consumer
 //! metrics.rs   events by type, geofences
+//! trips.rs     trip / stop / day figures     report_store.rs  their tables, report queries
 //! ```
 
 pub mod config;
