@@ -109,8 +109,10 @@ impl StorageConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DevicesConfig {
-    /// `"all"` (default) or a list of device ids. A device that is not allowed gets its
-    /// protocol's refusal, is counted in `trackgate_devices_refused_total` and logged once.
+    /// `"all"` (default), `"registered"` (only ids in the device registry, see
+    /// `crate::registry`; changes apply without a restart) or a list of device ids. A
+    /// device that is not allowed gets its protocol's refusal, is counted in
+    /// `trackgate_devices_refused_total` and logged once.
     pub allow: Allow,
     /// A device with no open connection and nothing received for this long is offline.
     /// Default 600 s.
@@ -133,6 +135,10 @@ pub struct DevicesConfig {
     /// `[[devices.keys]]`: ids accepted only from the listed source ranges (`id`,
     /// `peer_cidrs`). Default none.
     pub keys: Vec<DeviceKey>,
+    /// Most devices one customer's token may register in the device registry (a `PUT` of a
+    /// new device beyond it answers 409); ops tokens and `trackgate devices import` are not
+    /// limited. Default 100 000.
+    pub max_registered_per_customer: usize,
 }
 
 impl Default for DevicesConfig {
@@ -144,6 +150,7 @@ impl Default for DevicesConfig {
             takeover: Takeover::Replace,
             max_future_secs: 300,
             keys: Vec::new(),
+            max_registered_per_customer: 100_000,
         }
     }
 }

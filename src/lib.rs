@@ -40,6 +40,8 @@
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
 //! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
+//! registry/   device registry (name, plate, group, customer, ...) and groups: SQLite +
+//!             memory copy; CSV import/export; read by admission and the API
 //! server/     assembles a running gateway from a Config: storage, consumers, listeners, API
 //! ```
 //!
@@ -74,6 +76,7 @@ pub mod mqtt;
 pub mod outputs;
 pub mod pipeline;
 pub mod protocol;
+pub mod registry;
 pub mod secret;
 pub mod server;
 pub mod session;

@@ -60,6 +60,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ClusterCmd,
     },
+    /// The device registry as CSV (see README "Device registry").
+    Devices {
+        #[command(subcommand)]
+        cmd: DevicesCmd,
+    },
     /// Score tracking's ETAs and late alerts on recorded trips (see docs/tracking.md).
     EvalEta {
         /// Shipment JSON (same shape as POST /api/shipments).
@@ -141,6 +146,26 @@ enum ClusterCmd {
 }
 
 #[derive(Subcommand)]
+enum DevicesCmd {
+    /// Create or replace the devices of a CSV file (header row required: id, name, plate,
+    /// vehicle_type, group, customer, phone, notes, speed_limit_kmh). Every row is checked
+    /// first; a bad row is reported with its line number and nothing is written.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Config file (for storage.dir).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print every registered device as CSV (the import's columns) on stdout.
+    Export {
+        /// Config file (for storage.dir).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Print a fresh random token and the `[[api.tokens]]` block (with its SHA-256) to paste
     /// into the config. The token is shown only here; the config keeps only its hash.
@@ -189,6 +214,7 @@ fn main() -> ExitCode {
         Cmd::Cluster {
             cmd: ClusterCmd::Status { config, json },
         } => cluster_status_cmd(config, json),
+        Cmd::Devices { cmd } => devices_cmd(cmd),
         Cmd::Protocols => {
             for p in protocol::REGISTRY {
                 let t = p.transports();
@@ -346,6 +372,38 @@ fn token_cmd(cmd: TokenCmd) -> ExitCode {
         println!("customer = \"{c}\"");
     }
     ExitCode::SUCCESS
+}
+
+fn devices_cmd(cmd: DevicesCmd) -> ExitCode {
+    use trackgate::tools::devices;
+    trackgate::secret::perms::restrict_umask();
+    let config = match &cmd {
+        DevicesCmd::Import { config, .. } | DevicesCmd::Export { config } => config.clone(),
+    };
+    let cfg = match Config::load(config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = &cfg.storage.dir;
+    let r = match cmd {
+        DevicesCmd::Import { file, .. } => devices::import(dir, &file).map(|n| {
+            println!(
+                "{}",
+                serde_json::to_string(&n).unwrap_or_else(|e| e.to_string())
+            );
+        }),
+        DevicesCmd::Export { .. } => devices::export(dir, std::io::stdout().lock()).map(|_| ()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trackgate: {e}");
+            ExitCode::from(if e.bad_input { 2 } else { 1 })
+        }
+    }
 }
 
 fn decode_cmd(

@@ -70,7 +70,10 @@ async fn replay_backfills_influx_from_the_log() {
     );
     let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rep["records"], 0);
-    assert_eq!(rep["skipped"], 20);
+    // The 20 positions and the events derived from them (the fleet consumer's
+    // motion_start of a device moving at 10 km/h).
+    let stored = rep["skipped"].as_u64().unwrap();
+    assert!(stored >= 20, "{rep}");
 
     let out = replay(&cfg_path, &influx.url, None);
     assert!(
@@ -79,8 +82,8 @@ async fn replay_backfills_influx_from_the_log() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rep["records"], 20);
-    assert_eq!(rep["lines_written"], 20);
+    assert_eq!(rep["records"], stored);
+    assert_eq!(rep["lines_written"], stored);
     let count = Influxql::new(&influx.url, "trackgate")
         .count("SELECT count(lat) FROM position")
         .await;

@@ -2,7 +2,8 @@
 //!
 //! `since` is an RFC 3339 time or unix seconds (events at or after it, by event time);
 //! `after` is the paging cursor: pass the `next` of the previous page. Pages are in store
-//! order (the order the alerts came out of the log).
+//! order (the order the alerts came out of the log). An event of a device with a name in
+//! the registry carries it as `device_name` (its name now, not when the event fired).
 
 use super::auth::{Access, Caller, Scope};
 use super::webhooks::store_error;
@@ -70,6 +71,7 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
         after: p.after,
         limit,
     };
+    let reader = q.customer.clone();
     match o.store.events(q).await {
         Ok(rows) => {
             let next = (rows.len() == limit)
@@ -78,6 +80,7 @@ async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(p): Query<Pa
             let events: Vec<serde_json::Value> = rows
                 .iter()
                 .filter_map(|r| serde_json::from_str(&r.body).ok())
+                .map(|v| super::devices::with_name(v, &s.registry, "device", reader.as_deref()))
                 .collect();
             Json(serde_json::json!({ "events": events, "next": next })).into_response()
         }

@@ -1,4 +1,5 @@
-//! HTTP API (axum): health, Prometheus metrics and live devices here; shipments, webhooks,
+//! HTTP API (axum): health and Prometheus metrics here; devices (live and registered),
+//! groups, shipments, webhooks,
 //! the event history, the event stream and the console's pages, exceptions, shipment
 //! history and tracking links in their own files.
 //!
@@ -12,9 +13,12 @@
 pub mod audit;
 pub mod auth;
 pub mod console;
+pub mod devices;
+pub mod drivers;
 pub mod events;
 pub mod exceptions;
 pub mod geofences;
+pub mod groups;
 pub mod history;
 pub mod paging;
 pub mod reports;
@@ -27,14 +31,13 @@ pub mod webhooks;
 
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
-use auth::{Access, Caller, Registry, Scope};
-use axum::extract::{Path, Query, State};
+use auth::{Access, Registry, Scope};
+use axum::extract::State;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
-use chrono::Utc;
 use std::sync::Arc;
 
 /// What the handlers read.
@@ -52,6 +55,8 @@ pub struct ApiState {
     pub console: Arc<crate::console::Console>,
     /// Geofences and fleet events (`None`: `/api/geofences` answers 503).
     pub fleet: Option<Arc<crate::fleet::FleetHandle>>,
+    /// The device registry (names, plates, groups, customers of devices).
+    pub registry: Arc<crate::registry::Registry>,
 }
 
 /// One route: method, path, the access it needs, its handler.
@@ -81,7 +86,6 @@ impl RouteSpec {
 
 /// Every route of the API with the access it needs: the only place routes are added.
 pub fn route_table() -> Vec<RouteSpec> {
-    let read = Access::Scope(Scope::Read);
     let mut v = vec![
         RouteSpec::new(Method::GET, "/healthz", Access::Public, get(healthz)),
         RouteSpec::new(
@@ -90,9 +94,10 @@ pub fn route_table() -> Vec<RouteSpec> {
             Access::Scope(Scope::Metrics),
             get(metrics),
         ),
-        RouteSpec::new(Method::GET, "/api/devices", read, get(list_devices)),
-        RouteSpec::new(Method::GET, "/api/devices/{id}", read, get(get_device)),
     ];
+    v.extend(devices::routes());
+    v.extend(groups::routes());
+    v.extend(drivers::routes());
     v.extend(shipments::routes());
     v.extend(events::routes());
     v.extend(stream::routes());
@@ -186,48 +191,7 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     )
 }
 
-/// Default and largest page of `/api/devices`. The default is large so that a fleet of a
-/// few hundred vehicles still comes back in one answer, as before paging existed.
-pub const DEVICES_PAGE: usize = 1000;
-/// Largest page of `/api/devices`.
-pub const MAX_DEVICES_PAGE: usize = 10_000;
-
-/// `GET /api/devices?limit=&after=`: devices sorted by id, paged (see [`paging`]). A
-/// customer's token lists only the vehicles on its active shipments.
-async fn list_devices(
-    State(s): State<ApiState>,
-    Caller(who): Caller,
-    Query(p): Query<paging::Page>,
-) -> Response {
-    let limit = p.size(DEVICES_PAGE, MAX_DEVICES_PAGE);
-    let now = Utc::now();
-    let (devices, more) = match tenant::Visible::of(&who, s.tracking.as_deref()) {
-        tenant::Visible::All => s.live.page(now, p.after.as_deref(), limit),
-        tenant::Visible::Customer { devices, .. } => {
-            let views = devices
-                .iter()
-                .filter_map(|d| s.live.view(d.as_str(), now))
-                .collect();
-            p.of(views, limit, |v| &v.id)
-        }
-    };
-    let next = devices.last().filter(|_| more).map(|d| d.id.clone());
-    let mut resp = Json(devices).into_response();
-    paging::link_next(&mut resp, "/api/devices", next.as_deref(), limit);
-    resp
-}
-
-async fn get_device(
-    State(s): State<ApiState>,
-    Caller(who): Caller,
-    Path(id): Path<String>,
-) -> Response {
-    let visible = tenant::Visible::of(&who, s.tracking.as_deref());
-    match s.live.view(&id, Utc::now()) {
-        Some(v) if visible.device(&v.id) => Json(v).into_response(),
-        _ => error(StatusCode::NOT_FOUND, format!("no device {id:?}")),
-    }
-}
+pub use devices::{DEVICES_PAGE, MAX_DEVICES_PAGE};
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such route")

@@ -65,7 +65,8 @@ fn not_found(id: &str) -> Response {
 
 /// Creates a shipment. A customer's token creates shipments of its customer only (the
 /// field is filled in; another customer's name is refused), and not on a vehicle that is
-/// on another customer's active shipment (404, as for a device it cannot see).
+/// on another customer's active shipment or registered to another customer in the device
+/// registry (404, as for a device it cannot see).
 async fn create(
     State(s): State<ApiState>,
     Caller(who): Caller,
@@ -91,7 +92,11 @@ async fn create(
             }
             _ => spec.customer = Some(mine.clone()),
         }
-        if t.engine().other_customers_on(&spec.device, mine) {
+        let owned_by_other = s
+            .registry
+            .device(spec.device.as_str())
+            .is_some_and(|d| d.customer.is_some_and(|c| c != *mine));
+        if owned_by_other || t.engine().other_customers_on(&spec.device, mine) {
             return error(
                 StatusCode::NOT_FOUND,
                 format!("device: no device {:?}", spec.device.as_str()),

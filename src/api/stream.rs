@@ -11,12 +11,14 @@
 //! gets its customer's part only (see [`super::tenant`]), taken again for every batch read.
 
 use super::auth::{Access, Caller, Principal, Scope};
+use super::devices::with_name;
 use super::tenant::Visible;
 use super::{error, ApiState, RouteSpec};
 use crate::model::Record;
 use crate::outputs::json::alert_json;
 use crate::outputs::OutputMetrics;
 use crate::pipeline::log::{Cursor, LogReader, SharedLog};
+use crate::registry::Registry;
 use crate::tracking::TrackingHandle;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -95,11 +97,24 @@ fn parse_kinds(s: Option<&str>) -> Result<Kinds, String> {
 }
 
 /// The SSE event for a record, if the client wants it.
-fn to_event(cursor: Cursor, r: &Record, k: Kinds) -> Option<Event> {
+/// Positions and alerts of a device named in the registry carry `device_name`.
+fn to_event(
+    cursor: Cursor,
+    r: &Record,
+    k: Kinds,
+    names: &Registry,
+    reader: Option<&str>,
+) -> Option<Event> {
     let (name, data) = match r {
-        Record::Position(p) if k.position => ("position", serde_json::to_string(&p.view()).ok()?),
+        Record::Position(p) if k.position => {
+            let v = serde_json::to_value(p.view()).ok()?;
+            ("position", with_name(v, names, "id", reader).to_string())
+        }
         Record::Eta(e) if k.eta => ("eta", serde_json::to_string(e).ok()?),
-        Record::Alert(a) if k.alert => ("alert", alert_json(a).to_string()),
+        Record::Alert(a) if k.alert => (
+            "alert",
+            with_name(alert_json(a), names, "device", reader).to_string(),
+        ),
         _ => return None,
     };
     Some(
@@ -114,6 +129,8 @@ struct Client {
     reader: Box<dyn LogReader>,
     who: Principal,
     tracking: Option<Arc<TrackingHandle>>,
+    /// Device names, and the devices registered to a customer (tenancy).
+    registry: Arc<Registry>,
     log: SharedLog,
     kinds: Kinds,
     queue: VecDeque<Event>,
@@ -150,15 +167,19 @@ async fn next_event(mut c: Client) -> Option<(Result<Event, Infallible>, Client)
                 return None;
             }
         };
-        let visible = Visible::of(&c.who, c.tracking.as_deref());
+        let visible = Visible::of(&c.who, c.tracking.as_deref()).with_registered(&c.registry);
         for e in batch {
             if e.kind().is_some_and(|k| !c.kinds.wants(k)) {
                 continue;
             }
             match e.decode() {
-                Ok(rec) if visible.record(&rec) => {
-                    c.queue.extend(to_event(e.cursor, &rec, c.kinds))
-                }
+                Ok(rec) if visible.record(&rec) => c.queue.extend(to_event(
+                    e.cursor,
+                    &rec,
+                    c.kinds,
+                    &c.registry,
+                    c.who.customer.as_deref(),
+                )),
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(cursor = %e.cursor, error = %err, "event stream: undecodable record skipped")
@@ -210,6 +231,7 @@ async fn stream_handler(
         reader: o.log.reader(start),
         who,
         tracking: s.tracking.clone(),
+        registry: s.registry.clone(),
         log: o.log.clone(),
         kinds,
         queue: VecDeque::new(),

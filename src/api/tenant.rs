@@ -2,7 +2,8 @@
 //!
 //! A token with `customer = "acme"` sees acme's shipments, the events of acme's shipments
 //! (device alarms of a vehicle while it is on one of them), acme's webhooks, and a vehicle
-//! only while it is on one of acme's active shipments. Everything else answers as if it did
+//! only while it is on one of acme's active shipments or registered to acme in the device
+//! registry ([`Visible::with_registered`]). Everything else answers as if it did
 //! not exist (404, or absent from lists and streams): a 403 would confirm that it does.
 //! A token without a customer sees everything its scopes allow.
 //!
@@ -10,7 +11,9 @@
 //! live stream apply the same rule.
 
 use super::auth::Principal;
+use crate::model::device_id::canonical_str;
 use crate::model::{DeviceId, Record};
+use crate::registry::{DeviceQuery, Registry};
 use crate::tracking::TrackingHandle;
 use std::collections::BTreeSet;
 
@@ -66,12 +69,34 @@ impl Visible {
         }
     }
 
-    /// Whether the caller may see device `id` (its canonical id).
+    /// Whether the caller may see device `id` (either id form: `012076463279` is
+    /// `12076463279`).
     pub fn device(&self, id: &str) -> bool {
         match self {
             Visible::All => true,
-            Visible::Customer { devices, .. } => devices.iter().any(|d| d.as_str() == id),
+            Visible::Customer { devices, .. } => {
+                let c = canonical_str(id);
+                devices.iter().any(|d| d.canonical() == c)
+            }
         }
+    }
+
+    /// Adds the devices the registry lists under the caller's customer: a customer sees its
+    /// own vehicles between shipments too.
+    pub fn with_registered(mut self, registry: &Registry) -> Visible {
+        if let Visible::Customer { name, devices, .. } = &mut self {
+            let q = DeviceQuery {
+                customer: Some(name.clone()),
+                ..DeviceQuery::default()
+            };
+            devices.extend(
+                registry
+                    .devices(&q, |_| true)
+                    .into_iter()
+                    .filter_map(|d| DeviceId::new(d.id).ok()),
+            );
+        }
+        self
     }
 
     /// Whether a stream record may go to the caller.
@@ -120,6 +145,7 @@ mod tests {
         assert!(!v.owns(Some("globex")));
         assert!(!v.owns(None), "an untenanted shipment is not acme's");
         assert!(v.device("111") && !v.device("222"));
+        assert!(v.device("0111"), "either id form");
         assert_eq!(v.customer(), Some("acme"));
         let all = Visible::All;
         assert!(all.owns(None) && all.owns(Some("globex")) && all.device("222"));

@@ -21,6 +21,7 @@ use crate::pipeline::log::{DurableLog, LogError, SharedLog};
 use crate::pipeline::runner::{ConsumerMetrics, Consumers};
 use crate::pipeline::wal::{Wal, WalError};
 use crate::pipeline::{AckMode, DurableStage, Pipeline, Refused};
+use crate::registry::Registry as DeviceRegistry;
 use crate::session::{Admission, DeviceCodes, FixTimes, Gate, Presence};
 use crate::state::LiveState;
 use crate::telemetry::Metrics;
@@ -209,10 +210,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     );
     let started = consumers::start(&cfg, &base, &consumers, &live).await?;
     let stage: Arc<dyn DurableStage> = log.clone();
+    let registry = open_registry(&cfg, &base)?;
     let ingest = Arc::new(IngestCtx {
         pipeline: Pipeline::new(stage),
         live: live.clone(),
-        gate: Arc::new(open_gate(&cfg, &base, &live)?),
+        gate: Arc::new(open_gate(&cfg, &base, &live, &registry)?),
         metrics: base.metrics.clone(),
         shutdown: base.shutdown.clone(),
     });
@@ -229,6 +231,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             console: started.console,
             auth,
             fleet: started.fleet,
+            registry,
         },
     )
     .await?;
@@ -273,18 +276,38 @@ async fn open_storage(cfg: &Config, base: &Base) -> Result<SharedLog, StartError
 
 /// The device policies every session applies, with the device code store
 /// (`<storage.dir>/devices.sqlite3`).
-fn open_gate(cfg: &Config, base: &Base, live: &Arc<LiveState>) -> Result<Gate, StartError> {
+fn open_gate(
+    cfg: &Config,
+    base: &Base,
+    live: &Arc<LiveState>,
+    registry: &Arc<DeviceRegistry>,
+) -> Result<Gate, StartError> {
     let d = &cfg.devices;
     let codes =
         DeviceCodes::open(&cfg.storage.dir).map_err(|e| StartError::Devices(e.to_string()))?;
     Ok(Gate::new(
         live.clone(),
-        Admission::new(&d.allow, &d.keys, base.metrics.clone()),
+        Admission::new(&d.allow, &d.keys, base.metrics.clone()).with_registry(registry.clone()),
         Presence::new(d.takeover),
         codes,
         FixTimes::new(Duration::from_secs(d.max_future_secs), base.metrics.clone()),
         base.metrics.clone(),
     ))
+}
+
+/// The device registry (`<storage.dir>/registry.sqlite3`), watched for changes another
+/// process (`trackgate devices import`) commits.
+fn open_registry(cfg: &Config, base: &Base) -> Result<Arc<DeviceRegistry>, StartError> {
+    let reg =
+        DeviceRegistry::open(&cfg.storage.dir).map_err(|e| StartError::Devices(e.to_string()))?;
+    reg.set_customer_quota(cfg.devices.max_registered_per_customer);
+    let reg = Arc::new(reg);
+    base.tracker.spawn(crate::registry::watch(
+        reg.clone(),
+        crate::registry::WATCH_EVERY,
+        base.shutdown.clone(),
+    ));
+    Ok(reg)
 }
 
 /// The API's tokens, and the safe default: without any token the API is open to whoever

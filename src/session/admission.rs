@@ -18,12 +18,24 @@ pub enum Allow {
     All,
     /// Only these ids (compared after stripping zero padding of all-digit ids).
     List(Vec<String>),
+    /// `"registered"`: only ids in the device registry (`/api/devices`, `trackgate devices
+    /// import`), looked up at every claim, so registering or forgetting a device takes
+    /// effect without a restart.
+    Registered,
+}
+
+/// The registered ids, for `devices.allow = "registered"` (the device registry; admission
+/// only asks, so the session does not depend on where they are kept).
+pub trait KnownDevices: Send + Sync {
+    /// Whether `id` (compared by its canonical form) is registered.
+    fn is_registered(&self, id: &DeviceId) -> bool;
 }
 
 impl Serialize for Allow {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Allow::All => s.serialize_str("all"),
+            Allow::Registered => s.serialize_str("registered"),
             Allow::List(l) => l.serialize(s),
         }
     }
@@ -39,8 +51,9 @@ impl<'de> Deserialize<'de> for Allow {
         }
         match Raw::deserialize(d)? {
             Raw::Word(w) if w == "all" => Ok(Allow::All),
+            Raw::Word(w) if w == "registered" => Ok(Allow::Registered),
             Raw::Word(w) => Err(serde::de::Error::custom(format!(
-                "devices.allow must be \"all\" or a list of device ids, got {w:?}"
+                "devices.allow must be \"all\", \"registered\" or a list of device ids, got {w:?}"
             ))),
             // Env values like `[864717003283581]` parse as numbers; ids are text.
             Raw::List(l) => Ok(Allow::List(
@@ -105,6 +118,10 @@ mod cidrs {
 /// every few seconds: each refused id is logged once (then only counted).
 pub struct Admission {
     allowed: Option<HashSet<String>>,
+    /// `devices.allow = "registered"`: the registry to ask (none attached: nobody is
+    /// admitted, the safe side of a wiring mistake).
+    registered_only: bool,
+    known: Option<Arc<dyn KnownDevices>>,
     /// Canonical id → the ranges it may connect from.
     keys: HashMap<String, Vec<IpNet>>,
     logged: LogOnce,
@@ -116,11 +133,13 @@ impl Admission {
     /// From the configured policy.
     pub fn new(allow: &Allow, keys: &[DeviceKey], metrics: Arc<Metrics>) -> Self {
         let allowed = match allow {
-            Allow::All => None,
+            Allow::All | Allow::Registered => None,
             Allow::List(l) => Some(l.iter().map(|s| canonical_str(s).to_string()).collect()),
         };
         Admission {
             allowed,
+            registered_only: *allow == Allow::Registered,
+            known: None,
             keys: keys
                 .iter()
                 .map(|k| (canonical_str(&k.id).to_string(), k.peer_cidrs.clone()))
@@ -131,6 +150,12 @@ impl Admission {
         }
     }
 
+    /// Attaches the device registry `devices.allow = "registered"` reads.
+    pub fn with_registry(mut self, known: Arc<dyn KnownDevices>) -> Self {
+        self.known = Some(known);
+        self
+    }
+
     /// True if `id` may connect from `peer` (`None`: the source is unknown, as for MQTT
     /// devices behind a broker); counts and (once per id) logs a refusal.
     pub fn admits(&self, protocol: &'static str, id: &DeviceId, peer: Option<IpAddr>) -> bool {
@@ -139,6 +164,19 @@ impl Admission {
             None => true,
             Some(set) => set.contains(id.canonical()),
         };
+        let registered =
+            !self.registered_only || self.known.as_ref().is_some_and(|k| k.is_registered(id));
+        if !registered {
+            self.metrics
+                .ingest
+                .devices_refused
+                .get_or_create(&label)
+                .inc();
+            if self.logged.first(id) {
+                tracing::warn!(protocol, device = %id, "device refused: not registered (devices.allow = \"registered\")");
+            }
+            return false;
+        }
         if !allowed {
             self.metrics
                 .ingest
@@ -206,6 +244,29 @@ mod tests {
         assert!(m
             .encode()
             .contains("trackgate_devices_refused_peer_total{protocol=\"gt06\"} 3"));
+    }
+
+    struct Known(Vec<&'static str>);
+    impl KnownDevices for Known {
+        fn is_registered(&self, id: &DeviceId) -> bool {
+            self.0.contains(&id.canonical())
+        }
+    }
+
+    #[test]
+    fn registered_admits_only_what_the_registry_knows_and_nothing_without_one() {
+        let (a, m) = admission(Allow::Registered, &[]);
+        let id = DeviceId::new("0864717003283581").unwrap();
+        assert!(!a.admits("gt06", &id, None), "no registry attached");
+        let a = a.with_registry(Arc::new(Known(vec!["864717003283581"])));
+        assert!(a.admits("gt06", &id, None));
+        assert!(!a.admits("gt06", &DeviceId::new("2").unwrap(), None));
+        assert!(m
+            .encode()
+            .contains("trackgate_devices_refused_total{protocol=\"gt06\"} 2"));
+        let toml: Allow = serde_json::from_str("\"registered\"").unwrap();
+        assert_eq!(toml, Allow::Registered);
+        assert_eq!(serde_json::to_string(&toml).unwrap(), "\"registered\"");
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod fix_time;
 mod log_once;
 mod presence;
 
-pub use admission::{Admission, Allow, DeviceKey};
+pub use admission::{Admission, Allow, DeviceKey, KnownDevices};
 pub use codes::{CodesError, DeviceCodes, Registered};
 pub use fix_time::{BadTime, Dropped, FixTimes};
 pub use presence::{Claimed, Link, Presence, Takeover};

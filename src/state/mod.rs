@@ -297,6 +297,35 @@ impl LiveState {
         stale.len()
     }
 
+    /// Forgets one device now (`DELETE /api/devices/{id}`), by exact or canonical id;
+    /// whether it was known. A device still connected comes back with its next frame.
+    pub fn forget(&self, id: &str) -> bool {
+        let mut g = self.write();
+        let key = match DeviceId::new(id).ok().filter(|d| g.devices.contains_key(d)) {
+            Some(d) => d,
+            None => match g.canonical.get(canonical_str(id)) {
+                Some(d) => d.clone(),
+                None => return false,
+            },
+        };
+        g.devices.remove(&key);
+        g.order.remove(&key);
+        if g.canonical.get(key.canonical()) == Some(&key) {
+            g.canonical.remove(key.canonical());
+        }
+        true
+    }
+
+    /// Ids of the devices for which `keep` holds, sorted (a search of `/api/devices`).
+    pub fn ids_where(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        self.read()
+            .order
+            .iter()
+            .filter(|id| keep(id.as_str()))
+            .map(|id| id.as_str().to_string())
+            .collect()
+    }
+
     /// Number of devices known.
     pub fn len(&self) -> usize {
         self.read().devices.len()
@@ -427,6 +456,18 @@ mod tests {
         );
         assert!(s.get("2").is_some() && s.get("3").is_some());
         assert_eq!(s.list(now).len(), 2);
+    }
+
+    #[test]
+    fn forget_drops_one_device_by_either_id_form() {
+        let s = LiveState::new(Duration::from_secs(60));
+        s.apply_position(&pos("012076463279", 0, 1.0));
+        s.apply_position(&pos("2", 0, 1.0));
+        assert!(s.forget("12076463279"));
+        assert!(!s.forget("12076463279"), "already gone");
+        assert!(s.get("012076463279").is_none());
+        assert_eq!(s.ids_where(|_| true), ["2"]);
+        assert!(s.forget("2") && s.is_empty());
     }
 
     #[test]

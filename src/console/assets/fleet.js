@@ -96,7 +96,7 @@ export class FleetView {
     const ships = [...this.store.shipments.values()].filter((s) => s.device === d.id && s.status === 'active');
     this.panel.replaceChildren(
       h('div', { class: 'panel-head' },
-        h('h3', {}, 'Device ', h('span', { class: 'mono', id: 'panel-device' }, d.id)),
+        h('h3', {}, 'Device ', h('span', { class: 'mono', id: 'panel-device' }, d.id), d.name ? ` · ${d.name}` : ''),
         h('button', { type: 'button', class: 'close', 'aria-label': 'Close device panel', onclick: () => this.select(null) }, '×')),
       badge(state),
       h('dl', { class: 'facts' },

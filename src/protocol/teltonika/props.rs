@@ -28,10 +28,11 @@ fn io_strategy(codec: Codec) -> impl Strategy<Value = Vec<IoElement>> {
     } else {
         value
     };
-    // Ids unique per record, and away from the ids mapped to Position fields.
+    // Ids unique per record, and away from the ids mapped to Position fields (and 78, the
+    // iButton, which adds `driver_id`).
     proptest::collection::btree_map(0..=max_id, value, 0..8).prop_map(|m| {
         m.into_iter()
-            .filter(|(id, _)| ![16, 66, 67, 239].contains(id))
+            .filter(|(id, _)| ![16, 66, 67, 78, 239].contains(id))
             .map(|(id, value)| IoElement { id, value })
             .collect()
     })

@@ -86,6 +86,7 @@ fn wiki_codec8_example_decodes_and_acks_one_record() {
     assert_eq!(p.io.get("io_1"), Some(&IoValue::Int(1)));
     assert_eq!(p.io.get("io_241"), Some(&IoValue::Int(0x601A)));
     assert_eq!(p.io.get("io_78"), Some(&IoValue::Int(0)));
+    assert_eq!(p.io.get("driver_id"), None, "no iButton attached");
     assert_eq!(p.io.get("priority"), Some(&IoValue::Int(1)));
     assert_eq!(p.io.get("event_io"), Some(&IoValue::Int(1)));
     assert!(p.alarms.is_empty());
@@ -313,6 +314,10 @@ fn panic_priority_is_sos_and_known_ios_map_to_fields() {
                 id: 200,
                 value: IoData::U64(u64::MAX),
             },
+            IoElement {
+                id: 78,
+                value: IoData::U64(0x01A2_B3C4_D5E6_F708),
+            },
         ],
     };
     let mut d = logged_in();
@@ -326,6 +331,15 @@ fn panic_priority_is_sos_and_known_ios_map_to_fields() {
     assert_eq!(p.battery_v, Some(4.012));
     assert_eq!(p.power_v, Some(12.85));
     assert_eq!(p.io.get("io_200"), Some(&IoValue::Int(-1)));
+    assert_eq!(
+        p.io.get("io_78"),
+        Some(&IoValue::Int(0x01A2_B3C4_D5E6_F708))
+    );
+    assert_eq!(
+        p.io.get("driver_id"),
+        Some(&IoValue::Text("08F7E6D5C4B3A201".into())),
+        "iButton bytes 01 a2 … 08 read little-endian, as Traccar shows them"
+    );
     assert!((p.lon - -123.456789).abs() < 1e-9 && (p.lat - 45.6789012).abs() < 1e-9);
     assert_eq!((p.altitude_m, p.course), (-12.0, 359.0));
     assert_eq!(p.fix_time.timestamp_millis(), 1_700_000_000_123);

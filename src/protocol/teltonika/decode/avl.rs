@@ -23,6 +23,8 @@ pub(crate) const IO_ODOMETER: u16 = 16;
 pub(crate) const IO_EXTERNAL_VOLTAGE: u16 = 66;
 /// AVL id of the internal battery voltage, mV.
 pub(crate) const IO_BATTERY_VOLTAGE: u16 = 67;
+/// AVL id of the iButton (driver key), 8 bytes; 0 = none attached.
+pub(crate) const IO_IBUTTON: u16 = 78;
 /// Record priority meaning "panic": the device's SOS.
 pub(crate) const PRIORITY_PANIC: u8 = 2;
 
@@ -116,6 +118,16 @@ fn apply_io(p: &mut Position, id: u16, value: u64) {
         IO_ODOMETER => p.odometer_m = Some(value as f64),
         IO_EXTERNAL_VOLTAGE => p.power_v = Some(value as f64 / 1000.0),
         IO_BATTERY_VOLTAGE => p.battery_v = Some(value as f64 / 1000.0),
+        // The raw value stays in `io_78`; a key present is also `driver_id`, rendered as
+        // Traccar does (the 8 bytes read little-endian, 16 upper-case hex digits) so driver
+        // keys entered for a Traccar server match.
+        IO_IBUTTON => {
+            p.io.insert(format!("io_{id}"), IoValue::Int(value as i64));
+            if value != 0 {
+                let key = format!("{:016X}", value.swap_bytes());
+                p.io.insert("driver_id".into(), IoValue::Text(key));
+            }
+        }
         _ => {
             p.io.insert(format!("io_{id}"), IoValue::Int(value as i64));
         }
