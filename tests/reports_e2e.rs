@@ -144,7 +144,11 @@ fn geodesic(fixes: &[Fix], from: i64, to: i64) -> f64 {
 #[tokio::test]
 async fn trips_stops_and_summary_of_a_drive_over_gt06() {
     let mut cfg = test_config("");
-    cfg.api.tokens = vec![token("ops", None), token("acme", Some("acme"))];
+    cfg.api.tokens = vec![
+        token("ops", None),
+        token("acme", Some("acme")),
+        token("globex", Some("globex")),
+    ];
     let r = server::start(cfg).await.expect("start");
     let t0 = (Utc::now() - Duration::hours(2))
         .duration_trunc(Duration::seconds(1))
@@ -230,7 +234,7 @@ async fn trips_stops_and_summary_of_a_drive_over_gt06() {
     assert_eq!(d0, trips[0]["distance_m"].as_f64().unwrap());
     let (st, csv) = get(&r, &format!("/api/reports/summary?{window}"), "ops", true).await;
     assert!(
-        st == 200 && csv.starts_with("device,day,distance_m,"),
+        st == 200 && csv.starts_with("device,name,day,distance_m,"),
         "{csv}"
     );
 
@@ -340,5 +344,44 @@ async fn trips_stops_and_summary_of_a_drive_over_gt06() {
             "{report}: {body}"
         );
     }
+
+    // Registered (name, group, customer globex): rows carry the name, `group=` selects it,
+    // and globex's token now sees it (acme's still does not).
+    assert_eq!(
+        put(&r, "/api/groups/vans", serde_json::json!({})).await,
+        201
+    );
+    let van = serde_json::json!({"name": "Van 7", "group": "vans", "customer": "globex"});
+    assert_eq!(put(&r, &format!("/api/devices/{IMEI}"), van).await, 201);
+    let span = format!(
+        "from={}&to={}",
+        w(t0 - Duration::hours(1)),
+        w(t0 + Duration::hours(1))
+    );
+    let (_, named) = json(&r, &format!("/api/reports/trips?{span}&group=vans"), "ops").await;
+    assert_eq!(named.as_array().map(Vec::len), Some(3), "{named}");
+    assert_eq!(named[0]["name"], "Van 7");
+    let (_, none) = json(&r, &format!("/api/reports/trips?{span}&group=cars"), "ops").await;
+    assert_eq!(none, Value::Array(vec![]));
+    let (st, theirs) = json(&r, &format!("/api/reports/stops?{window}"), "globex").await;
+    assert_eq!(
+        (st, theirs.as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{theirs}"
+    );
+    let (st, _) = json(&r, &format!("/api/reports/stops?{window}"), "acme").await;
+    assert_eq!(st, 404);
     r.shutdown().await;
+}
+
+async fn put(r: &Running, path: &str, body: Value) -> u16 {
+    reqwest::Client::new()
+        .put(format!("http://{}{path}", r.http_addr))
+        .bearer_auth("secret-ops")
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
 }

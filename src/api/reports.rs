@@ -6,7 +6,8 @@
 //! finish ([`crate::fleet::trips`]): what the log held while that consumer ran. A trip or
 //! stop still going on is not listed until it ends.
 //!
-//! `from` and `to` (RFC 3339 or unix seconds) are required, `from < to`, at most
+//! `group` narrows to a registry group's devices; rows carry the device's registry `name`
+//! (null when none is set). `from` and `to` (RFC 3339 or unix seconds) are required, `from < to`, at most
 //! [`MAX_SPAN_DAYS`] apart: a report is a bounded question. Tenancy as for the other device
 //! routes ([`super::tenant`]): a customer's token sees a device only while it is on one of
 //! the customer's active shipments; another device answers 404, as if it did not exist.
@@ -15,6 +16,8 @@ use super::auth::{Access, Caller, Scope};
 use super::tenant::Visible;
 use super::{error, ApiState, RouteSpec};
 use crate::fleet::report_store::{self, Query as RQuery};
+use crate::model::device_id::canonical_str;
+use crate::registry::DeviceQuery;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -24,6 +27,7 @@ use axum::Json;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// Longest window a report covers.
 pub const MAX_SPAN_DAYS: i64 = 31;
@@ -46,6 +50,8 @@ pub fn routes() -> Vec<RouteSpec> {
 #[serde(deny_unknown_fields)]
 struct Params {
     device: Option<String>,
+    /// A registry group (or a top-level group with its subgroups).
+    group: Option<String>,
     from: Option<String>,
     to: Option<String>,
     limit: Option<usize>,
@@ -88,8 +94,8 @@ fn query(s: &ApiState, who: &super::auth::Principal, p: &Params) -> Result<RQuer
             "from..to spans more than {MAX_SPAN_DAYS} days; ask in parts"
         )));
     }
-    let visible = Visible::of(who, s.tracking.as_deref());
-    let devices = match (&p.device, &visible) {
+    let visible = Visible::of(who, s.tracking.as_deref()).with_registered(&s.registry);
+    let mut devices = match (&p.device, &visible) {
         (Some(d), v) => {
             if !v.device(d) {
                 return Err(Box::new(error(
@@ -97,13 +103,29 @@ fn query(s: &ApiState, who: &super::auth::Principal, p: &Params) -> Result<RQuer
                     format!("no device {d:?}"),
                 )));
             }
-            Some(vec![d.clone()])
+            Some(vec![canonical_str(d).to_string()])
         }
         (None, Visible::All) => None,
         (None, Visible::Customer { devices, .. }) => {
-            Some(devices.iter().map(|d| d.as_str().to_string()).collect())
+            Some(devices.iter().map(|d| d.canonical().to_string()).collect())
         }
     };
+    if let Some(g) = &p.group {
+        let q = DeviceQuery {
+            group: Some(g.clone()),
+            ..DeviceQuery::default()
+        };
+        let members: BTreeSet<String> = s
+            .registry
+            .devices(&q, |_| true)
+            .into_iter()
+            .map(|d| canonical_str(&d.id).to_string())
+            .collect();
+        devices = Some(match devices {
+            None => members.into_iter().collect(),
+            Some(list) => list.into_iter().filter(|d| members.contains(d)).collect(),
+        });
+    }
     let after = match &p.after {
         None => None,
         Some(a) => {
@@ -185,7 +207,12 @@ fn answer(
     };
     if let Some(after) = next {
         let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("device", &p.device), ("from", &p.from), ("to", &p.to)] {
+        for (k, v) in [
+            ("device", &p.device),
+            ("group", &p.group),
+            ("from", &p.from),
+            ("to", &p.to),
+        ] {
             if let Some(v) = v {
                 q.append_pair(k, v);
             }
@@ -229,6 +256,7 @@ fn run<T>(
 
 const TRIP_COLUMNS: &[&str] = &[
     "device",
+    "name",
     "start_time",
     "start_lat",
     "start_lon",
@@ -262,6 +290,7 @@ async fn trips(
             let dur = (t.end_ms - t.start_ms) as f64 / 1000.0;
             json!({
                 "device": t.device,
+                "name": s.registry.name_of(&t.device),
                 "start_time": iso(t.start_ms),
                 "start_lat": t.start_lat,
                 "start_lon": t.start_lon,
@@ -287,7 +316,15 @@ async fn trips(
     )
 }
 
-const STOP_COLUMNS: &[&str] = &["device", "lat", "lon", "arrival", "departure", "duration_s"];
+const STOP_COLUMNS: &[&str] = &[
+    "device",
+    "name",
+    "lat",
+    "lon",
+    "arrival",
+    "departure",
+    "duration_s",
+];
 
 /// `GET /api/reports/stops`: stops arriving within the window.
 async fn stops(
@@ -311,6 +348,7 @@ async fn stops(
         .map(|t| {
             json!({
                 "device": t.device,
+                "name": s.registry.name_of(&t.device),
                 "lat": t.lat,
                 "lon": t.lon,
                 "arrival": iso(t.arrival_ms),
@@ -332,6 +370,7 @@ async fn stops(
 
 const SUMMARY_COLUMNS: &[&str] = &[
     "device",
+    "name",
     "day",
     "distance_m",
     "driving_s",
@@ -358,6 +397,7 @@ async fn summary(
         .map(|t| {
             json!({
                 "device": t.device,
+                "name": s.registry.name_of(&t.device),
                 "day": t.day,
                 "distance_m": round(t.distance_m, 1),
                 "driving_s": t.driving_s,

@@ -40,7 +40,8 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[(DeviceId, Row)]) -> rusqlite:
            max_kmh = max(max_kmh, excluded.max_kmh)",
     )?;
     for (dev, row) in rows {
-        let d = dev.as_str();
+        // Canonical ids (`012…` is `12…`): asked for in either form, a device has one key.
+        let d = dev.canonical();
         match row {
             Row::Trip(t) => {
                 let sum = total(&t.days);
@@ -87,7 +88,7 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &[(DeviceId, Row)]) -> rusqlite:
     Ok(())
 }
 
-/// Which rows a report reads: devices (`None`: all), a time window, a page.
+/// Which rows a report reads: devices (`None`: all; canonical ids), a time window, a page.
 #[derive(Clone, Debug)]
 pub struct Query {
     pub devices: Option<Vec<String>>,
