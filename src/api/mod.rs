@@ -22,6 +22,7 @@ pub mod geofences;
 pub mod groups;
 pub mod history;
 pub mod paging;
+pub mod reports;
 pub mod share;
 pub mod shipments;
 pub mod stream;
@@ -112,6 +113,7 @@ pub fn route_table() -> Vec<RouteSpec> {
     v.extend(share::routes());
     v.extend(geofences::routes());
     v.extend(commands::routes());
+    v.extend(reports::routes());
     v
 }
 

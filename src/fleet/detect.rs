@@ -22,6 +22,7 @@
 
 use super::config::EventsConfig;
 use super::index::{Fence, Index};
+use super::trips::{Motion, Place, Row, Step, TripState};
 use crate::model::{Alert, AlertState, DeviceId, Position};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,9 @@ pub struct DeviceState {
     pub overspeed_fence: Option<String>,
     /// Since when the speed has been above the limit (not yet firing).
     pub above_since: Option<DateTime<Utc>>,
+    /// Trip and stop bookkeeping for the reports.
+    #[serde(default)]
+    pub trip: TripState,
 }
 
 /// Every device's state and which changed since the last save.
@@ -77,6 +81,8 @@ pub struct Detector {
     pub quiet_before: Option<DateTime<Utc>>,
     devices: HashMap<DeviceId, DeviceState>,
     dirty: BTreeSet<DeviceId>,
+    /// Trip, stop and idle rows finished since the last save (saved with the states).
+    rows: Vec<(DeviceId, Row)>,
 }
 
 impl Detector {
@@ -87,6 +93,7 @@ impl Detector {
             quiet_before: None,
             devices: state,
             dirty: BTreeSet::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -103,6 +110,17 @@ impl Detector {
             .collect()
     }
 
+    /// The report rows finished since the last call.
+    pub fn take_rows(&mut self) -> Vec<(DeviceId, Row)> {
+        std::mem::take(&mut self.rows)
+    }
+
+    /// Puts back report rows whose save failed (before any newer ones).
+    pub fn put_back_rows(&mut self, mut rows: Vec<(DeviceId, Row)>) {
+        rows.append(&mut self.rows);
+        self.rows = rows;
+    }
+
     /// Puts back devices whose save failed.
     pub fn mark_dirty(&mut self, devices: impl IntoIterator<Item = DeviceId>) {
         self.dirty.extend(devices);
@@ -117,7 +135,10 @@ impl Detector {
         }
         st.last_fix = Some(p.fix_time);
         self.dirty.insert(p.device.clone());
-        let out = derive(&self.cfg, st, p, index);
+        let mut rows = Vec::new();
+        let out = derive(&self.cfg, st, p, index, &mut rows);
+        self.rows
+            .extend(rows.into_iter().map(|r| (p.device.clone(), r)));
         if self.quiet_before.is_some_and(|q| p.received < q) {
             return Vec::new();
         }
@@ -126,7 +147,13 @@ impl Detector {
 }
 
 /// Runs every enabled rule on one (new) fix.
-fn derive(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, index: &Index) -> Vec<Alert> {
+fn derive(
+    cfg: &EventsConfig,
+    st: &mut DeviceState,
+    p: &Position,
+    index: &Index,
+    rows: &mut Vec<Row>,
+) -> Vec<Alert> {
     let mut out = Vec::new();
     if cfg.ignition {
         ignition(st, p, &mut out);
@@ -146,9 +173,23 @@ fn derive(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, index: &Index)
     if cfg.overspeed {
         overspeed(cfg, st, p, index, &mut out);
     }
+    // Motion is tracked for the trip reports even when its events are switched off.
+    let mut moves = Vec::new();
+    let m = motion(cfg, st, p, &mut moves);
     if cfg.motion {
-        motion(cfg, st, p, &mut out);
+        out.extend(moves);
     }
+    let step = Step {
+        at: Place {
+            time: p.fix_time,
+            lat: p.lat,
+            lon: p.lon,
+        },
+        speed_kmh: p.speed_kmh,
+        fast: p.speed_kmh >= cfg.motion_speed_kmh,
+        ignition: p.ignition.or(st.ignition) == Some(true),
+    };
+    st.trip.step(&step, m, rows);
     out
 }
 
@@ -403,11 +444,11 @@ fn overspeed(
     }
 }
 
-fn motion(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, out: &mut Vec<Alert>) {
+fn motion(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, out: &mut Vec<Alert>) -> Motion {
     let now = p.speed_kmh >= cfg.motion_speed_kmh;
     if st.moving == Some(now) {
         st.motion_run = None;
-        return;
+        return Motion::Steady;
     }
     // A run is on one side of the threshold: crossing back starts a new one.
     if st.motion_run.is_some_and(|r| r.moving != now) {
@@ -425,13 +466,24 @@ fn motion(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, out: &mut Vec<
         cfg.motion_stop_secs
     };
     if (p.fix_time - run.time).num_seconds() < need {
-        return;
+        return Motion::Pending {
+            new: run.time == p.fix_time,
+        };
     }
     let first = st.moving.is_none();
     st.moving = Some(now);
     st.motion_run = None;
+    let confirmed = Motion::Confirmed {
+        moving: now,
+        start: Place {
+            time: run.time,
+            lat: run.lat,
+            lon: run.lon,
+        },
+        first,
+    };
     if first && !now {
-        return;
+        return confirmed;
     }
     let (kind, what) = if now {
         ("motion_start", "started moving")
@@ -451,6 +503,7 @@ fn motion(cfg: &EventsConfig, st: &mut DeviceState, p: &Position, out: &mut Vec<
         }
         .alert(&p.device),
     );
+    confirmed
 }
 
 #[cfg(test)]

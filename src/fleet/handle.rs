@@ -189,21 +189,35 @@ impl FleetHandle {
             }
         }
         loop {
-            let dirty = self.detector().take_dirty();
-            if dirty.is_empty() {
+            let (dirty, rows) = {
+                let mut d = self.detector();
+                (d.take_dirty(), d.take_rows())
+            };
+            if dirty.is_empty() && rows.is_empty() {
                 return Ok(());
             }
-            let saved = self.store().save_states(&dirty);
+            let saved = self.store().save(&dirty, &rows);
             match saved {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::error!(error = %e, "fleet device state not saved; retrying");
-                    self.detector()
-                        .mark_dirty(dirty.into_iter().map(|(d, _)| d));
+                    {
+                        let mut d = self.detector();
+                        d.mark_dirty(dirty.into_iter().map(|(d, _)| d));
+                        d.put_back_rows(rows);
+                    }
                     self.pause(&mut backoff).await?;
                 }
             }
         }
+    }
+
+    /// Runs a report query on the store.
+    pub fn report<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        f(self.store().conn())
     }
 
     async fn pause(&self, backoff: &mut Duration) -> Result<(), ()> {

@@ -14,6 +14,7 @@
 //! config.rs    [events]                      store.rs     SQLite (fleet.sqlite)
 //! handle.rs    index + detector + store      consumer.rs  log consumer
 //! metrics.rs   events by type, geofences
+//! trips.rs     trip / stop / day figures     report_store.rs  their tables, report queries
 //! ```
 
 pub mod config;
@@ -23,8 +24,10 @@ pub mod geofence;
 pub mod handle;
 pub mod index;
 pub mod metrics;
+pub mod report_store;
 pub mod shape;
 pub mod store;
+pub mod trips;
 
 pub use config::EventsConfig;
 pub use handle::FleetHandle;

@@ -65,6 +65,8 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(wrap)?;
         conn.execute_batch(SCHEMA).map_err(wrap)?;
+        conn.execute_batch(super::report_store::SCHEMA)
+            .map_err(wrap)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_ms', ?1)",
             params![chrono::Utc::now().timestamp_millis().to_string()],
@@ -159,6 +161,20 @@ impl Store {
 
     /// Saves device states in one transaction.
     pub fn save_states(&mut self, states: &[(DeviceId, DeviceState)]) -> Result<(), StoreError> {
+        self.save(states, &[])
+    }
+
+    /// The connection, for the report queries ([`super::report_store`]).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Saves device states and the report rows they finished, in one transaction.
+    pub fn save(
+        &mut self,
+        states: &[(DeviceId, DeviceState)],
+        report_rows: &[(DeviceId, super::trips::Row)],
+    ) -> Result<(), StoreError> {
         let rows = states
             .iter()
             .map(|(d, s)| Ok((d.as_str().to_string(), serde_json::to_string(s)?)))
@@ -180,6 +196,7 @@ impl Store {
                 st.execute(params![d, s]).map_err(wrap)?;
             }
         }
+        super::report_store::write(&tx, report_rows).map_err(wrap)?;
         tx.commit().map_err(wrap)
     }
 }
