@@ -8,7 +8,8 @@
 //!   side flip the state and emit `geofence_enter` / `geofence_exit`. Noise along a
 //!   boundary therefore never flaps.
 //! - **Overspeed**: above the limit (the lowest `speed_limit_kmh` of the geofences the device
-//!   is in, else `overspeed_limit_kmh`) for `overspeed_secs` fires; below `limit − margin`
+//!   is in, else the device's own `speed_limit_kmh` from the registry, else
+//!   `overspeed_limit_kmh`) for `overspeed_secs` fires; below `limit − margin`
 //!   resolves.
 //! - **Ignition**: a change of the ignition flag the position carries (the first value seen
 //!   is taken as the starting state, not as a change).
@@ -72,9 +73,15 @@ pub struct DeviceState {
 }
 
 /// Every device's state and which changed since the last save.
+/// Looks up a device's own speed limit, km/h.
+pub type DeviceLimit = Arc<dyn Fn(&DeviceId) -> Option<f64> + Send + Sync>;
+
 #[derive(Default)]
 pub struct Detector {
     pub cfg: EventsConfig,
+    /// A device's own speed limit (the registry's `speed_limit_kmh`), used where no
+    /// geofence sets one, before `[events] overspeed_limit_kmh`.
+    pub device_limit: Option<DeviceLimit>,
     /// Fixes received before this only update the state, without events: when the fleet
     /// store is new on a gateway with a retained log, the first run reads days of old fixes,
     /// and telling receivers now about last week's trips would be noise.
@@ -90,6 +97,7 @@ impl Detector {
     pub fn new(cfg: EventsConfig, state: HashMap<DeviceId, DeviceState>) -> Self {
         Detector {
             cfg,
+            device_limit: None,
             quiet_before: None,
             devices: state,
             dirty: BTreeSet::new(),
@@ -136,7 +144,8 @@ impl Detector {
         st.last_fix = Some(p.fix_time);
         self.dirty.insert(p.device.clone());
         let mut rows = Vec::new();
-        let out = derive(&self.cfg, st, p, index, &mut rows);
+        let own = self.device_limit.as_ref().and_then(|f| f(&p.device));
+        let out = derive(&self.cfg, st, p, index, own, &mut rows);
         self.rows
             .extend(rows.into_iter().map(|r| (p.device.clone(), r)));
         if self.quiet_before.is_some_and(|q| p.received < q) {
@@ -152,6 +161,7 @@ fn derive(
     st: &mut DeviceState,
     p: &Position,
     index: &Index,
+    own_limit: Option<f64>,
     rows: &mut Vec<Row>,
 ) -> Vec<Alert> {
     let mut out = Vec::new();
@@ -171,7 +181,7 @@ fn derive(
         }
     }
     if cfg.overspeed {
-        overspeed(cfg, st, p, index, &mut out);
+        overspeed(cfg, st, p, index, own_limit, &mut out);
     }
     // Motion is tracked for the trip reports even when its events are switched off.
     let mut moves = Vec::new();
@@ -359,6 +369,7 @@ fn limit_of(
     cfg: &EventsConfig,
     st: &DeviceState,
     index: &Index,
+    own_limit: Option<f64>,
 ) -> Option<(f64, Option<Arc<Fence>>)> {
     let fenced = st
         .fences
@@ -367,7 +378,9 @@ fn limit_of(
         .filter_map(|(id, _)| index.get(id))
         .filter_map(|f| f.spec.speed_limit_kmh.map(|l| (l, Some(f.clone()))))
         .min_by(|a, b| a.0.total_cmp(&b.0));
-    fenced.or(cfg.overspeed_limit_kmh.map(|l| (l, None)))
+    fenced
+        .or(own_limit.map(|l| (l, None)))
+        .or(cfg.overspeed_limit_kmh.map(|l| (l, None)))
 }
 
 fn overspeed(
@@ -375,6 +388,7 @@ fn overspeed(
     st: &mut DeviceState,
     p: &Position,
     index: &Index,
+    own_limit: Option<f64>,
     out: &mut Vec<Alert>,
 ) {
     let ev = |state, limit: Option<f64>, fence: Option<&Fence>, what: &str| {
@@ -399,7 +413,7 @@ fn overspeed(
         }
         .alert(&p.device)
     };
-    let limit = limit_of(cfg, st, index);
+    let limit = limit_of(cfg, st, index, own_limit);
     if st.overspeed {
         // The resolution names the geofence the firing named (its customer is told both).
         let firing_fence = st.overspeed_fence.as_deref().and_then(|id| index.get(id));

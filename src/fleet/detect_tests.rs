@@ -201,6 +201,29 @@ fn overspeed_fires_after_the_debounce_and_clears_below_limit_minus_margin() {
 }
 
 #[test]
+fn a_devices_own_limit_applies_outside_limited_geofences_and_theirs_inside() {
+    let ix = Index::of(vec![fence("school", 1_000.0, Some(30.0))]);
+    let cfg = only(|c| {
+        c.overspeed = true;
+        c.overspeed_limit_kmh = Some(90.0);
+        c.overspeed_secs = 0;
+    });
+    let mut d = Detector::new(cfg, HashMap::new());
+    d.device_limit = Some(Arc::new(|id: &DeviceId| (*id == dev()).then_some(60.0)));
+    let far = 3_000.0;
+    // 70 km/h: under the default 90, over this truck's own 60.
+    let got = run(&mut d, &ix, &[fix(0, far, 70.0), fix(5, far, 70.0)]);
+    assert_eq!(kinds(&got), [("overspeed+".into(), t(0))]);
+    assert!(got[0].message.contains("60"), "{}", got[0].message);
+    let got = run(&mut d, &ix, &[fix(10, far, 50.0)]);
+    assert_eq!(kinds(&got), [("overspeed-".into(), t(10))]);
+    // Inside the school zone its 30 km/h wins over the truck's 60.
+    let got = run(&mut d, &ix, &[fix(100, 0.0, 40.0), fix(105, 0.0, 40.0)]);
+    assert_eq!(kinds(&got), [("overspeed+".into(), t(105))]);
+    assert_eq!(got[0].geofence.as_deref(), Some("school"));
+}
+
+#[test]
 fn geofence_speed_limits_apply_with_enter_and_exit_events_off() {
     let ix = Index::of(vec![fence("school", 1_000.0, Some(30.0))]);
     let cfg = only(|c| {

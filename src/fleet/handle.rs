@@ -55,9 +55,21 @@ impl FleetHandle {
         pipeline: Pipeline,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, StoreError> {
+        Self::open_with_limits(cfg, dir, pipeline, shutdown, None)
+    }
+
+    /// [`FleetHandle::open`] with each device's own speed limit (the registry's).
+    pub fn open_with_limits(
+        cfg: EventsConfig,
+        dir: &Path,
+        pipeline: Pipeline,
+        shutdown: CancellationToken,
+        device_limit: Option<super::detect::DeviceLimit>,
+    ) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(dir)?;
         let index = Index::of(store.geofences()?);
         let mut detector = Detector::new(cfg, store.device_states()?);
+        detector.device_limit = device_limit;
         detector.quiet_before = Some(store.created()?);
         let metrics = FleetMetrics::default();
         metrics.geofences.set(index.len() as i64);

@@ -48,6 +48,7 @@ pub(super) async fn start(
     base: &Base,
     consumers: &Consumers,
     live: &Arc<LiveState>,
+    registry: &Arc<crate::registry::Registry>,
 ) -> Result<Started, StartError> {
     consumers
         .spawn(Arc::new(LiveConsumer(live.clone())))
@@ -71,7 +72,7 @@ pub(super) async fn start(
     start_webhooks(cfg, base, &outputs)?;
     start_mqtt(cfg, base, consumers, &outputs).await?;
     let tracking = start_tracking(cfg, base, consumers).await?;
-    let fleet = start_fleet(cfg, base, consumers).await?;
+    let fleet = start_fleet(cfg, base, consumers, registry).await?;
     let console = Arc::new(crate::console::Console::new(
         cfg.console.clone(),
         cfg.devices.offline_after_secs,
@@ -184,14 +185,19 @@ async fn start_fleet(
     cfg: &Config,
     base: &Base,
     consumers: &Consumers,
+    registry: &Arc<crate::registry::Registry>,
 ) -> Result<Arc<crate::fleet::FleetHandle>, StartError> {
     use crate::fleet::consumer::{FleetConsumer, CONSUMER_NAME};
     let stage: Arc<dyn DurableStage> = consumers.log().clone();
-    let h = crate::fleet::FleetHandle::open(
+    let reg = registry.clone();
+    let h = crate::fleet::FleetHandle::open_with_limits(
         cfg.events.clone(),
         &cfg.storage.dir,
         Pipeline::new(stage),
         base.shutdown.clone(),
+        Some(Arc::new(move |d| {
+            reg.device(d.as_str()).and_then(|x| x.speed_limit_kmh)
+        })),
     )
     .map_err(|e| StartError::Sink(format!("fleet: {e}")))?;
     let fm = h.metrics.clone();

@@ -213,9 +213,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         base.shutdown.clone(),
         consumer_metrics,
     );
-    let started = consumers::start(&cfg, &base, &consumers, &live).await?;
-    let stage: Arc<dyn DurableStage> = log.clone();
     let registry = open_registry(&cfg, &base)?;
+    let started = consumers::start(&cfg, &base, &consumers, &live, &registry).await?;
+    let stage: Arc<dyn DurableStage> = log.clone();
     let commands = open_commands(&cfg).await?.with_events(stage.clone());
     base.metrics.register(|r| {
         commands

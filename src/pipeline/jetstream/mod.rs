@@ -255,6 +255,25 @@ impl Inner {
     }
 }
 
+/// Retries storing `next` for consumer `name` until it is stored or a newer position was.
+async fn keep_committing(inner: Arc<Inner>, name: String, next: u64) {
+    loop {
+        let stored = inner
+            .committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name)
+            .copied();
+        if stored.is_some_and(|s| s >= next) {
+            return;
+        }
+        if inner.put_position(&name, next).await.is_ok() {
+            tracing::info!(consumer = %name, next, "jetstream: consumer position stored after a retry");
+            return;
+        }
+    }
+}
+
 /// A subject token for a consumer name (letters, digits, `-`, `_`, `=`).
 fn position_key(name: &str) -> String {
     name.chars()
@@ -357,7 +376,20 @@ impl DurableLog for JetStreamLog {
     }
 
     fn commit<'a>(&'a self, name: &'a str, next: Cursor) -> BoxFuture<'a, Result<(), LogError>> {
-        Box::pin(async move { self.inner.put_position(name, next.value()).await })
+        Box::pin(async move {
+            let r = self.inner.put_position(name, next.value()).await;
+            if r.is_err() {
+                // The consumer moves on; its position must still reach the stream even if
+                // no later batch comes to commit a newer one (an idle fleet after a node
+                // loss), or a restart would redo everything since.
+                tokio::spawn(keep_committing(
+                    self.inner.clone(),
+                    name.to_string(),
+                    next.value(),
+                ));
+            }
+            r
+        })
     }
 
     fn unregister_consumer<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), LogError>> {
