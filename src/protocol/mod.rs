@@ -421,6 +421,15 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// A text field that does not parse: `"<protocol>: bad <field> <value>"`, the value cut
+    /// to 40 characters so a garbage flood cannot fill the logs.
+    pub fn bad_field(protocol: &str, field: &str, value: &str) -> Self {
+        DecodeError::Invalid(format!(
+            "{protocol}: bad {field} {:?}",
+            value.chars().take(40).collect::<String>()
+        ))
+    }
+
     /// True for checksum mismatches, counted apart from other decode errors.
     pub fn is_checksum(&self) -> bool {
         matches!(self, DecodeError::Checksum { .. })

@@ -13,7 +13,7 @@ const KNOT_KMH: f64 = 1.852;
 const LOGIN_MAX_LEN: usize = 30;
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!("gps103: bad {field} {value:?}"))
+    DecodeError::bad_field("gps103", field, value)
 }
 
 /// Decodes one sentence cut by the framer (or one UDP datagram).

@@ -158,7 +158,7 @@ fn r12(dec: &H02Decoder, id: &str, ctx: &DecodeCtx) -> AckPlan {
 }
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!("h02: bad {field} {value:?}"))
+    DecodeError::bad_field("h02", field, value)
 }
 
 fn is_digits(s: &str, n: usize) -> bool {

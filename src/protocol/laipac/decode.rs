@@ -8,10 +8,7 @@ use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 use bytes::Bytes;
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "laipac: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("laipac", field, value)
 }
 
 /// Decodes one sentence cut by the framer.

@@ -10,10 +10,7 @@ use crate::protocol::{ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 use chrono::{DateTime, Utc};
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "megastek: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("megastek", field, value)
 }
 
 /// Decodes one report cut by the framer (a trailing CR LF is tolerated).

@@ -45,10 +45,7 @@ impl NmeaFix {
 }
 
 pub(super) fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "t55: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("t55", field, value)
 }
 
 fn get<'a>(f: &[&'a str], i: usize) -> &'a str {

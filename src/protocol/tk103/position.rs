@@ -32,7 +32,7 @@ pub(super) struct Status {
 }
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!("tk103: bad {field} {value:?}"))
+    DecodeError::bad_field("tk103", field, value)
 }
 
 fn two(s: &[u8], i: usize) -> u32 {

@@ -10,10 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "totem: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("totem", field, value)
 }
 
 /// Decodes one frame cut by the framer (a trailing CR LF is tolerated).

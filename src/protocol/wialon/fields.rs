@@ -16,10 +16,7 @@ pub(super) const SHORT_FIELDS: usize = 10;
 pub(super) const EXTENDED_FIELDS: usize = 16;
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "wialon: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("wialon", field, value)
 }
 
 /// `None` for `NA` (and for an empty field, which some firmwares send instead).

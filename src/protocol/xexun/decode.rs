@@ -8,10 +8,7 @@ use crate::protocol::wire::{self, KNOT_KMH};
 use crate::protocol::{AckPlan, ChecksumPolicy, DecodeCtx, DecodeError, Decoded};
 
 fn bad(field: &str, value: &str) -> DecodeError {
-    DecodeError::Invalid(format!(
-        "xexun: bad {field} {:?}",
-        value.chars().take(40).collect::<String>()
-    ))
+    DecodeError::bad_field("xexun", field, value)
 }
 
 /// Decodes one report.
