@@ -496,3 +496,44 @@ mod tenancy {
         r.shutdown().await;
     }
 }
+
+/// `device_online` when a device starts sending, `device_offline` once it closed its
+/// connection and stayed silent for `offline_after_secs`, each once.
+#[tokio::test]
+async fn devices_going_online_and_offline_are_events() {
+    let mut cfg =
+        gateway::test_config("[devices]\noffline_after_secs = 1\nforget_after = \"1h\"\n");
+    cfg.events.presence = true;
+    let r = trackgate::server::start(cfg).await.expect("start");
+    let t0 = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
+    let mut serial = 0;
+    send(&r, &drive(t0)[..1], &mut serial).await;
+    let got = eventually(
+        std::time::Duration::from_secs(30),
+        "device_online then device_offline",
+        async || {
+            let (_, body) = call(
+                &r,
+                Method::GET,
+                &format!("/api/events?device={IMEI}&limit=100"),
+                None,
+            )
+            .await;
+            let kinds: Vec<String> = body["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["type"].as_str().map(str::to_string))
+                .filter(|k| k.starts_with("device_"))
+                .collect();
+            if kinds.len() >= 2 {
+                Ok(kinds)
+            } else {
+                Err(format!("{body}"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(got, ["device_online", "device_offline"]);
+    r.shutdown().await;
+}

@@ -17,6 +17,9 @@ pub struct EventsConfig {
     pub ignition: bool,
     /// `motion_start` / `motion_stop`. Default true.
     pub motion: bool,
+    /// `device_online` / `device_offline` (after `[devices] offline_after_secs` of silence
+    /// with no connection). Default true.
+    pub presence: bool,
     /// A fix counts as inside a geofence only this far (m) inside its boundary, and as
     /// outside only this far beyond it; fixes in between change nothing. Default 25.
     pub geofence_margin_m: f64,
@@ -48,6 +51,7 @@ impl Default for EventsConfig {
             overspeed: true,
             ignition: true,
             motion: true,
+            presence: true,
             geofence_margin_m: 25.0,
             geofence_confirm_fixes: 2,
             overspeed_limit_kmh: None,

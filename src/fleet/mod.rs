@@ -24,6 +24,7 @@ pub mod geofence;
 pub mod handle;
 pub mod index;
 pub mod metrics;
+pub mod presence;
 pub mod report_store;
 pub mod shape;
 pub mod store;

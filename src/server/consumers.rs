@@ -72,7 +72,7 @@ pub(super) async fn start(
     start_webhooks(cfg, base, &outputs)?;
     start_mqtt(cfg, base, consumers, &outputs).await?;
     let tracking = start_tracking(cfg, base, consumers).await?;
-    let fleet = start_fleet(cfg, base, consumers, registry).await?;
+    let fleet = start_fleet(cfg, base, consumers, registry, live).await?;
     let console = Arc::new(crate::console::Console::new(
         cfg.console.clone(),
         cfg.devices.offline_after_secs,
@@ -186,6 +186,7 @@ async fn start_fleet(
     base: &Base,
     consumers: &Consumers,
     registry: &Arc<crate::registry::Registry>,
+    live: &Arc<LiveState>,
 ) -> Result<Arc<crate::fleet::FleetHandle>, StartError> {
     use crate::fleet::consumer::{FleetConsumer, CONSUMER_NAME};
     let stage: Arc<dyn DurableStage> = consumers.log().clone();
@@ -203,6 +204,14 @@ async fn start_fleet(
     let fm = h.metrics.clone();
     base.metrics
         .register(|r| fm.register(r.sub_registry_with_prefix("trackgate")));
+    if cfg.events.enabled && cfg.events.presence {
+        base.tracker.spawn(crate::fleet::presence::watch(
+            live.clone(),
+            Duration::from_secs(cfg.devices.offline_after_secs),
+            Pipeline::new(consumers.log().clone()),
+            base.shutdown.clone(),
+        ));
+    }
     if cfg.events.enabled {
         consumers.spawn(Arc::new(FleetConsumer(h.clone()))).await?;
     } else {
