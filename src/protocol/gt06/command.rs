@@ -38,14 +38,8 @@ pub struct Gt06Commands;
 /// The codec instance the registry hands out.
 pub static CODEC: Gt06Commands = Gt06Commands;
 
-const SUPPORTED: &[CommandType] = &[
-    CommandType::EngineStop,
-    CommandType::EngineResume,
-    CommandType::SetInterval,
-    CommandType::Reboot,
-    CommandType::PositionRequest,
-    CommandType::Custom,
-];
+/// Every command type has an encoding here.
+const SUPPORTED: &[CommandType] = CommandType::ALL;
 
 /// The ASCII command for `cmd`.
 pub fn text(cmd: &Command) -> Vec<u8> {

@@ -51,14 +51,8 @@ pub struct Jt808Commands;
 /// The codec instance the registry hands out.
 pub static CODEC: Jt808Commands = Jt808Commands;
 
-const SUPPORTED: &[CommandType] = &[
-    CommandType::EngineStop,
-    CommandType::EngineResume,
-    CommandType::SetInterval,
-    CommandType::Reboot,
-    CommandType::PositionRequest,
-    CommandType::Custom,
-];
+/// Every command type has an encoding here.
+const SUPPORTED: &[CommandType] = CommandType::ALL;
 
 /// Message id and body for `cmd`.
 pub fn message(cmd: &Command) -> (u16, Vec<u8>) {
