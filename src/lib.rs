@@ -39,6 +39,7 @@
 //! duration_text.rs  "7d" / "250ms" durations in config
 //! telemetry.rs  tracing + Prometheus metrics
 //! shutdown.rs   one cancellation token, drain with a deadline
+//! sqlite_task.rs one SQLite connection run on the blocking pool (outputs, commands)
 //! fuzzing.rs    fuzz harnesses (properties any outside input keeps), for fuzz/ and the tests
 //! registry/   device registry (name, plate, group, customer, ...) and groups: SQLite +
 //!             memory copy; CSV import/export; read by admission and the API
@@ -85,6 +86,7 @@ pub mod server;
 pub mod session;
 pub mod shutdown;
 pub mod sinks;
+pub mod sqlite_task;
 pub mod state;
 pub mod telemetry;
 pub mod tls;

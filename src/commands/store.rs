@@ -20,16 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// Why a queue operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("store task failed: {0}")]
-    Task(String),
-    #[error("store lock poisoned")]
-    Poisoned,
-}
+pub use crate::sqlite_task::StoreError;
 
 /// Where a command is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,13 +202,7 @@ impl CommandStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().map_err(|_| StoreError::Poisoned)?;
-            f(&mut c)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        crate::sqlite_task::run(&self.conn, f).await
     }
 
     /// Queues a command unless the device already has `max_open` queued or sent ones;

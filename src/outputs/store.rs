@@ -25,16 +25,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("store task failed: {0}")]
-    Task(String),
-    #[error("store lock poisoned")]
-    Poisoned,
-}
+pub use crate::sqlite_task::StoreError;
 
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
@@ -202,13 +193,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().map_err(|_| StoreError::Poisoned)?;
-            f(&mut c)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        crate::sqlite_task::run(&self.conn, f).await
     }
 
     /// Inserts events (ignoring ids already stored: replays after a crash) and, in the same
